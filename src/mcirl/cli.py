@@ -1,0 +1,324 @@
+"""The ``mcirl`` command line: bound, mdp make / info, estimate.
+
+Every bad input ends in one line ``mcirl: error: <field>: <what is allowed> (got ...)`` on
+stderr and exit status 2, without a traceback; every command that prints results has --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__, bounds
+from .backend import BACKENDS
+from .errors import InputError
+from .learn import ALGORITHMS, CRITERIA
+from .mdp import FamilySpec, load_npz, make_mdp, save_npz
+from .mdp.families import FAMILIES, FEATURES, WEIGHTS
+from .sample import SAMPLERS
+
+EXIT_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block) and exit status 2."""
+
+    def error(self, message):
+        raise InputError(self.prog, message)
+
+
+def _count(text: str) -> int:
+    """An integer count that also accepts scientific notation (1e7, 2.1e10)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(value)
+
+
+def _m_value(text: str):
+    return "bound" if text == "bound" else _count(text)
+
+
+def _real(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+# ---------------------------------------------------------------- output helpers
+
+def _emit_json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=_json_default))
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(type(x).__name__)
+
+
+def _sig(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}"
+
+
+@contextmanager
+def _progress(enabled: bool):
+    """A rich progress display on stderr; yields callback(phase, done, total)."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("{task.description:<8}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks = {}
+
+        def update(phase, done, total):
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+# ---------------------------------------------------------------- bound
+
+def _cmd_bound(args) -> None:
+    ks = args.k or ([10, 1000] if args.seed_table else None)
+    gammas = args.gamma or ([0.9, 0.99] if args.seed_table else None)
+    if ks is None or gammas is None:
+        raise InputError("bound", "give --k and --gamma, or --seed-table")
+    from .errors import check_int, check_real
+    ks = [check_int("k", k, 1) for k in ks]
+    gammas = [check_real("gamma", g, 0.0, 1.0, high_open=True) for g in gammas]
+    eps = check_real("eps", args.eps, 0.0, math.inf, low_open=True, high_open=True)
+    delta = check_real("delta", args.delta, 0.0, 1.0, low_open=True, high_open=True)
+    if args.seed_table:
+        table = bounds.seed_table(ks, gammas, eps, delta)
+        result = {"eps": eps, "delta": delta, "k": ks, "gamma": gammas, "m": table.tolist(),
+                  "ratio_last_to_first_k": (table[:, -1] / table[:, 0]).tolist()}
+        if args.json:
+            return _emit_json(result)
+        out = Table(title=f"Abbeel & Ng (2004) Theorem 2: m >= 2k/(eps(1-gamma))^2 ln(2k/delta),"
+                          f" eps = {eps:g}, delta = {delta:g}")
+        out.add_column("")
+        for k in ks:
+            out.add_column(f"k = {k}", justify="right")
+        if len(ks) > 1:
+            out.add_column(f"k={ks[-1]} / k={ks[0]}", justify="right")
+        for g, row in zip(gammas, table):
+            ratio = [f"{row[-1] / row[0]:.1f}x"] if len(ks) > 1 else []
+            out.add_row(f"gamma = {g:g}", *[_sig(x) for x in row], *ratio)
+        return Console().print(out)
+    rows = [{"k": k, "gamma": g, "eps": eps, "delta": delta,
+             "m_AN": float(bounds.abbeel_ng_trajectories(k, g, eps, delta)),
+             "m_AN_ceil": int(math.ceil(bounds.abbeel_ng_trajectories(k, g, eps, delta))),
+             "theorem1_iterations": int(bounds.theorem1_iterations(k, g, eps / 2)),
+             "horizon": int(bounds.horizon(k, g, eps))}
+            for g in gammas for k in ks]
+    if args.json:
+        return _emit_json(rows)
+    out = Table(title="Bounds (m_AN: Abbeel & Ng Thm 2; n: Thm 1 iterations at t <= eps/2; H: horizon)")
+    for col in ("k", "gamma", "eps", "delta", "m_AN", "n (Thm 1)", "H"):
+        out.add_column(col, justify="right")
+    for r in rows:
+        out.add_row(str(r["k"]), f"{r['gamma']:g}", f"{r['eps']:g}", f"{r['delta']:g}",
+                    _sig(r["m_AN"]), str(r["theorem1_iterations"]), str(r["horizon"]))
+    Console().print(out)
+
+
+# ---------------------------------------------------------------- mdp
+
+def _add_family_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("MDP family (DESIGN section 3)")
+    g.add_argument("--family", choices=FAMILIES, default=None, help="default: garnet")
+    g.add_argument("--S", type=_count, help="states (garnet, dirichlet; default 64)")
+    g.add_argument("--A", type=_count, help="actions (default 4)")
+    g.add_argument("--b", type=_count, help="garnet successors per (s, a) (default 3)")
+    g.add_argument("--alpha", type=_real, help="dirichlet concentration (default 1)")
+    g.add_argument("--N", type=_count, help="gridworld side (default 16)")
+    g.add_argument("--macro", type=_count, help="gridworld macrocell side (default 4)")
+    g.add_argument("--p-fail", dest="p_fail", type=_real, help="gridworld action failure (default 0.3)")
+    g.add_argument("--k", type=_count, help="features (default 16; macrocell: (N/macro)^2)")
+    g.add_argument("--features", choices=FEATURES, help="default onehot (gridworld: macrocell)")
+    g.add_argument("--feature-density", dest="feature_density", type=_real,
+                   help="sparse features: P(phi=1) (default 0.1)")
+    g.add_argument("--weights", choices=WEIGHTS, help="true reward w*: default dense (gridworld: sparse)")
+    g.add_argument("--weight-density", dest="weight_density", type=_real,
+                   help="sparse w*: P(w_j != 0) (default 0.1)")
+    g.add_argument("--gamma", type=_real, help="discount (default 0.95)")
+    g.add_argument("--mdp-seed", dest="mdp_seed", type=_count, help="seed of the MDP draw (default 0)")
+
+
+def _spec(args) -> FamilySpec:
+    options = dict(vars(args))
+    options["seed"] = options.pop("mdp_seed", None)
+    return FamilySpec.from_options(**options)
+
+
+def _mdp_summary(mdp) -> dict:
+    from .solve import feature_expectations, optimal_policy
+
+    policy, _ = optimal_policy(mdp, mdp.rewards[None])
+    mu_E = feature_expectations(mdp, policy)[0]
+    onehot = bool(np.all((mdp.phi == 0) | (mdp.phi == 1)) and np.all(mdp.phi.sum(axis=1) == 1))
+    return {"S": mdp.S, "A": mdp.A, "B": mdp.B, "k": mdp.k, "gamma": mdp.gamma,
+            "transitions_nonzero": int((mdp.prob > 0).sum()),
+            "phi_min": float(mdp.phi.min()), "phi_max": float(mdp.phi.max()),
+            "phi_onehot": onehot, "w_nonzero": int((mdp.w != 0).sum()),
+            "w_l1": float(np.abs(mdp.w).sum()),
+            "d0_support": int((mdp.d0 > 0).sum()),
+            "expert_return": float(mdp.w @ mu_E),
+            "mu_E_min": float(mu_E.min()), "mu_E_max": float(mu_E.max())}
+
+
+def _print_mapping(title: str, mapping: dict) -> None:
+    out = Table(title=title, show_header=False)
+    out.add_column("key")
+    out.add_column("value", justify="right")
+    for key, value in mapping.items():
+        out.add_row(key, _sig(value, 6) if isinstance(value, float) else str(value))
+    Console().print(out)
+
+
+def _cmd_mdp_make(args) -> None:
+    spec = _spec(args)
+    mdp = make_mdp(spec)
+    path = save_npz(mdp, args.output)
+    summary = {"file": str(path), **{k: v for k, v in vars(spec).items()}, **_mdp_summary(mdp)}
+    if args.json:
+        return _emit_json(summary)
+    _print_mapping(f"wrote {path}", summary)
+
+
+def _cmd_mdp_info(args) -> None:
+    mdp = load_npz(args.file)
+    summary = {"file": str(args.file), **_mdp_summary(mdp)}
+    if args.json:
+        return _emit_json(summary)
+    _print_mapping(str(args.file), summary)
+
+
+# ---------------------------------------------------------------- estimate
+
+def _cmd_estimate(args) -> None:
+    from .estimate import EstimateConfig, run_estimate
+
+    if args.mdp is not None:
+        given = [name for name in ("family", "S", "A", "b", "alpha", "N", "macro", "p_fail", "k",
+                                   "features", "feature_density", "weights", "weight_density",
+                                   "gamma", "mdp_seed") if getattr(args, name) is not None]
+        if given:
+            raise InputError("mdp", f"--mdp FILE excludes the family options (got --{given[0]})")
+        mdp = load_npz(args.mdp)
+    else:
+        mdp = make_mdp(_spec(args))
+    m = [bounds.abbeel_ng_trajectories(mdp.k, mdp.gamma, args.eps, args.delta)
+         if x == "bound" else x for x in args.m]
+    m = [int(math.ceil(x)) if not isinstance(x, int) and math.isfinite(x) else x for x in m]
+    config = EstimateConfig(m=tuple(m), eps=args.eps, delta=args.delta, reps=args.reps,
+                            algorithm=args.algorithm, criterion=args.criterion,
+                            max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
+                            backend=args.backend)
+    with _progress(not (args.json or args.quiet)) as progress:
+        result = run_estimate(mdp, config, progress)
+    if args.json:
+        return _emit_json([vars(r) | {"sampler": result.sampler} for r in result.rows])
+    console = Console()
+    out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
+                      f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "
+                      f"gamma = {mdp.gamma:g}, H = {result.horizon}, sampler {result.sampler}")
+    for col in ("m", "failures", "rate", "95% CI", "mean iter", "non-term", "m / bound"):
+        out.add_column(col, justify="right")
+    for r in result.rows:
+        out.add_row(f"{r.m:,}", f"{r.failures}/{r.reps}", f"{r.rate:.3f}",
+                    f"[{r.ci_low:.3f}, {r.ci_high:.3f}]", f"{r.mean_iterations:.1f}",
+                    str(r.nonterminated), _sig(r.m / r.bound, 3))
+    console.print(out)
+    s = result.seconds
+    console.print(f"bound m_AN = {_sig(result.bound)} (Abbeel & Ng Thm 2); Theorem 1 iteration "
+                  f"bound {result.theorem1_iterations}; cap {config.max_iter}; "
+                  f"time: expert {s['expert']:.2f} s, sampler {s['sample']:.2f} s, "
+                  f"learner {s['learn']:.2f} s")
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mcirl", description="Monte Carlo verification of apprenticeship-"
+                     "learning sample complexity.")
+    parser.add_argument("--version", action="version", version=f"mcirl {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("bound", help="theoretical bounds and the seed table")
+    p.add_argument("--k", type=_count, nargs="+", help="features (one or more)")
+    p.add_argument("--gamma", type=_real, nargs="+", help="discounts (one or more)")
+    p.add_argument("--eps", type=_real, default=0.1)
+    p.add_argument("--delta", type=_real, default=0.05)
+    p.add_argument("--seed-table", action="store_true",
+                   help="the gamma x k table of m_AN (default k = 10 1000, gamma = 0.9 0.99)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_cmd_bound)
+
+    mdp = sub.add_parser("mdp", help="make or inspect MDP files (.npz)")
+    mdp_sub = mdp.add_subparsers(dest="mdp_command", required=True, parser_class=_Parser)
+    p = mdp_sub.add_parser("make", help="draw an MDP from a family and write it")
+    _add_family_options(p)
+    p.add_argument("-o", "--output", required=True, type=Path, help="FILE.npz")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_cmd_mdp_make)
+    p = mdp_sub.add_parser("info", help="validate and describe an MDP file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_cmd_mdp_info)
+
+    p = sub.add_parser("estimate", help="failure rate of apprenticeship learning at each m")
+    p.add_argument("--mdp", type=Path, help="an MDP file (.npz); otherwise the family options")
+    _add_family_options(p)
+    p.add_argument("--m", type=_m_value, nargs="+", required=True,
+                   help="trajectory counts (1e4 notation and 'bound' = ceil(m_AN) accepted)")
+    p.add_argument("--eps", type=_real, default=0.1)
+    p.add_argument("--delta", type=_real, default=0.05)
+    p.add_argument("--reps", type=_count, default=100, help="replicates (default 100)")
+    p.add_argument("--algorithm", choices=ALGORITHMS, default="projection")
+    p.add_argument("--criterion", choices=CRITERIA, default="theorem")
+    p.add_argument("--max-iter", dest="max_iter", type=_count, default=1000,
+                   help="learner iteration cap; hitting it is a failure (default 1000)")
+    p.add_argument("--seed", type=_count, default=0, help="seed of the expert trajectories")
+    p.add_argument("--sampler", choices=SAMPLERS, default="counts")
+    p.add_argument("--backend", choices=BACKENDS, default="cpu")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(run=_cmd_estimate)
+    return parser
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        args.run(args)
+    except InputError as exc:
+        print(f"mcirl: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("mcirl: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""One cell, end to end: failure rates of apprenticeship learning at a grid of m.
+
+Orchestration only: validates an :class:`EstimateConfig`, then calls the math — the expert
+(:mod:`mcirl.solve`), mu_hat_E (:mod:`mcirl.sample`), the learner and criteria
+(:mod:`mcirl.learn`), intervals (:mod:`mcirl.stats`) and the bound (:mod:`mcirl.bounds`).
+Replicates x grid values are one batch of rows for the learner; replicates share trajectories
+across m (nested prefixes of one pool per replicate).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import bounds
+from .backend import resolve_backend
+from .errors import InputError, check_int, check_real
+from .learn import ALGORITHMS, CRITERIA, learn, successes
+from .sample import SAMPLERS, ExpertChain, check_grid, choose_sampler, mu_hat, sample_occupancy
+from .solve import feature_expectations, optimal_policy
+from .stats import clopper_pearson
+
+#: The largest m any sampler accepts (int64 counts with room to spare).
+M_MAX = 10**15
+
+
+@dataclass(frozen=True)
+class EstimateConfig:
+    """What to measure on one MDP; validated on construction."""
+
+    m: tuple  #: grid of trajectory counts (sorted, duplicates dropped)
+    eps: float = 0.1  #: accuracy of every criterion (the learner stops at eps / 2)
+    delta: float = 0.05  #: target failure probability (for the bound)
+    reps: int = 100  #: independent replicates (fresh expert trajectories)
+    algorithm: str = "projection"  #: projection | max-margin
+    criterion: str = "theorem"  #: theorem | l2 | regret: the one reported as "failures"
+    max_iter: int = 1000  #: learner iteration cap; hitting it is a failure
+    seed: int = 0  #: seed of the expert trajectories
+    sampler: str = "counts"  #: counts | trajectories | auto
+    backend: str = "cpu"  #: cpu | auto
+    confidence: float = 0.95  #: level of the Clopper-Pearson intervals
+
+    def __post_init__(self):
+        m = tuple(int(check_int("m", x, 1, M_MAX)) for x in np.atleast_1d(self.m).tolist())
+        if not m:
+            raise InputError("m", "give at least one value >= 1")
+        object.__setattr__(self, "m", tuple(int(x) for x in check_grid(m)))
+        check_real("eps", self.eps, 0.0, np.inf, low_open=True, high_open=True)
+        check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
+        check_int("reps", self.reps, 1)
+        check_int("max_iter", self.max_iter, 1)
+        check_int("seed", self.seed, 0)
+        check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
+        for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),
+                              ("sampler", SAMPLERS)):
+            if getattr(self, name) not in allowed:
+                raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
+        object.__setattr__(self, "backend", resolve_backend(self.backend))
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    """Failure statistics at one m (the --json keys)."""
+
+    m: int
+    reps: int
+    failures: int
+    rate: float
+    ci_low: float
+    ci_high: float
+    criterion: str
+    algorithm: str
+    mean_iterations: float
+    nonterminated: int
+    horizon: int
+    bound: float
+    failures_by_criterion: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A cell's result: one row per m, and what produced it."""
+
+    rows: list
+    config: EstimateConfig
+    k: int
+    gamma: float
+    horizon: int
+    bound: float
+    theorem1_iterations: int
+    sampler: str
+    expert_return: float  #: w . mu_E, the expert's normalised-reward value
+    seconds: dict  #: expert, sample, learn
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _noop(*_args):
+    pass
+
+
+def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
+    """Measure failure rates of ``config.algorithm`` on ``mdp`` at every m of the grid.
+
+    progress: optional callable(phase, done, total), phase in {"sample", "learn"}.
+    """
+    progress = progress or _noop
+    grid = np.asarray(config.m, dtype=np.int64)
+    R, C, k, gamma, eps = config.reps, grid.size, mdp.k, mdp.gamma, config.eps
+    seconds = {}
+    t0 = time.perf_counter()
+    expert_policy, _ = optimal_policy(mdp, mdp.rewards[None])
+    mu_E = feature_expectations(mdp, expert_policy)[0]
+    H = int(bounds.horizon(k, gamma, eps))
+    chain = ExpertChain.from_policy(mdp, expert_policy[0])
+    sampler = choose_sampler(config.sampler, chain, grid, H)
+    seconds["expert"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    occ = sample_occupancy(chain, gamma, H, grid, R, config.seed, sampler,
+                           progress=lambda done, total: progress("sample", done, total))
+    estimates = mu_hat(occ, mdp.phi, grid).reshape(R * C, k)
+    seconds["sample"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    result = learn(mdp, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
+                   progress=lambda i, running: progress("learn", R * C - running, R * C))
+    seconds["learn"] = time.perf_counter() - t0
+
+    ok = successes(result.mu_tilde, mu_E, mdp.w, eps)
+    terminated = result.terminated.reshape(R, C)
+    fails = {c: (~(terminated & ok[c].reshape(R, C))).sum(axis=0) for c in CRITERIA}
+    chosen = fails[config.criterion]
+    low, high = clopper_pearson(chosen, R, config.confidence)
+    bound = float(bounds.abbeel_ng_trajectories(k, gamma, eps, config.delta))
+    iterations = result.iterations.reshape(R, C)
+    rows = [EstimateRow(
+        m=int(grid[c]), reps=R, failures=int(chosen[c]), rate=float(chosen[c] / R),
+        ci_low=float(low[c]), ci_high=float(high[c]), criterion=config.criterion,
+        algorithm=config.algorithm, mean_iterations=float(iterations[:, c].mean()),
+        nonterminated=int((~terminated[:, c]).sum()), horizon=H, bound=bound,
+        failures_by_criterion={name: int(f[c]) for name, f in fails.items()})
+        for c in range(C)]
+    return Estimate(rows=rows, config=config, k=k, gamma=gamma, horizon=H, bound=bound,
+                    theorem1_iterations=int(bounds.theorem1_iterations(k, gamma, eps / 2)),
+                    sampler=sampler, expert_return=float(mdp.w @ mu_E), seconds=seconds)

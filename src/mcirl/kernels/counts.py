@@ -1,0 +1,69 @@
+"""The counts sampler: advance the state counts of m expert chains at once (DESIGN section 2).
+
+mu_hat_E depends on the m trajectories only through the counts n_t(s) of chains in state s at
+step t, and (n_t) is itself a Markov chain:
+
+    n_0 ~ Multinomial(m, d0),   n_{t+1} = sum_s Multinomial(n_t(s), P_piE[s, .]),
+
+so the discounted occupancy sum_t gamma^t n_t has exactly the law of the walker's. Each
+multinomial is drawn as sequential binomials over the row's slots with the conditional
+probabilities p_j / sum_{j' >= j} p_j'. Cost is proportional to H * S * B whatever m is.
+A block of trajectories [lo, hi) of replicate r is one chain with the stream
+(seed, COUNTS, r, lo, hi).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from .binomial import binomial
+from .rng import COUNTS, stream_key
+
+
+@nb.njit(cache=True)
+def counts_chain(nxt, cond, init_cond, gamma, horizon, key, m, occ):
+    """Add the discounted occupancy of m chains into occ: (S,) float64.
+
+    nxt: (S, B) int64 successors; cond: (S, B) float64 conditional slot probabilities;
+    init_cond: (S,) the same for d0 (one row, slots = states).
+    """
+    S, B = cond.shape
+    cur = np.zeros(S, np.int64)
+    new = np.zeros(S, np.int64)
+    counter = 0
+    left = np.int64(m)
+    for s in range(S):
+        if left == 0:
+            break
+        x, counter = binomial(left, init_cond[s], key, counter)
+        cur[s] = x
+        left -= x
+    g = 1.0
+    for t in range(horizon):
+        new[:] = 0
+        for s in range(S):
+            c = cur[s]
+            if c == 0:
+                continue
+            occ[s] += g * c
+            if t + 1 == horizon:
+                continue
+            left = c
+            for j in range(B):
+                if left == 0:
+                    break
+                x, counter = binomial(left, cond[s, j], key, counter)
+                new[nxt[s, j]] += x
+                left -= x
+        cur, new = new, cur
+        g *= gamma
+
+
+@nb.njit(parallel=True, cache=True)
+def counts_units(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi, out):
+    """Unit u is the block [unit_lo[u], unit_hi[u]) of replicate unit_rep[u]; out: (U, S)."""
+    for u in nb.prange(unit_rep.shape[0]):
+        key = stream_key(seed, COUNTS, unit_rep[u], unit_lo[u], unit_hi[u])
+        counts_chain(nxt, cond, init_cond, gamma, horizon, key,
+                     unit_hi[u] - unit_lo[u], out[u])

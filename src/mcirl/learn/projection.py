@@ -1,0 +1,130 @@
+"""Abbeel & Ng (2004) apprenticeship learning: projection and max-margin, batched over rows.
+
+Section 3 of the paper, as specified in DESIGN section 2. With mu_bar_0 = mu(pi_0) for the
+uniform random pi_0, iteration i = 1, 2, ... computes
+
+    w_i = mu_hat_E - mu_bar_{i-1},   t_i = ||w_i||_2,   stop when t_i <= eps / 2;
+    pi_i = optimal policy for reward w_i . phi,   mu_i = mu(pi_i) (exact);
+    projection:  mu_bar_i = mu_bar_{i-1} + [(mu_i - mu_bar_{i-1}) . w_i / ||mu_i - mu_bar_{i-1}||^2]
+                                           (mu_i - mu_bar_{i-1})
+    max-margin:  mu_bar_i = the point of conv{mu_0, ..., mu_i} closest to mu_hat_E, which is the
+                 margin step's solution (w_{i+1} = mu_hat_E - mu_bar_i, t_{i+1} = its norm).
+
+The output is the mixture of pi_0..pi_n whose mu_tilde is the min-norm point of
+conv{mu_0..mu_n} relative to mu_hat_E. At most ``max_iter`` policies are computed; a row whose
+t never reaches eps / 2 is not terminated (a failure under every criterion), and its final
+mixture is still computed and recorded.
+
+Rows are independent problems (one per replicate and checkpoint): each step is one batched call
+over the rows still running. A row whose mu_bar stops changing exactly is stalled: its
+iterations would repeat identically up to the cap, so it is recorded as not terminated with
+iterations = max_iter at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import array_module
+from ..solve import feature_expectations, optimal_policy, uniform_policy
+from .min_norm import min_norm_points
+
+ALGORITHMS = ("projection", "max-margin")
+#: Memory budget (float64 entries) of one chunk of the final min-norm-point problems.
+MNP_CHUNK_ENTRIES = 2**24
+
+
+@dataclass(frozen=True, eq=False)
+class LearnResult:
+    """Per-row outcome of a learner run (N rows)."""
+
+    iterations: np.ndarray  #: (N,) int64 policies computed after pi_0 (<= max_iter)
+    terminated: np.ndarray  #: (N,) bool, t_i <= eps/2 reached within the cap
+    t: np.ndarray  #: (N,) float64 last margin t_i computed
+    t_history: np.ndarray  #: (N, checks) float64 every t_i, NaN after a row stopped
+    mu_tilde: np.ndarray  #: (N, k) float64 feature expectations of the output mixture
+    mixture: list  #: per row, the (n_r,) convex weights of pi_0..pi_{n_r - 1}
+
+
+def _to_numpy(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def closest_in_hull(points, counts, target):
+    """Chunked :func:`min_norm_points` on host arrays: (lam (N, n), closest (N, k))."""
+    points, counts, target = (np.ascontiguousarray(_to_numpy(a)) for a in (points, counts, target))
+    N, n, k = points.shape
+    lam = np.zeros((N, n))
+    closest = np.empty((N, k))
+    step = max(1, MNP_CHUNK_ENTRIES // max(1, n * k))
+    for lo in range(0, N, step):
+        hi = min(N, lo + step)
+        lam[lo:hi], closest[lo:hi], _ = min_norm_points(points[lo:hi], counts[lo:hi], target[lo:hi])
+    return lam, closest
+
+
+def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=1000, progress=None):
+    """Run the learner on every row of mu_hat: (N, k) float64 estimates of mu_E.
+
+    progress: optional callable(iteration, rows_still_running) for progress display.
+    Returns a :class:`LearnResult`.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}")
+    xp = array_module(mu_hat)
+    N, k = mu_hat.shape
+    mu0 = feature_expectations(mdp, uniform_policy(mdp))[0]
+    points = xp.empty((N, 8, k))
+    points[:, 0] = mu0
+    counts = xp.ones(N, dtype=xp.int64)
+    mu_bar = xp.broadcast_to(mu0, (N, k)).copy()
+    policies = xp.zeros((N, mdp.S), dtype=xp.int64)
+    iterations = xp.zeros(N, dtype=xp.int64)
+    terminated = xp.zeros(N, dtype=bool)
+    t_last = xp.full(N, xp.nan)
+    history = []
+    active = xp.arange(N)
+    for i in range(1, max_iter + 2):
+        w = mu_hat[active] - mu_bar[active]
+        t = xp.sqrt((w * w).sum(axis=1))
+        t_last[active] = t
+        column = xp.full(N, xp.nan)
+        column[active] = t
+        history.append(column)
+        stop = t <= eps / 2
+        terminated[active[stop]] = True
+        active, w = active[~stop], w[~stop]
+        if progress is not None:
+            progress(i, int(active.size))
+        if active.size == 0 or i == max_iter + 1:
+            break
+        pi, _ = optimal_policy(mdp, w @ mdp.phi.T, policy0=policies[active] if i > 1 else None)
+        policies[active] = pi
+        mu_i = feature_expectations(mdp, pi)
+        if int(counts.max()) == points.shape[1]:
+            points = xp.concatenate([points, xp.empty_like(points)], axis=1)
+        points[active, counts[active]] = mu_i
+        counts[active] += 1
+        iterations[active] = i
+        if algorithm == "projection":
+            v = mu_i - mu_bar[active]
+            vv = (v * v).sum(axis=1)
+            coef = xp.where(vv > 0, (v * w).sum(axis=1) / xp.where(vv > 0, vv, 1.0), 0.0)
+            new = mu_bar[active] + coef[:, None] * v
+        else:
+            _, new = closest_in_hull(points[active], counts[active], mu_hat[active])
+            new = xp.asarray(new)
+        stalled = (new == mu_bar[active]).all(axis=1)
+        mu_bar[active] = new
+        iterations[active[stalled]] = max_iter
+        active = active[~stalled]
+        if active.size == 0:
+            break
+    lam, mu_tilde = closest_in_hull(points, counts, mu_hat)
+    counts_host = _to_numpy(counts)
+    return LearnResult(
+        iterations=_to_numpy(iterations), terminated=_to_numpy(terminated), t=_to_numpy(t_last),
+        t_history=_to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde,
+        mixture=[lam[r, :counts_host[r]] for r in range(N)])

@@ -1,0 +1,66 @@
+"""The .npz interchange format (DESIGN section 3).
+
+Keys: ``P`` (S, A, S) float64 — or, for large sparse MDPs, ``next`` (S, A, B) int64 with
+``prob`` (S, A, B) float64 (padding has prob 0) — and ``phi`` (S, k), ``w`` (k,), ``d0`` (S,),
+``gamma`` (scalar). Loading validates every field.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .model import MDP
+from .validate import checked_mdp
+
+#: Files whose dense P would exceed this many entries are written as next/prob rows.
+DENSE_LIMIT = 2**22
+
+
+def load_npz(path: str | os.PathLike) -> MDP:
+    """Read and validate an MDP file; every problem is an InputError naming the key."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise InputError("mdp", "file not found", str(path)) from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError("mdp", f"cannot read as an .npz archive ({exc.__class__.__name__})",
+                         str(path)) from None
+    required = ("phi", "w", "d0", "gamma")
+    missing = [key for key in required if key not in arrays]
+    if "P" not in arrays and not ("next" in arrays and "prob" in arrays):
+        missing.append("P (or next and prob)")
+    if missing:
+        raise InputError("mdp", f"{path} lacks the key(s) {', '.join(missing)}")
+    return checked_mdp(P=arrays.get("P"), nxt=arrays.get("next"), prob=arrays.get("prob"),
+                       phi=arrays["phi"], w=arrays["w"], d0=arrays["d0"], gamma=arrays["gamma"])
+
+
+def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None) -> Path:
+    """Write ``mdp`` atomically (a temporary file renamed into place), so an existing file is
+    never left half-written. dense=None: dense P when it is small and B is close to S."""
+    path = Path(path)
+    if dense is None:
+        dense = mdp.S * mdp.A * mdp.S <= DENSE_LIMIT and 2 * mdp.B > mdp.S
+    arrays = dict(phi=mdp.phi, w=mdp.w, d0=mdp.d0, gamma=np.float64(mdp.gamma))
+    if dense:
+        arrays["P"] = mdp.dense_transitions()
+    else:
+        arrays["next"], arrays["prob"] = mdp.nxt, mdp.prob
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

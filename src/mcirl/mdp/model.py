@@ -1,0 +1,84 @@
+"""The MDP container: fixed-width sparse transitions, features, true reward, d0, gamma.
+
+Dimension letters used throughout mcirl: R replicates, S states, A actions, B successor slots
+per (state, action), k features, H horizon, m trajectories, C checkpoints (grid values of m).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..backend import array_module, sparse_module
+
+
+@dataclass(frozen=True, eq=False)
+class MDP:
+    """A finite discounted MDP with state features phi and true reward R(s) = w . phi(s).
+
+    Transitions are stored as fixed-width rows, so sparse families (Garnet: b successors,
+    gridworld: <= 4) stay small: slot j of (s, a) leads to ``nxt[s, a, j]`` with probability
+    ``prob[s, a, j]``; padding slots have probability 0. Construct through
+    :func:`mcirl.mdp.validate.checked_mdp` (files, user arrays) or the families, which validate.
+    """
+
+    nxt: np.ndarray  #: (S, A, B) int64 successor state of each slot
+    prob: np.ndarray  #: (S, A, B) float64 slot probabilities, each (s, a) row sums to 1
+    phi: np.ndarray  #: (S, k) float64 state features in [0, 1]
+    w: np.ndarray  #: (k,) float64 true reward weights, ||w||_1 <= 1
+    d0: np.ndarray  #: (S,) float64 initial state distribution
+    gamma: float  #: discount in [0, 1)
+
+    @property
+    def S(self) -> int:
+        return self.nxt.shape[0]
+
+    @property
+    def A(self) -> int:
+        return self.nxt.shape[1]
+
+    @property
+    def B(self) -> int:
+        return self.nxt.shape[2]
+
+    @property
+    def k(self) -> int:
+        return self.phi.shape[1]
+
+    @property
+    def rewards(self) -> np.ndarray:
+        """(S,) float64 true reward phi @ w."""
+        return self.phi @ self.w
+
+    @property
+    def xp(self):
+        """The array module holding this MDP's arrays (numpy, or cupy for a device copy)."""
+        return array_module(self.nxt)
+
+    @cached_property
+    def transition_matrix(self):
+        """(S*A, S) sparse CSR matrix, row s*A + a = P[s, a, :] (duplicate slots summed)."""
+        xp = self.xp
+        S, A, B = self.nxt.shape
+        rows = xp.repeat(xp.arange(S * A), B)
+        coo = sparse_module(xp).coo_matrix(
+            (self.prob.ravel(), (rows, self.nxt.ravel())), shape=(S * A, S))
+        return coo.tocsr()
+
+    def dense_transitions(self):
+        """(S, A, S) float64 dense P (for small S only: S*A*S floats)."""
+        return self.transition_matrix.toarray().reshape(self.S, self.A, self.S)
+
+    @cached_property
+    def dense(self):
+        """Cached :meth:`dense_transitions`, for the dense solvers."""
+        return self.dense_transitions()
+
+    def to(self, xp) -> "MDP":
+        """A copy with every array on the module xp (numpy or cupy)."""
+        move = (lambda a: xp.asarray(a)) if xp is not np else (
+            lambda a: a.get() if hasattr(a, "get") else np.asarray(a))
+        return MDP(nxt=move(self.nxt), prob=move(self.prob), phi=move(self.phi),
+                   w=move(self.w), d0=move(self.d0), gamma=self.gamma)

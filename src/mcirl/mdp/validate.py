@@ -1,0 +1,110 @@
+"""Validation of MDP arrays from any source (files, users, families), with one-line errors.
+
+Each check raises :class:`~mcirl.errors.InputError` naming the field (the .npz key) and what is
+allowed. Tolerances: probability rows and d0 must sum to 1 within 1e-8; ||w||_1 <= 1 + 1e-9.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError, check_real
+from .model import MDP
+
+SUM_TOLERANCE = 1e-8
+
+
+def _real_array(field: str, value, ndim: int, shape_text: str) -> np.ndarray:
+    try:
+        a = np.asarray(value)
+    except Exception as exc:  # ragged lists and other non-arrays
+        raise InputError(field, f"must be a {ndim}-D array {shape_text}", type(value).__name__) from exc
+    if a.ndim != ndim:
+        raise InputError(field, f"must be a {ndim}-D array {shape_text}", f"shape {a.shape}")
+    if a.dtype.kind not in "biuf":
+        raise InputError(field, "must hold real numbers", f"dtype {a.dtype}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise InputError(field, "must be finite (no NaN or inf)")
+    return a
+
+
+def _check_shape(field: str, a: np.ndarray, expected: tuple, shape_text: str) -> None:
+    if a.shape != expected:
+        raise InputError(field, f"must have shape {shape_text} = {expected}", f"shape {a.shape}")
+
+
+def _check_distribution(field: str, p: np.ndarray, what: str) -> None:
+    if (p < 0).any():
+        raise InputError(field, f"{what} must be non-negative", float(p.min()))
+    sums = p.sum(axis=-1)
+    worst = np.abs(sums - 1.0).max()
+    if worst > SUM_TOLERANCE:
+        raise InputError(field, f"{what} must sum to 1 within {SUM_TOLERANCE:g}",
+                         f"a sum of {float(sums.flat[np.abs(sums - 1.0).argmax()]):.12g}")
+
+
+def dense_to_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S, A, S) dense transitions -> fixed-width rows nxt (S, A, B) int64, prob (S, A, B).
+
+    B is the largest number of non-zero successors of any (s, a); shorter rows are padded with
+    probability-0 slots.
+    """
+    nonzero = P > 0
+    B = max(int(nonzero.sum(axis=-1).max()), 1)
+    # Stable sort puts each row's non-zero successors first, in state order.
+    order = np.argsort(~nonzero, axis=-1, kind="stable")[..., :B]
+    return order.astype(np.int64), np.take_along_axis(P, order, axis=-1)
+
+
+def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
+    """Validate arrays and build an :class:`MDP`.
+
+    Give either ``P``: (S, A, S) dense transitions, or ``nxt``: (S, A, B) integer successors
+    with ``prob``: (S, A, B) probabilities (the .npz keys ``next`` and ``prob``).
+    """
+    gamma_arr = np.asarray(gamma)
+    if gamma_arr.size != 1:
+        raise InputError("gamma", "must be a scalar in [0, 1)", f"shape {gamma_arr.shape}")
+    gamma = check_real("gamma", gamma_arr.reshape(()).item(), 0.0, 1.0, high_open=True)
+
+    if P is not None:
+        P = _real_array("P", P, 3, "(S, A, S)")
+        S, A, S2 = P.shape
+        if S < 1 or A < 1 or S2 != S:
+            raise InputError("P", "must have shape (S, A, S) with S, A >= 1", f"shape {P.shape}")
+        _check_distribution("P", P, "each row P[s, a, :]")
+        nxt, prob = dense_to_rows(P)
+    else:
+        if nxt is None or prob is None:
+            raise InputError("P", "give P (S, A, S), or next and prob (S, A, B)")
+        nxt_raw = np.asarray(nxt)
+        if nxt_raw.ndim != 3 or nxt_raw.dtype.kind not in "iu":
+            raise InputError("next", "must be a 3-D integer array (S, A, B)",
+                             f"shape {nxt_raw.shape}, dtype {nxt_raw.dtype}")
+        S, A, B = nxt_raw.shape
+        if S < 1 or A < 1 or B < 1:
+            raise InputError("next", "must have shape (S, A, B) with S, A, B >= 1", f"shape {nxt_raw.shape}")
+        if nxt_raw.min() < 0 or nxt_raw.max() >= S:
+            raise InputError("next", f"successor states must lie in [0, {S - 1}]",
+                             f"range [{nxt_raw.min()}, {nxt_raw.max()}]")
+        prob = _real_array("prob", prob, 3, "(S, A, B)")
+        _check_shape("prob", prob, nxt_raw.shape, "(S, A, B)")
+        _check_distribution("prob", prob, "each row prob[s, a, :]")
+        nxt = nxt_raw.astype(np.int64)
+
+    phi = _real_array("phi", phi, 2, "(S, k)")
+    if phi.shape[0] != S or phi.shape[1] < 1:
+        raise InputError("phi", f"must have shape (S, k) = ({S}, k) with k >= 1", f"shape {phi.shape}")
+    if phi.min() < 0 or phi.max() > 1:
+        raise InputError("phi", "features must lie in [0, 1]",
+                         f"range [{phi.min():.6g}, {phi.max():.6g}]")
+    k = phi.shape[1]
+    w = _real_array("w", w, 1, "(k,)")
+    _check_shape("w", w, (k,), "(k,)")
+    if np.abs(w).sum() > 1 + 1e-9:
+        raise InputError("w", "must have ||w||_1 <= 1", f"||w||_1 = {np.abs(w).sum():.6g}")
+    d0 = _real_array("d0", d0, 1, "(S,)")
+    _check_shape("d0", d0, (S,), "(S,)")
+    _check_distribution("d0", d0, "d0")
+    return MDP(nxt=nxt, prob=prob, phi=phi, w=w, d0=d0, gamma=gamma)

@@ -1,0 +1,167 @@
+"""Expert-trajectory sampling: mu_hat_E at a grid of m from nested prefixes of one pool.
+
+Host side of the samplers in :mod:`mcirl.kernels`: builds the expert chain's tables, splits the
+work into fixed-size units (so results do not depend on the thread count), runs the kernels and
+reduces units in a fixed order. Replicate r's pool is trajectories 0, 1, 2, ...; mu_hat at grid
+value m uses the first m ("nested prefixes", DESIGN section 2).
+
+Samplers (same law, different cost):
+- ``trajectories``: walk every trajectory, cost ~ m_max * H per replicate;
+- ``counts``: one multinomial count chain per grid segment, cost ~ C * H * S * B whatever m is;
+- ``auto``: the cheaper by :func:`sampler_cost`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .kernels.alias import alias_tables
+from .kernels.counts import counts_units
+from .kernels.trajectories import walk_units
+
+SAMPLERS = ("counts", "trajectories", "auto")
+#: Trajectories per work unit of the walker (fixed: it sets the summation order).
+UNIT_TRAJECTORIES = 1024
+#: Float64 entries of one batch of per-unit occupancy buffers.
+BATCH_ENTRIES = 2**23
+#: Relative cost of one binomial draw against one walker step, for ``auto``.
+BINOMIAL_STEP_COST = 4.0
+
+
+@dataclass(frozen=True, eq=False)
+class ExpertChain:
+    """The expert's Markov chain P_piE as fixed-width rows, and d0.
+
+    nxt: (S, B) int64, prob: (S, B) float64 rows of P_piE; d0: (S,) float64.
+    """
+
+    nxt: np.ndarray
+    prob: np.ndarray
+    d0: np.ndarray
+
+    @classmethod
+    def from_policy(cls, mdp, policy) -> "ExpertChain":
+        """Chain of a deterministic policy (S,) int on mdp."""
+        states = np.arange(mdp.S)
+        return cls(nxt=np.ascontiguousarray(mdp.nxt[states, policy]),
+                   prob=np.ascontiguousarray(mdp.prob[states, policy]), d0=np.asarray(mdp.d0))
+
+    @property
+    def S(self) -> int:
+        return self.nxt.shape[0]
+
+    @cached_property
+    def alias(self):
+        """(nxt, accept, alias_next): the chain's (S, B) alias tables."""
+        accept, alias_next = alias_tables(self.nxt, self.prob)
+        return self.nxt, accept, alias_next
+
+    @cached_property
+    def init_alias(self):
+        """(nxt, accept, alias_next): the (1, S) alias table of d0."""
+        nxt = np.arange(self.S, dtype=np.int64)[None, :]
+        accept, alias_next = alias_tables(nxt, self.d0[None, :])
+        return nxt, accept, alias_next
+
+    @staticmethod
+    def conditional(prob):
+        """p_j / sum_{j' >= j} p_j' along the last axis (1 at each row's last non-zero slot)."""
+        tail = np.cumsum(prob[..., ::-1], axis=-1)[..., ::-1]
+        return np.where(tail > 0, prob / np.where(tail > 0, tail, 1.0), 0.0)
+
+    @cached_property
+    def cond(self):
+        """((S, B) conditional slot probabilities, (S,) the same for d0), for the counts sampler."""
+        return self.conditional(self.prob), self.conditional(self.d0)
+
+
+def check_grid(m_grid) -> np.ndarray:
+    """(C,) int64 strictly increasing grid of m >= 1 (sorted, duplicates dropped)."""
+    return np.unique(np.asarray(m_grid, dtype=np.int64))
+
+
+def sampler_cost(sampler: str, chain: ExpertChain, m_grid, horizon: int) -> float:
+    """Rough cost in walker-step units of one replicate: m_max H, or C H S B x binomial cost."""
+    grid = check_grid(m_grid)
+    if sampler == "trajectories":
+        return float(grid[-1]) * horizon
+    branching = float((chain.prob > 0).sum(axis=1).mean())
+    return BINOMIAL_STEP_COST * len(grid) * horizon * chain.S * branching
+
+
+def choose_sampler(sampler: str, chain: ExpertChain, m_grid, horizon: int) -> str:
+    """'auto' -> the cheaper sampler for this grid; other names pass through."""
+    if sampler != "auto":
+        return sampler
+    costs = {s: sampler_cost(s, chain, m_grid, horizon) for s in ("trajectories", "counts")}
+    return min(costs, key=costs.get)
+
+
+def _segments(grid):
+    lo = np.concatenate([[0], grid[:-1]])
+    return lo, grid
+
+
+def _units(grid, reps, rep_offset, unit):
+    """Work units (rep index, segment, first trajectory, count) covering every segment."""
+    lo, hi = _segments(grid)
+    seg, start, count = [], [], []
+    for c, (a, b) in enumerate(zip(lo, hi)):
+        if unit is None:
+            starts = np.array([a])
+            sizes = np.array([b - a])
+        else:
+            starts = np.arange(a, b, unit, dtype=np.int64)
+            sizes = np.minimum(unit, b - starts)
+        seg.append(np.full(starts.size, c))
+        start.append(starts)
+        count.append(sizes)
+    seg, start, count = (np.concatenate(x).astype(np.int64) for x in (seg, start, count))
+    R, U = reps, seg.size
+    rep = np.repeat(np.arange(R, dtype=np.int64), U)
+    return rep, np.tile(seg, R), np.tile(start, R), np.tile(count, R), rep + rep_offset
+
+
+def sample_occupancy(chain: ExpertChain, gamma: float, horizon: int, m_grid, reps: int,
+                     seed: int, sampler: str = "counts", rep_offset: int = 0,
+                     progress=None) -> np.ndarray:
+    """Discounted state occupancy of the first m trajectories, for every replicate and m.
+
+    Returns occ: (R, C, S) float64 with occ[r, c] = sum_{j < m_c} sum_{t < H} gamma^t
+    [s_t^j = s] for replicate rep_offset + r (its RNG streams), m_c = sorted unique m_grid[c].
+    progress: optional callable(done_units, total_units).
+    """
+    grid = check_grid(m_grid)
+    sampler = choose_sampler(sampler, chain, grid, horizon)
+    C, S = grid.size, chain.S
+    unit = UNIT_TRAJECTORIES if sampler == "trajectories" else None
+    rep, seg, start, count, stream_rep = _units(grid, reps, rep_offset, unit)
+    occ = np.zeros((reps, C, S))
+    total = rep.size
+    batch = max(1, min(total, BATCH_ENTRIES // S))
+    out = np.empty((batch, S))
+    for lo in range(0, total, batch):
+        hi = min(total, lo + batch)
+        buf = out[: hi - lo]
+        buf[:] = 0.0
+        if sampler == "trajectories":
+            walk_units(*chain.alias, *chain.init_alias, gamma, horizon, seed,
+                       stream_rep[lo:hi], start[lo:hi], count[lo:hi], buf)
+        else:
+            cond, init_cond = chain.cond
+            counts_units(chain.nxt, cond, init_cond, gamma, horizon, seed,
+                         stream_rep[lo:hi], start[lo:hi], start[lo:hi] + count[lo:hi], buf)
+        # np.add.at applies repeated indices in order: a fixed, thread-independent sum.
+        np.add.at(occ, (rep[lo:hi], seg[lo:hi]), buf)
+        if progress is not None:
+            progress(hi, total)
+    return np.cumsum(occ, axis=1)
+
+
+def mu_hat(occ, phi, m_grid):
+    """(R, C, k) mu_hat_E = occ @ Phi / m for occ: (R, C, S), phi: (S, k), m_grid: (C,)."""
+    grid = check_grid(m_grid)
+    return (occ @ phi) / grid[None, :, None].astype(np.float64)
