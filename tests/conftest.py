@@ -1,0 +1,36 @@
+"""Shared fixtures: an rng, small MDPs, the gpu marker's skip rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcirl.backend import gpu_available
+from mcirl.mdp import FamilySpec, make_mdp
+
+
+def pytest_collection_modifyitems(config, items):
+    if gpu_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device and CuPy")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261123)
+
+
+@pytest.fixture(scope="session")
+def small_garnet():
+    """S=12, A=3, b=3 Garnet, 4 one-hot features, gamma 0.9."""
+    return make_mdp(FamilySpec(family="garnet", S=12, A=3, b=3, k=4, gamma=0.9, seed=3))
+
+
+@pytest.fixture(scope="session")
+def dense_garnet():
+    """S=10, A=2 Garnet with dense U[0,1] features, gamma 0.8."""
+    return make_mdp(FamilySpec(family="garnet", S=10, A=2, b=4, k=3, features="dense",
+                               gamma=0.8, seed=5))

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+
+from mcirl.errors import InputError
+from mcirl.mdp import FamilySpec, load_npz, make_mdp, save_npz
+
+
+def valid_arrays(rng, S=5, A=2, k=3):
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    return dict(P=P, phi=rng.random((S, k)), w=np.full(k, 1.0 / k), d0=np.full(S, 1.0 / S),
+                gamma=np.float64(0.9))
+
+
+def write(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_round_trip(tmp_path, dense):
+    mdp = make_mdp(FamilySpec(S=20, k=4, seed=3))
+    path = save_npz(mdp, tmp_path / "m.npz", dense=dense)
+    with np.load(path) as data:
+        assert ("P" in data.files) == dense and ("next" in data.files) != dense
+    back = load_npz(path)
+    np.testing.assert_allclose(back.dense_transitions(), mdp.dense_transitions(), atol=0)
+    for name in ("phi", "w", "d0"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(mdp, name))
+    assert back.gamma == mdp.gamma
+
+
+def test_dense_file_becomes_compact_rows(tmp_path, rng):
+    arrays = valid_arrays(rng)
+    arrays["P"][:, :, 0] = 0.0
+    arrays["P"] /= arrays["P"].sum(axis=2, keepdims=True)
+    mdp = load_npz(write(tmp_path / "d.npz", **arrays))
+    assert mdp.B == 4
+    np.testing.assert_allclose(mdp.dense_transitions(), arrays["P"], atol=1e-15)
+
+
+def corrupt(rng, key, value):
+    arrays = valid_arrays(rng)
+    if value is None:
+        del arrays[key]
+    else:
+        arrays[key] = value(arrays[key]) if callable(value) else value
+    return arrays
+
+
+BAD = [
+    ("gamma", lambda g: np.float64(1.0), "gamma"),
+    ("gamma", lambda g: np.float64(np.nan), "gamma"),
+    ("gamma", lambda g: np.array([0.5, 0.5]), "gamma"),
+    ("P", lambda P: P * 1.01, "P"),
+    ("P", lambda P: P[:, :, :-1], "P"),
+    ("P", lambda P: np.where(P == P.max(), np.nan, P), "P"),
+    ("phi", lambda f: f + 1.0, "phi"),
+    ("phi", lambda f: f[:-1], "phi"),
+    ("phi", lambda f: np.full_like(f, np.inf), "phi"),
+    ("w", lambda w: w * 2, "w"),
+    ("w", lambda w: w[:-1], "w"),
+    ("d0", lambda d: d * 0.5, "d0"),
+    ("d0", lambda d: np.r_[1.5, -0.5, np.zeros(len(d) - 2)], "d0"),
+    ("phi", None, "mdp"),
+    ("P", None, "mdp"),
+    ("phi", lambda f: np.array(["a"] * len(f)), "phi"),
+]
+
+
+@pytest.mark.parametrize("key, change, field", BAD)
+def test_bad_files_name_the_field(tmp_path, rng, key, change, field):
+    path = write(tmp_path / "bad.npz", **corrupt(rng, key, change))
+    with pytest.raises(InputError) as info:
+        load_npz(path)
+    assert info.value.field == field
+    assert "\n" not in str(info.value)
+
+
+def test_sparse_rows_are_validated(tmp_path, rng):
+    mdp = make_mdp(FamilySpec(S=10, k=2, seed=1))
+    base = dict(phi=mdp.phi, w=mdp.w, d0=mdp.d0, gamma=mdp.gamma)
+    for nxt, prob, field in ((mdp.nxt + 10, mdp.prob, "next"), (mdp.nxt.astype(float), mdp.prob, "next"),
+                             (mdp.nxt, mdp.prob[..., :2], "prob"), (mdp.nxt, -mdp.prob, "prob")):
+        path = write(tmp_path / "s.npz", next=nxt, prob=prob, **base)
+        with pytest.raises(InputError) as info:
+            load_npz(path)
+        assert info.value.field == field
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_npz(tmp_path / "absent.npz")
+    (tmp_path / "junk.npz").write_text("not a zip")
+    with pytest.raises(InputError, match="cannot read"):
+        load_npz(tmp_path / "junk.npz")
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    mdp = make_mdp(FamilySpec(S=8, k=2, seed=1))
+    path = save_npz(mdp, tmp_path / "keep.npz")
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError):
+        save_npz(make_mdp(FamilySpec(S=9, k=2, seed=2)), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.npz"]

@@ -1,0 +1,105 @@
+"""Reference oracle: plain NumPy, slow, obviously correct, written from DESIGN section 2.
+
+It shares nothing with mcirl's fast paths but the MDP container: dense matrices, linear solves,
+value iteration, trajectories walked with NumPy's own generator, and the projection method as a
+plain loop with a SciPy min-norm-point solve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import nnls
+
+
+def dense(mdp):
+    P = np.zeros((mdp.S, mdp.A, mdp.S))
+    for s in range(mdp.S):
+        for a in range(mdp.A):
+            for j in range(mdp.B):
+                P[s, a, mdp.nxt[s, a, j]] += mdp.prob[s, a, j]
+    return P
+
+
+def chain(P, policy):
+    """P_pi (S, S) of a deterministic (S,) or stochastic (S, A) policy."""
+    if policy.ndim == 1:
+        return P[np.arange(P.shape[0]), policy]
+    return np.einsum("sa,sat->st", policy, P)
+
+
+def occupancy(P, policy, d0, gamma):
+    P_pi = chain(P, policy)
+    return np.linalg.solve(np.eye(len(d0)) - gamma * P_pi.T, d0)
+
+
+def mu(P, policy, d0, phi, gamma):
+    return phi.T @ occupancy(P, policy, d0, gamma)
+
+
+def value_iteration(P, r, gamma, tol=1e-13):
+    """Optimal values and the first-argmax greedy policy for per-state reward r (S,)."""
+    V = np.zeros(len(r))
+    while True:
+        Q = r[:, None] + gamma * P @ V
+        V_new = Q.max(axis=1)
+        if np.abs(V_new - V).max() <= tol * (1 - gamma):
+            return V_new, Q.argmax(axis=1)
+        V = V_new
+
+
+def sample_mu_hat(P, policy, d0, phi, gamma, H, m, rng):
+    """mu_hat_E from m walked trajectories of length H (NumPy's generator, inverse CDF)."""
+    P_pi = chain(P, policy)
+    cdf = np.cumsum(P_pi, axis=1)
+    s = np.searchsorted(np.cumsum(d0), rng.random(m), side="right")
+    total = np.zeros(phi.shape[1])
+    g = 1.0
+    for _ in range(H):
+        total += g * phi[s].sum(axis=0)
+        s = np.minimum((rng.random(m)[:, None] > cdf[s]).sum(axis=1), len(d0) - 1)
+        g *= gamma
+    return total / m
+
+
+def closest_point(points, target, weight=1e6):
+    """Closest point of conv(points) to target: non-negative least squares with the simplex
+    constraint sum(lam) = 1 as a heavily weighted extra row (error ~ 1 / weight)."""
+    scale = max(1.0, np.abs(points).max())
+    A = np.vstack([points.T, np.full(len(points), weight * scale)])
+    lam, _ = nnls(A, np.r_[target, weight * scale], maxiter=50 * len(points))
+    return (lam / lam.sum()) @ points
+
+
+def projection(P, d0, phi, gamma, mu_hat, eps, max_iter, stop=None):
+    """Abbeel & Ng's projection method, stopping at t <= stop (eps / 2 unless a test plants
+    another); returns (terminated, mu_tilde)."""
+    stop = eps / 2 if stop is None else stop
+    S, A, _ = P.shape
+    mus = [mu(P, np.full((S, A), 1.0 / A), d0, phi, gamma)]
+    mu_bar = mus[0]
+    for i in range(1, max_iter + 2):
+        w = mu_hat - mu_bar
+        if np.linalg.norm(w) <= stop:
+            return True, closest_point(np.array(mus), mu_hat)
+        if i == max_iter + 1:
+            break
+        _, policy = value_iteration(P, phi @ w, gamma)
+        mu_i = mu(P, policy, d0, phi, gamma)
+        mus.append(mu_i)
+        v = mu_i - mu_bar
+        if v @ v > 0:
+            mu_bar = mu_bar + (v @ w) / (v @ v) * v
+    return False, closest_point(np.array(mus), mu_hat)
+
+
+def failures(mdp, m, eps, reps, horizon, rng, max_iter=200, stop=None):
+    """Failure count under the 'theorem' criterion over reps fresh replicates at m."""
+    P = dense(mdp)
+    _, expert = value_iteration(P, mdp.phi @ mdp.w, mdp.gamma)
+    mu_E = mu(P, expert, mdp.d0, mdp.phi, mdp.gamma)
+    count = 0
+    for _ in range(reps):
+        est = sample_mu_hat(P, expert, mdp.d0, mdp.phi, mdp.gamma, horizon, m, rng)
+        done, mu_tilde = projection(P, mdp.d0, mdp.phi, mdp.gamma, est, eps, max_iter, stop)
+        count += not (done and np.abs(mu_tilde - mu_E).max() <= eps)
+    return count

@@ -1,0 +1,51 @@
+import math
+
+import numpy as np
+import pytest
+
+from mcirl import bounds
+
+
+def test_seed_table_matches_design():
+    table = bounds.seed_table([10, 1000], [0.9, 0.99], eps=0.1, delta=0.05)
+    expected = np.array([[1.198e6, 2.119e8], [1.198e8, 2.119e10]])
+    np.testing.assert_allclose(table, expected, rtol=5e-4)
+    assert [f"{x:.4g}" for x in table.ravel()] == ["1.198e+06", "2.119e+08", "1.198e+08", "2.119e+10"]
+    assert table[0, 1] / table[0, 0] == pytest.approx(176.9, abs=0.05)
+
+
+def test_abbeel_ng_closed_form_and_done_when_value():
+    k, g, e, d = 16, 0.95, 1.0, 0.05
+    assert bounds.abbeel_ng_trajectories(k, g, e, d) == pytest.approx(
+        2 * k / (e * (1 - g)) ** 2 * math.log(2 * k / d), rel=1e-14)
+    assert math.ceil(bounds.abbeel_ng_trajectories(k, g, e, d)) == 82707
+
+
+def test_abbeel_ng_monotone():
+    base = dict(k=10, gamma=0.9, eps=0.1, delta=0.05)
+    m = bounds.abbeel_ng_trajectories(**base)
+    for key, bigger in (("k", 11), ("gamma", 0.91), ("eps", 0.09), ("delta", 0.04)):
+        assert bounds.abbeel_ng_trajectories(**{**base, key: bigger}) > m
+
+
+@pytest.mark.parametrize("k, gamma, eps", [(16, 0.95, 1.0), (1000, 0.99, 0.1), (1, 0.0, 0.5),
+                                           (10, 0.9, 0.1), (3, 0.5, 2.0)])
+def test_horizon_is_smallest_with_negligible_tail(k, gamma, eps):
+    H = int(bounds.horizon(k, gamma, eps))
+    assert H >= 1
+
+    def holds(h):
+        return math.sqrt(k) * gamma ** h / (1 - gamma) <= 1e-3 * eps
+
+    assert holds(H)
+    assert H == 1 or not holds(H - 1)
+
+
+def test_horizon_known_values():
+    assert int(bounds.horizon(16, 0.95, 1.0)) == 221
+    assert int(bounds.horizon(1000, 0.99, 0.1)) == 1719
+
+
+def test_theorem1_iterations():
+    assert int(bounds.theorem1_iterations(16, 0.95, 0.5)) == math.ceil(16 / (0.05 * 0.5) ** 2)
+    np.testing.assert_array_equal(bounds.theorem1_iterations([1, 4], 0.5, 1.0), [4, 16])

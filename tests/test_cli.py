@@ -1,0 +1,158 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mcirl.cli import main
+
+TINY = ["--S", "12", "--A", "2", "--b", "3", "--k", "3", "--gamma", "0.8", "--mdp-seed", "2"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_seed_table(capsys):
+    code, out, _ = run(capsys, "bound", "--seed-table")
+    assert code == 0
+    for value in ("1.198e+06", "2.119e+08", "1.198e+08", "2.119e+10", "176.9x"):
+        assert value in out
+    code, out, _ = run(capsys, "bound", "--seed-table", "--json")
+    table = json.loads(out)
+    assert table["k"] == [10, 1000] and table["gamma"] == [0.9, 0.99]
+    np.testing.assert_allclose(table["m"], [[1.198e6, 2.119e8], [1.198e8, 2.119e10]], rtol=5e-4)
+
+
+def test_seed_table_other_lists(capsys):
+    code, out, _ = run(capsys, "bound", "--seed-table", "--k", "2", "5", "50", "--gamma", "0.5", "--json")
+    table = json.loads(out)
+    assert code == 0 and np.array(table["m"]).shape == (1, 3)
+
+
+def test_bound_json(capsys):
+    code, out, _ = run(capsys, "bound", "--k", "16", "--gamma", "0.95", "--eps", "1", "--delta", "0.05", "--json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["m_AN_ceil"] == 82707 and row["horizon"] == 221
+
+
+def test_mdp_make_and_info(capsys, tmp_path):
+    path = tmp_path / "g.npz"
+    code, out, _ = run(capsys, "mdp", "make", *TINY, "-o", str(path), "--json")
+    made = json.loads(out)
+    assert code == 0 and path.exists() and made["S"] == 12 and made["k"] == 3
+    code, out, _ = run(capsys, "mdp", "info", str(path), "--json")
+    info = json.loads(out)
+    assert info["expert_return"] == pytest.approx(made["expert_return"])
+    code, out, _ = run(capsys, "mdp", "info", str(path))
+    assert code == 0 and "expert_return" in out
+
+
+def test_gridworld_file(capsys, tmp_path):
+    path = tmp_path / "grid.npz"
+    code, out, _ = run(capsys, "mdp", "make", "--family", "gridworld", "--N", "8", "--macro", "4",
+                       "-o", str(path), "--json")
+    assert code == 0 and json.loads(out)["k"] == 4
+
+
+def test_estimate_json_and_bound_keyword(capsys, tmp_path):
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "1", "16", "bound",
+                       "--reps", "10", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 3
+    for key in ("m", "reps", "failures", "rate", "ci_low", "ci_high", "criterion", "algorithm",
+                "mean_iterations", "nonterminated", "horizon", "bound"):
+        assert key in rows[0]
+    assert rows[-1]["m"] == int(np.ceil(rows[-1]["bound"]))
+    path = tmp_path / "t.npz"
+    run(capsys, "mdp", "make", *TINY, "-o", str(path))
+    code, out, _ = run(capsys, "estimate", "--mdp", str(path), "--eps", "1", "--m", "1e2",
+                       "--reps", "5", "--algorithm", "max-margin", "--criterion", "l2",
+                       "--sampler", "trajectories", "--json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["m"] == 100 and row["algorithm"] == "max-margin" and row["criterion"] == "l2"
+
+
+def test_estimate_table(capsys):
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "4", "--reps", "5", "--quiet")
+    assert code == 0 and "failures" in out and "bound m_AN" in out and "sampler" in out
+
+
+def write_npz(path, **changes):
+    S, A, k = 4, 2, 2
+    arrays = dict(P=np.full((S, A, S), 1 / S), phi=np.full((S, k), 0.5), w=np.array([0.5, 0.5]),
+                  d0=np.full(S, 1 / S), gamma=np.float64(0.9))
+    arrays.update(changes)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    np.savez(path, **arrays)
+    return str(path)
+
+
+BAD_ARGS = [
+    (["estimate", *TINY[:-4], "--gamma", "1.0", "--m", "4"], "gamma"),
+    (["estimate", *TINY, "--eps", "0", "--m", "4"], "eps"),
+    (["estimate", *TINY, "--delta", "1.5", "--m", "4"], "delta"),
+    (["estimate", "--k", "0", "--m", "4"], "k"),
+    (["estimate", *TINY, "--m", "0"], "m"),
+    (["estimate", *TINY, "--m", "4", "--reps", "0"], "reps"),
+    (["estimate", "--S", "4", "--k", "8", "--m", "4"], "S >= k"),
+    (["estimate", *TINY, "--m", "4", "--max-iter", "0"], "max_iter"),
+    (["estimate", *TINY, "--m", "abc"], "--m"),
+    (["estimate", *TINY, "--m", "4", "--algorithm", "magic"], "--algorithm"),
+    (["estimate", *TINY], "--m"),
+    (["bound", "--k", "0", "--gamma", "0.9"], "k"),
+    (["bound", "--k", "3", "--gamma", "-0.5"], "gamma"),
+    (["bound", "--k", "3"], "--seed-table"),
+    (["mdp", "info", "/nonexistent/file.npz"], "not found"),
+]
+
+
+@pytest.mark.parametrize("argv, needle", BAD_ARGS)
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("mcirl: error:") and needle in err
+
+
+@pytest.mark.parametrize("changes, needle", [
+    (dict(P=np.full((4, 2, 4), 0.3)), "P: each row"),
+    (dict(phi=np.full((4, 2), 1.5)), "phi: features must lie in [0, 1]"),
+    (dict(phi=np.full((4, 2), np.nan)), "phi: must be finite"),
+    (dict(w=None), "lacks the key(s) w"),
+    (dict(phi=np.full((3, 2), 0.5)), "phi: must have shape"),
+    (dict(d0=np.full(4, 0.3)), "d0: d0 must sum to 1"),
+    (dict(gamma=np.float64(1.2)), "gamma"),
+])
+def test_bad_mdp_files(capsys, tmp_path, changes, needle):
+    path = write_npz(tmp_path / "bad.npz", **changes)
+    for argv in (["mdp", "info", path], ["estimate", "--mdp", path, "--m", "4"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1 and needle in err, err
+
+
+def test_unreadable_file_and_mixed_options(capsys, tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"\x00garbage")
+    code, _, err = run(capsys, "mdp", "info", str(junk))
+    assert code == 2 and "cannot read" in err
+    good = write_npz(tmp_path / "ok.npz")
+    code, _, err = run(capsys, "estimate", "--mdp", good, "--k", "3", "--m", "4")
+    assert code == 2 and "excludes" in err
+
+
+def test_failed_make_keeps_existing_file(capsys, tmp_path):
+    path = tmp_path / "keep.npz"
+    run(capsys, "mdp", "make", *TINY, "-o", str(path))
+    before = path.read_bytes()
+    code, _, err = run(capsys, "mdp", "make", "--S", "3", "--k", "9", "-o", str(path))
+    assert code == 2 and path.read_bytes() == before
+
+
+def test_console_script_subprocess_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "mcirl", "estimate", "--gamma", "2", "--m", "4"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "gamma" in proc.stderr

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from mcirl.errors import InputError
+from mcirl.estimate import EstimateConfig, run_estimate
+from mcirl.mdp import FamilySpec, make_mdp
+from tests import oracle
+from tests.stats_checks import Z_MAX, two_proportion_z
+
+# A cell whose failure rate at m = 8 is near 0.4: sensitive to any error in the pipeline.
+SPEC = FamilySpec(S=10, A=2, b=3, k=3, gamma=0.8, seed=4)
+EPS, M, CAP = 0.3, 8, 50
+
+
+@pytest.fixture(scope="module")
+def mcirl_failures():
+    mdp = make_mdp(SPEC)
+    result = run_estimate(mdp, EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=1))
+    row = result.rows[0]
+    assert row.horizon == 47
+    return row.failures, row.reps
+
+
+@pytest.mark.statistical
+@pytest.mark.slow
+def test_failure_rate_matches_plain_numpy_oracle(mcirl_failures):
+    mdp = make_mdp(SPEC)
+    reps = 300
+    expected = oracle.failures(mdp, M, EPS, reps, 47, np.random.default_rng(7), max_iter=CAP)
+    assert abs(two_proportion_z(*mcirl_failures, expected, reps)) < Z_MAX
+    # Power: an oracle with a planted bug (stopping at t <= eps, not eps/2) is told apart.
+    planted = oracle.failures(mdp, M, EPS, reps, 47, np.random.default_rng(7), max_iter=CAP, stop=EPS)
+    assert abs(two_proportion_z(*mcirl_failures, planted, reps)) > Z_MAX
+
+
+@pytest.mark.statistical
+def test_counts_and_trajectories_give_the_same_failure_rate(mcirl_failures):
+    mdp = make_mdp(SPEC)
+    config = EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=2, sampler="trajectories")
+    row = run_estimate(mdp, config).rows[0]
+    assert abs(two_proportion_z(*mcirl_failures, row.failures, row.reps)) < Z_MAX
+
+
+def test_rows_and_bookkeeping():
+    mdp = make_mdp(FamilySpec(S=16, A=2, b=3, k=4, gamma=0.9, seed=1))
+    result = run_estimate(mdp, EstimateConfig(m=(64, 4, 4, 1), eps=1.0, reps=20, seed=3))
+    assert [r.m for r in result.rows] == [1, 4, 64]
+    for r in result.rows:
+        assert r.failures == r.failures_by_criterion["theorem"]
+        assert r.ci_low <= r.rate <= r.ci_high
+        assert r.nonterminated <= min(r.failures_by_criterion.values())
+    assert result.bound == pytest.approx(2 * 4 / (1 * 0.1) ** 2 * np.log(2 * 4 / 0.05))
+    assert set(result.seconds) == {"expert", "sample", "learn"}
+    again = run_estimate(mdp, EstimateConfig(m=(64, 4, 1), eps=1.0, reps=20, seed=3))
+    assert [r.failures for r in again.rows] == [r.failures for r in result.rows]
+
+
+@pytest.mark.parametrize("options, field", [
+    (dict(m=(0,)), "m"), (dict(m=()), "m"), (dict(eps=0.0), "eps"), (dict(eps=-1.0), "eps"),
+    (dict(delta=1.0), "delta"), (dict(delta=0.0), "delta"), (dict(reps=0), "reps"),
+    (dict(max_iter=0), "max_iter"), (dict(seed=-2), "seed"), (dict(algorithm="x"), "algorithm"),
+    (dict(criterion="x"), "criterion"), (dict(sampler="x"), "sampler"), (dict(backend="x"), "backend"),
+])
+def test_config_validation(options, field):
+    with pytest.raises(InputError) as info:
+        EstimateConfig(**{"m": (4,), **options})
+    assert info.value.field == field
