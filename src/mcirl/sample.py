@@ -55,16 +55,13 @@ class ExpertChain:
 
     @cached_property
     def alias(self):
-        """(nxt, accept, alias_next): the chain's (S, B) alias tables."""
-        accept, alias_next = alias_tables(self.nxt, self.prob)
-        return self.nxt, accept, alias_next
+        """(S, B, 3) uint32 packed alias table of the chain's rows."""
+        return alias_tables(self.nxt, self.prob)
 
     @cached_property
     def init_alias(self):
-        """(nxt, accept, alias_next): the (1, S) alias table of d0."""
-        nxt = np.arange(self.S, dtype=np.int64)[None, :]
-        accept, alias_next = alias_tables(nxt, self.d0[None, :])
-        return nxt, accept, alias_next
+        """(1, S, 3) uint32 packed alias table of d0."""
+        return alias_tables(np.arange(self.S, dtype=np.int64)[None, :], self.d0[None, :])
 
     @staticmethod
     def conditional(prob):
@@ -148,7 +145,7 @@ def sample_occupancy(chain: ExpertChain, gamma: float, horizon: int, m_grid, rep
         buf = out[: hi - lo]
         buf[:] = 0.0
         if sampler == "trajectories":
-            walk_units(*chain.alias, *chain.init_alias, gamma, horizon, seed,
+            walk_units(chain.alias, chain.init_alias, gamma, horizon, seed,
                        stream_rep[lo:hi], start[lo:hi], count[lo:hi], buf)
         else:
             cond, init_cond = chain.cond

@@ -1,7 +1,7 @@
 import numba as nb
 import numpy as np
 
-from mcirl.kernels.rng import TESTING, draw, split32, stream_key, uniform_open
+from mcirl.kernels.rng import TESTING, draw, stream_key, uniform_open
 from tests.stats_checks import P_MIN, categorical_gof_pvalue
 
 
@@ -11,15 +11,6 @@ def uniforms(seed, a, n):
     out = np.empty(n)
     for i in range(n):
         out[i] = uniform_open(draw(key, i))
-    return out
-
-
-@nb.njit
-def indices(seed, n, size):
-    key = stream_key(seed, TESTING, 0, 0, 0)
-    out = np.empty(size, np.int64)
-    for i in range(size):
-        out[i], _ = split32(draw(key, i), n)
     return out
 
 
@@ -39,8 +30,3 @@ def test_streams_are_deterministic_and_distinct():
     keys = {int(stream_key(s, k, a, b, c)) for s in range(3) for k in (1, 2)
             for a in range(4) for b in range(4) for c in range(3)}
     assert len(keys) == 3 * 2 * 4 * 4 * 3
-
-
-def test_split32_index_is_uniform():
-    idx = indices(11, 7, 140_000)
-    assert categorical_gof_pvalue(idx, np.full(7, 1 / 7)) > P_MIN

@@ -1,8 +1,10 @@
 """Walker's alias method (Vose 1991): O(1) sampling from each row of a fixed-width table.
 
-A table row s has B slots; slot j keeps its own successor ``nxt[s, j]`` with probability
-``accept[s, j]`` and otherwise yields ``alias_next[s, j]``. One uniform slot and one uniform
-threshold (both cut from one 64-bit draw, :func:`~mcirl.kernels.rng.split32`) give a sample.
+A packed table ``(S, B, 3) uint32`` holds, for slot j of row s, ``[threshold, keep, alias]``:
+slot j yields state ``keep`` when the high 32 bits of a draw are below ``threshold``
+(probability threshold / 2^32, the slot's acceptance rounded to 32 bits) and state ``alias``
+otherwise. One 64-bit draw gives both the slot (low 32 bits, multiply-shift) and the threshold
+test (high 32 bits), and one step reads one 12-byte record: as cheap as a walker can be.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .rng import split32
+_TWO32 = 4294967296.0
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @nb.njit(cache=True)
@@ -51,26 +54,34 @@ def _vose_row(p, accept, alias):
 
 @nb.njit(parallel=True, cache=True)
 def alias_tables(nxt, prob):
-    """Alias tables of every row.
+    """Packed alias tables of every row.
 
-    nxt: (S, B) int64 successor of each slot; prob: (S, B) float64, rows summing to 1.
-    Returns accept: (S, B) float64 in [0, 1] and alias_next: (S, B) int64 successor states.
+    nxt: (S, B) int successor of each slot; prob: (S, B) float64, rows summing to 1.
+    Returns (S, B, 3) uint32 records [threshold, keep, alias] (see the module docstring).
     """
     S, B = prob.shape
-    accept = np.empty((S, B), np.float64)
-    alias_next = np.empty((S, B), np.int64)
+    table = np.empty((S, B, 3), np.uint32)
     for s in nb.prange(S):
+        accept = np.empty(B)
         slot = np.empty(B, np.int64)
-        _vose_row(prob[s], accept[s], slot)
+        _vose_row(prob[s], accept, slot)
         for j in range(B):
-            alias_next[s, j] = nxt[s, slot[j]]
-    return accept, alias_next
+            threshold = np.floor(accept[j] * _TWO32 + 0.5)
+            keep = nxt[s, j]
+            other = nxt[s, slot[j]]
+            if threshold >= _TWO32:  # accept = 1: both branches must give keep
+                threshold = _TWO32 - 1.0
+                other = keep
+            table[s, j, 0] = np.uint32(threshold)
+            table[s, j, 1] = np.uint32(keep)
+            table[s, j, 2] = np.uint32(other)
+    return table
 
 
 @nb.njit(cache=True)
-def alias_step(nxt, accept, alias_next, s, z):
-    """Next state from row s of an alias table, using the 64-bit draw z."""
-    j, u = split32(z, accept.shape[1])
-    if u < accept[s, j]:
-        return nxt[s, j]
-    return alias_next[s, j]
+def alias_step(table, s, z):
+    """Next state from row s of a packed alias table, using the 64-bit draw z."""
+    j = np.int64(((z & _LOW32) * np.uint64(table.shape[1])) >> np.uint64(32))
+    if (z >> np.uint64(32)) < np.uint64(table[s, j, 0]):
+        return np.int64(table[s, j, 1])
+    return np.int64(table[s, j, 2])

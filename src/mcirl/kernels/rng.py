@@ -20,7 +20,6 @@ import numpy as np
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_LOW32 = np.uint64(0xFFFFFFFF)
 
 #: Stream kinds: trajectories of the walker, count chains of the counts sampler, test streams.
 TRAJECTORIES = 1
@@ -59,16 +58,3 @@ def draw(key, counter):
 def uniform_open(z):
     """float64 in (0, 1) from the top 53 bits of a draw (never exactly 0 or 1)."""
     return (np.float64(z >> np.uint64(11)) + 0.5) * 1.1102230246251565e-16
-
-
-@nb.njit(cache=True)
-def split32(z, n):
-    """Split one draw into an index in [0, n) (low 32 bits, multiply-shift) and u in [0, 1).
-
-    The index has bias at most n / 2^32 relative to uniform and u has 32-bit resolution, both
-    far below any Monte Carlo error this package resolves; one draw per walker step keeps the
-    sampler as cheap as the reference walker.
-    """
-    j = np.int64(((z & _LOW32) * np.uint64(n)) >> np.uint64(32))
-    u = np.float64(z >> np.uint64(32)) * 2.3283064365386963e-10
-    return j, u

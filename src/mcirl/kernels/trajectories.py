@@ -11,40 +11,39 @@ import numba as nb
 import numpy as np
 
 from .alias import alias_step
-from .rng import TRAJECTORIES, draw, stream_key
+from .rng import GOLDEN, TRAJECTORIES, mix64, stream_key
 
 #: Trajectories advanced together by one CPU thread, so that their memory accesses overlap.
 WALKERS = 8
 
 
 @nb.njit(cache=True)
-def walk_block(nxt, accept, alias_next, init_nxt, init_accept, init_alias,
-               gamma, horizon, seed, rep, start, count, occ):
+def walk_block(table, init_table, gamma, horizon, seed, rep, start, count, occ):
     """Walk trajectories start .. start+count-1 of replicate rep; add visits into occ.
 
-    nxt, accept, alias_next: (S, B) alias table of the expert chain; init_*: (1, S) table of d0.
+    table: (S, B, 3) packed alias table of the expert chain; init_table: (1, S, 3) that of d0.
     occ: (S,) float64, incremented by sum_j sum_{t<H} gamma^t [s_t^j = s].
     """
     state = np.empty(WALKERS, np.int64)
-    keys = np.empty(WALKERS, np.uint64)
+    x = np.empty(WALKERS, np.uint64)  # stream position: key + t * GOLDEN at step t
     for base in range(start, start + count, WALKERS):
         n = min(WALKERS, start + count - base)
         for w in range(n):
-            keys[w] = stream_key(seed, TRAJECTORIES, rep, base + w, 0)
-            state[w] = alias_step(init_nxt, init_accept, init_alias, 0, draw(keys[w], 0))
+            x[w] = stream_key(seed, TRAJECTORIES, rep, base + w, 0)
+            state[w] = alias_step(init_table, 0, mix64(x[w]))
         g = 1.0
-        for t in range(1, horizon + 1):
+        for _ in range(horizon):
             for w in range(n):
                 s = state[w]
                 occ[s] += g
-                state[w] = alias_step(nxt, accept, alias_next, s, draw(keys[w], t))
+                x[w] += GOLDEN
+                state[w] = alias_step(table, s, mix64(x[w]))
             g *= gamma
 
 
 @nb.njit(parallel=True, cache=True)
-def walk_units(nxt, accept, alias_next, init_nxt, init_accept, init_alias,
-               gamma, horizon, seed, unit_rep, unit_start, unit_count, out):
+def walk_units(table, init_table, gamma, horizon, seed, unit_rep, unit_start, unit_count, out):
     """Run work unit u (a block of one replicate's trajectories) into out[u]: (U, S) float64."""
     for u in nb.prange(unit_rep.shape[0]):
-        walk_block(nxt, accept, alias_next, init_nxt, init_accept, init_alias,
-                   gamma, horizon, seed, unit_rep[u], unit_start[u], unit_count[u], out[u])
+        walk_block(table, init_table, gamma, horizon, seed,
+                   unit_rep[u], unit_start[u], unit_count[u], out[u])
