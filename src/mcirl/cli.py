@@ -199,7 +199,7 @@ def _cmd_mdp_make(args) -> None:
     spec = _spec(args)
     mdp = make_mdp(spec)
     path = save_npz(mdp, args.output)
-    summary = {"file": str(path), **{k: v for k, v in vars(spec).items()}, **_mdp_summary(mdp)}
+    summary = {"file": str(path), **spec.relevant(), **_mdp_summary(mdp)}
     if args.json:
         return _emit_json(summary)
     _print_mapping(f"wrote {path}", summary)

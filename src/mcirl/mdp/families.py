@@ -83,6 +83,15 @@ class FamilySpec:
         if grid:
             object.__setattr__(self, "S", S)
 
+    def relevant(self) -> dict:
+        """The fields that shape this family's MDP (what to print or store)."""
+        keep = {"family", "k", "features", "weights", "gamma", "seed"}
+        keep |= {"garnet": {"S", "A", "b"}, "dirichlet": {"S", "A", "alpha"},
+                 "gridworld": {"S", "N", "macro", "p_fail"}}[self.family]
+        keep |= {"feature_density"} if self.features == "sparse" else set()
+        keep |= {"weight_density"} if self.weights == "sparse" else set()
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in keep}
+
     @classmethod
     def from_options(cls, **options) -> "FamilySpec":
         """Spec from a dict that may hold unrelated keys and None for 'default'."""
