@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .learn import ALGORITHMS, CRITERIA
 from .mdp import FamilySpec, load_npz, make_mdp, save_npz
 from .mdp.families import FAMILIES, FEATURES, WEIGHTS
 from .sample import SAMPLERS
+from .sweep.store import DEFAULT_DB
 
 EXIT_INPUT = 2
 
@@ -256,6 +258,196 @@ def _cmd_estimate(args) -> None:
                   f"learner {s['learn']:.2f} s")
 
 
+# ---------------------------------------------------------------- sweep and results
+
+def _cmd_sweep(args) -> None:
+    from .sweep.config import load_config
+    from .sweep.execute import make_executor
+    from .sweep.runner import dry_run, run_sweep
+    from .sweep.store import Store
+
+    config = load_config(args.config)
+    if args.dry_run:
+        plan = dry_run(config, calibrate=not args.no_calibrate)
+        if args.json:
+            return _emit_json(plan)
+        return _print_plan(plan)
+    with Store(args.db) as store:
+        executor = make_executor(args.workers, args.gpus, args.scheduler)
+        try:
+            with _sweep_progress(not (args.quiet or args.json)) as progress:
+                run_id = run_sweep(config, store, executor, resume=args.resume,
+                                   progress=progress if not args.quiet else _log_progress)
+        finally:
+            executor.close()
+        rows = _mstar_summary(store, run_id)
+    if args.json:
+        return _emit_json({"run_id": run_id, "db": str(args.db), "mstar": rows})
+    _print_mstar(rows, f"sweep {config.name} (run {run_id[:12]}) -> {args.db}")
+
+
+def _print_plan(plan: dict) -> None:
+    out = Table(title=f"plan of sweep {plan['name']} (run {plan['run_id'][:12]}): "
+                      f"{plan['cells']} cells x {plan['instances']} instances x {plan['reps']} reps")
+    for col in ("features", "k", "gamma", "S", "algorithm", "H", "bound", "cap", "grid", "steps"):
+        out.add_column(col, justify="right")
+    for r in plan["cell_plan"]:
+        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", str(r["S"]), r["algorithm"],
+                    str(r["horizon"]), _sig(r["bound"]), f"{r['cap']:,}", str(r["grid"]),
+                    _sig(r["grid_steps"], 3))
+    Console().print(out)
+    lines = [f"tasks: {plan['grid_tasks']} for the grids, at most {plan['bisect_tasks_at_most']} "
+             f"for bisection ({len(plan['criteria'])} criteria)",
+             f"walker-equivalent trajectory steps: {_sig(plan['grid_trajectory_steps'], 3)} "
+             f"(grids) + at most {_sig(plan['bisect_trajectory_steps_at_most'], 3)} (bisection)"]
+    if "estimated_seconds_grid" in plan:
+        lines.append(f"estimated time (rough, from {plan['calibration_cells']} calibration "
+                     f"tasks of {plan['calibration_reps']} replicates, "
+                     f"{plan['calibration_seconds']:.1f} s in all): grids "
+                     f"{plan['estimated_seconds_grid']:.0f} s + bisection at most "
+                     f"{plan['estimated_seconds_bisect_at_most']:.0f} s, in process")
+    Console().print("\n".join(lines))
+
+
+def _mstar_summary(store, run_id: str) -> list[dict]:
+    cells = {c["cell_id"]: c for c in store.table("cells", run_id)}
+    out = []
+    for r in store.table("mstar", run_id):
+        c = cells[r["cell_id"]]
+        out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "bound")}
+                   | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
+                                              "m_lo", "m_hi", "cap", "reps", "evaluated")})
+    return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],
+                                      r["criterion"], r["instance"]))
+
+
+def _print_mstar(rows: list[dict], title: str) -> None:
+    out = Table(title=title)
+    for col in ("features", "k", "gamma", "algorithm", "criterion", "instance", "m*",
+                "[m_lo, m_hi]", "bound", "bound / m*"):
+        out.add_column(col, justify="right")
+    for r in rows:
+        star = {"above_cap": f"> {r['cap']:,}", "below_min": f"<= {r['m_star']:,}"}.get(
+            r["status"], f"{r['m_star']:,}" if r["m_star"] is not None else "-")
+        interval = f"[{r['m_lo'] if r['m_lo'] is not None else '-'}, " \
+                   f"{r['m_hi'] if r['m_hi'] is not None else '-'}]"
+        ratio = _sig(r["bound"] / r["m_star"], 3) if r["status"] == "found" else "-"
+        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", r["algorithm"], r["criterion"],
+                    "pooled" if r["instance"] == -1 else str(r["instance"]), star, interval,
+                    _sig(r["bound"]), ratio)
+    Console().print(out)
+
+
+@contextmanager
+def _sweep_progress(enabled: bool):
+    """Bars for finished searches (cells x criteria) and tasks, with ETA and steps/s."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        ids = {}
+        t0 = time.perf_counter()
+
+        def update(event, **info):
+            if event == "start":
+                ids["search"] = bar.add_task("searches", total=info["searches"], rate="")
+                ids["task"] = bar.add_task("tasks", total=0, rate="")
+            elif event == "task":
+                rate = info["steps"] / max(time.perf_counter() - t0, 1e-9)
+                bar.update(ids["task"], completed=info["done"], total=info["submitted"],
+                           rate=f"{rate:.2e} steps/s")
+            elif event == "search":
+                bar.update(ids["search"], completed=info["done"])
+
+        yield update
+
+
+def _log_progress(event, **info):
+    """--quiet: one log line per finished search instead of bars."""
+    if event == "search":
+        r, c = info["result"], info["cell"]
+        print(f"mcirl: search {info['done']}/{info['total']} done: {c.family.features} k={c.k} "
+              f"gamma={c.gamma:g} {c.algorithm} {info['criterion']}: {r.status} m*={r.m_star}",
+              file=sys.stderr)
+
+
+def _cmd_results(args) -> None:
+    from .sweep.store import TABLES, Store
+
+    if not Path(args.db).exists():
+        raise InputError("db", "no such results database", str(args.db))
+    with Store(args.db) as store:
+        if args.action == "list":
+            runs = store.runs()
+            if args.json:
+                return _emit_json(runs)
+            out = Table(title=str(args.db))
+            for col in ("run", "name", "status", "cells", "tasks", "seconds", "host", "version"):
+                out.add_column(col)
+            for r in runs:
+                out.add_row(r["run_id"][:12], r["name"], r["status"], str(r["cells"]), str(r["tasks"]),
+                            f"{r['seconds'] or 0:.1f}", str(r["host"]), str(r["package_version"]))
+            return Console().print(out)
+        run_id = store.resolve_run(args.run)
+        if args.action == "show":
+            rows = _mstar_summary(store, run_id)
+            if args.json:
+                return _emit_json({"run_id": run_id, "mstar": rows,
+                                   "estimates": store.table("estimates", run_id) if args.estimates else None})
+            _print_mstar(rows, f"run {run_id[:12]} in {args.db}")
+            if args.estimates:
+                _print_estimates(store.table("estimates", run_id))
+            return None
+        out_dir = Path(args.output or ".")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = [str(_export(store.table(name, run_id), out_dir / f"{name}.{args.format}", args.format))
+                   for name in TABLES]
+        if args.json:
+            return _emit_json({"run_id": run_id, "files": written})
+        print("\n".join(written))
+
+
+def _print_estimates(rows: list[dict]) -> None:
+    out = Table(title="estimates")
+    for col in ("cell", "instance", "m", "reps", "theorem", "l2", "regret", "non-term", "sampler"):
+        out.add_column(col, justify="right")
+    for r in rows:
+        out.add_row(r["cell_id"][:8], str(r["instance"]), f"{r['m']:,}", str(r["reps"]),
+                    str(r["failures_theorem"]), str(r["failures_l2"]), str(r["failures_regret"]),
+                    str(r["nonterminated"]), r["sampler"])
+    Console().print(out)
+
+
+def _export(rows: list[dict], path: Path, fmt: str) -> Path:
+    """Write rows as CSV (stdlib) or Parquet (pyarrow), atomically."""
+    import csv
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        if fmt == "csv":
+            with open(tmp, "w", newline="") as f:
+                if rows:
+                    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows(rows)
+        else:
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise InputError("--format", "parquet needs pyarrow: pip install 'mcirl[dist]'") from None
+            pq.write_table(pa.Table.from_pylist(rows), tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
 # ---------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-table", action="store_true",
                    help="the gamma x k table of m_AN (default k = 10 1000, gamma = 0.9 0.99)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run=_cmd_bound)
+    p.set_defaults(handler=_cmd_bound)
 
     mdp = sub.add_parser("mdp", help="make or inspect MDP files (.npz)")
     mdp_sub = mdp.add_subparsers(dest="mdp_command", required=True, parser_class=_Parser)
@@ -280,11 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_family_options(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="FILE.npz")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run=_cmd_mdp_make)
+    p.set_defaults(handler=_cmd_mdp_make)
     p = mdp_sub.add_parser("info", help="validate and describe an MDP file")
     p.add_argument("file", type=Path)
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run=_cmd_mdp_info)
+    p.set_defaults(handler=_cmd_mdp_info)
 
     p = sub.add_parser("estimate", help="failure rate of apprenticeship learning at each m")
     p.add_argument("--mdp", type=Path, help="an MDP file (.npz); otherwise the family options")
@@ -303,14 +495,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress display")
-    p.set_defaults(run=_cmd_estimate)
+    p.set_defaults(handler=_cmd_estimate)
+
+    p = sub.add_parser("sweep", help="run a TOML experiment config: m* per cell, into SQLite")
+    p.add_argument("config", type=Path, help="CONFIG.toml (see examples/)")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB), help=f"results file (default {DEFAULT_DB})")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true",
+                   help="print the plan and a time estimate; run nothing")
+    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
+                   help="with --dry-run: skip the calibration task")
+    p.add_argument("--resume", action="store_true", help="continue a sweep already in the database")
+    p.add_argument("--workers", type=_count, help="run on a Dask LocalCluster of N workers")
+    p.add_argument("--gpus", help="'all': a dask-cuda LocalCUDACluster, one worker per GPU")
+    p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")
+    p.add_argument("--quiet", action="store_true", help="log lines instead of progress bars")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_sweep)
+
+    p = sub.add_parser("results", help="list, show and export stored sweep results")
+    p.add_argument("action", choices=("list", "show", "export"))
+    p.add_argument("run", nargs="?", help="run id prefix or name (default: the latest run)")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
+    p.add_argument("--estimates", action="store_true", help="show: every estimate row too")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="export format")
+    p.add_argument("-o", "--output", help="export: folder for the files (default .)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_results)
     return parser
 
 
 def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        args.run(args)
+        args.handler(args)
     except InputError as exc:
         print(f"mcirl: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -41,6 +41,7 @@ class EstimateConfig:
     sampler: str = "counts"  #: counts | trajectories | auto
     backend: str = "cpu"  #: cpu | auto
     confidence: float = 0.95  #: level of the Clopper-Pearson intervals
+    rep_offset: int = 0  #: first replicate's index (its RNG streams): replicate blocks of a sweep
 
     def __post_init__(self):
         m = tuple(int(check_int("m", x, 1, M_MAX)) for x in np.atleast_1d(self.m).tolist())
@@ -52,6 +53,7 @@ class EstimateConfig:
         check_int("reps", self.reps, 1)
         check_int("max_iter", self.max_iter, 1)
         check_int("seed", self.seed, 0)
+        check_int("rep_offset", self.rep_offset, 0)
         check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),
                               ("sampler", SAMPLERS)):
@@ -120,7 +122,7 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     seconds["expert"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    occ = sample_occupancy(chain, gamma, H, grid, R, config.seed, sampler,
+    occ = sample_occupancy(chain, gamma, H, grid, R, config.seed, sampler, config.rep_offset,
                            progress=lambda done, total: progress("sample", done, total))
     estimates = mu_hat(occ, mdp.phi, grid).reshape(R * C, k)
     seconds["sample"] = time.perf_counter() - t0

@@ -1,6 +1,8 @@
-"""Statistics of failure counts: exact binomial confidence bounds."""
+"""Statistics of failure counts: exact binomial confidence bounds, empirical sample complexity."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -37,3 +39,52 @@ def clopper_pearson(failures, n, confidence=0.95):
     one_sided = 1.0 - (1.0 - confidence) / 2
     return (clopper_pearson_lower(failures, n, one_sided),
             clopper_pearson_upper(failures, n, one_sided))
+
+
+@dataclass(frozen=True)
+class SampleComplexity:
+    """Empirical sample complexity read off a failure curve (DESIGN section 2).
+
+    status: "found" (m_star is the smallest evaluated m from which every evaluated rate is
+    <= delta), "below_min" (already at the smallest m evaluated), or "above_cap" (no evaluated
+    m reaches delta: m* > cap, and m_star is None, never a number).
+    m_lo: the largest evaluated m whose Clopper-Pearson lower bound is above delta (m* > m_lo
+    with confidence), None if there is none. m_hi: the smallest evaluated m from which every
+    Clopper-Pearson upper bound is <= delta (m* <= m_hi with confidence), None if there is none.
+    """
+
+    status: str
+    m_star: int | None
+    m_lo: int | None
+    m_hi: int | None
+    cap: int
+
+
+def sample_complexity(m, failures, reps, delta, confidence=0.95) -> SampleComplexity:
+    """m* and its interval from failure counts at evaluated m values.
+
+    m: (n,) int distinct evaluated values (any order); failures, reps: (n,) int counts there.
+    """
+    order = np.argsort(np.asarray(m))
+    m = np.asarray(m, dtype=np.int64)[order]
+    failures = np.asarray(failures)[order]
+    reps = np.broadcast_to(np.asarray(reps), m.shape)[order]
+    low, high = clopper_pearson(failures, reps, confidence)
+
+    def first_of_final_run(ok):
+        """Index where the final run of True values starts, or None if ok[-1] is False."""
+        if not ok[-1]:
+            return None
+        bad = np.flatnonzero(~ok)
+        return int(bad[-1] + 1) if bad.size else 0
+
+    point = first_of_final_run(failures / reps <= delta)
+    upper = first_of_final_run(high <= delta)
+    above = np.flatnonzero(low > delta)
+    status = "above_cap" if point is None else ("below_min" if point == 0 else "found")
+    return SampleComplexity(
+        status=status,
+        m_star=None if point is None else int(m[point]),
+        m_lo=int(m[above[-1]]) if above.size else None,
+        m_hi=None if upper is None else int(m[upper]),
+        cap=int(m[-1]))

@@ -1,0 +1,249 @@
+"""Experiment configs: TOML files validated into frozen dataclasses.
+
+Every error names the file and the key (``quick.toml: cells.gamma: must be ...``). A config
+file has top-level ``name``, ``seed``, ``backend`` and the sections ``[mdp]``, ``[cells]``,
+``[instances]`` and ``[search]``; see ``examples/`` and the README.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from ..backend import resolve_backend
+from ..errors import InputError, check_int, check_real
+from ..learn import ALGORITHMS, CRITERIA
+from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
+from ..sample import SAMPLERS
+
+
+@dataclass(frozen=True)
+class MDPSection:
+    """The MDP family shared by all cells (DESIGN section 3)."""
+
+    family: str = "garnet"  #: garnet | dirichlet | gridworld
+    S: int = 64  #: states (garnet, dirichlet)
+    S_per_k: int = 0  #: each cell uses S = max(S, S_per_k * k) (one-hot features need S >= k)
+    A: int = 4  #: actions
+    b: int = 3  #: garnet successors
+    alpha: float = 1.0  #: dirichlet concentration
+    N: int = 16  #: gridworld side
+    macro: int = 4  #: gridworld macrocell side
+    p_fail: float = 0.3  #: gridworld failure probability
+    weights: str = ""  #: dense | sparse true reward ("" = the family's default)
+    feature_density: float = 0.1  #: sparse features: P(phi = 1)
+    weight_density: float = 0.1  #: sparse w*: P(w_j != 0)
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise InputError("family", f"must be one of {', '.join(FAMILIES)}", self.family)
+        if self.weights and self.weights not in WEIGHTS:
+            raise InputError("weights", f"must be one of {', '.join(WEIGHTS)}", self.weights)
+        for name in ("S", "A", "b", "N", "macro"):
+            check_int(name, getattr(self, name), 1)
+        check_int("S_per_k", self.S_per_k, 0)
+        check_real("alpha", self.alpha, 0.0, math.inf, low_open=True, high_open=True)
+        check_real("p_fail", self.p_fail, 0.0, 1.0)
+        check_real("feature_density", self.feature_density, 0.0, 1.0, low_open=True)
+        check_real("weight_density", self.weight_density, 0.0, 1.0, low_open=True)
+
+
+@dataclass(frozen=True)
+class CellsSection:
+    """The cell grid: every combination of features x k x gamma x algorithm."""
+
+    k: tuple = (10,)  #: feature counts
+    gamma: tuple = (0.9,)  #: discounts
+    features: tuple = ("onehot",)  #: feature families
+    algorithms: tuple = ("projection",)  #: learners
+    criteria: tuple = ("theorem",)  #: success criteria with an m* search each
+    eps: float = 0.1  #: accuracy
+    delta: float = 0.05  #: target failure probability
+
+    def __post_init__(self):
+        for x in self.k:
+            check_int("k", x, 1)
+        for g in self.gamma:
+            check_real("gamma", g, 0.0, 1.0, high_open=True)
+        for name, allowed in (("features", FEATURES), ("algorithms", ALGORITHMS),
+                              ("criteria", CRITERIA)):
+            for value in getattr(self, name):
+                if value not in allowed:
+                    raise InputError(name, f"entries must be among {', '.join(allowed)}", value)
+        for name in ("k", "gamma", "features", "algorithms", "criteria"):
+            if not getattr(self, name):
+                raise InputError(name, "must list at least one value")
+        check_real("eps", self.eps, 0.0, math.inf, low_open=True, high_open=True)
+        check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
+
+
+@dataclass(frozen=True)
+class InstancesSection:
+    """Random MDP instances per cell and expert-trajectory replicates per instance."""
+
+    count: int = 4  #: MDP instances per cell
+    reps: int = 200  #: replicates per instance (and per m)
+    reps_per_task: int = 0  #: replicates per task (0 = all in one task)
+
+    def __post_init__(self):
+        check_int("count", self.count, 1)
+        check_int("reps", self.reps, 1)
+        check_int("reps_per_task", self.reps_per_task, 0)
+
+
+@dataclass(frozen=True)
+class SearchSection:
+    """The m* search: a geometric grid from m_min to the cap, then bisection in log m."""
+
+    m_min: int = 1  #: first grid value
+    factor: float = 4.0  #: ratio of the geometric grid (> 1)
+    cap: str = "bound"  #: largest m: an integer, "bound" (m_AN) or "bound*X" (X m_AN)
+    bisect: int = 4  #: bisection steps in log m after the grid
+    sampler: str = "auto"  #: counts | trajectories | auto
+    max_iter: int = 1000  #: learner iteration cap
+    confidence: float = 0.95  #: Clopper-Pearson level of the intervals
+
+    def __post_init__(self):
+        check_int("m_min", self.m_min, 1)
+        check_real("factor", self.factor, 1.0, math.inf, low_open=True, high_open=True)
+        self.cap_for(1.0)  # validates the cap's form
+        check_int("bisect", self.bisect, 0, 60)
+        if self.sampler not in SAMPLERS:
+            raise InputError("sampler", f"must be one of {', '.join(SAMPLERS)}", self.sampler)
+        check_int("max_iter", self.max_iter, 1)
+        check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
+
+    def cap_for(self, bound: float) -> int:
+        """The cap in trajectories for a cell whose Abbeel-Ng bound is ``bound``."""
+        text = str(self.cap).replace(" ", "")
+        try:
+            if text == "bound":
+                value = bound
+            elif text.startswith("bound*"):
+                value = float(text[len("bound*"):]) * bound
+            else:
+                value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 1:
+            raise InputError("cap", 'must be an integer >= 1, "bound" or "bound*X"', self.cap)
+        return int(math.ceil(value))
+
+    def grid(self, cap: int) -> list[int]:
+        """Geometric grid m_min, m_min * factor, ... below cap, then cap itself."""
+        values, m = [], float(self.m_min)
+        while round(m) < cap:
+            if not values or round(m) > values[-1]:
+                values.append(int(round(m)))
+            m *= self.factor
+        return values + [cap]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A whole sweep. ``run_id`` is a content hash of everything but the file's path."""
+
+    name: str = "sweep"
+    seed: int = 0
+    backend: str = "cpu"
+    mdp: MDPSection = MDPSection()
+    cells: CellsSection = CellsSection()
+    instances: InstancesSection = InstancesSection()
+    search: SearchSection = SearchSection()
+
+    def __post_init__(self):
+        check_int("seed", self.seed, 0)
+        resolve_backend(self.backend)
+        if not isinstance(self.name, str) or not self.name:
+            raise InputError("name", "must be a non-empty string", self.name)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def run_id(self) -> str:
+        return content_hash(self.as_dict())
+
+
+SECTIONS = {"mdp": MDPSection, "cells": CellsSection, "instances": InstancesSection,
+            "search": SearchSection}
+TOP_LEVEL = ("name", "seed", "backend")
+_LISTS = {("cells", f.name) for f in fields(CellsSection) if f.default.__class__ is tuple}
+
+
+def content_hash(obj) -> str:
+    """32 hex digits of SHA-256 of the canonical JSON of obj."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _kind(cls, name):
+    default = {f.name: f.default for f in fields(cls)}[name]
+    return type(default)
+
+
+def _coerce(where: str, value, kind, is_list: bool):
+    """Check a TOML value's type: ints are ints (not bools), reals accept ints, lists of them."""
+    if is_list:  # a scalar is a one-element list; elements are checked by the section
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, (list, dict)) for v in items):
+            raise InputError(where, "must be a list of numbers or strings", value)
+        return tuple(items)
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InputError(where, "must be an integer", value)
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise InputError(where, "must be a number", value)
+    if kind is str and not isinstance(value, (str, int)):
+        raise InputError(where, "must be a string", value)
+    return kind(value)
+
+
+def config_from_dict(data: dict, source: str = "config") -> SweepConfig:
+    """Validate a parsed TOML document; errors read '<source>: <section.key>: ...'."""
+    def fail(exc: InputError, section: str = ""):
+        field = exc.field if "." in exc.field or not section else f"{section}.{exc.field}"
+        return InputError(f"{source}: {field}", exc.allowed, exc.got)
+
+    unknown = sorted(set(data) - set(TOP_LEVEL) - set(SECTIONS))
+    if unknown:
+        raise InputError(f"{source}: {unknown[0]}", "unknown key (allowed: "
+                         f"{', '.join(TOP_LEVEL + tuple(SECTIONS))})")
+    built = {}
+    for section, cls in SECTIONS.items():
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise InputError(f"{source}: {section}", "must be a table ([section])", table)
+        names = [f.name for f in fields(cls)]
+        for key in table:
+            if key not in names:
+                raise InputError(f"{source}: {section}.{key}", f"unknown key (allowed: {', '.join(names)})")
+        try:
+            values = {key: _coerce(f"{section}.{key}", v, _kind(cls, key), (section, key) in _LISTS)
+                      for key, v in table.items()}
+            built[section] = cls(**values)
+        except InputError as exc:
+            raise fail(exc, section) from None
+    try:
+        top = {key: _coerce(key, data[key], _kind(SweepConfig, key), False)
+               for key in TOP_LEVEL if key in data}
+        return SweepConfig(**top, **built)
+    except InputError as exc:
+        raise fail(exc) from None
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    """Read and validate a TOML sweep config."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(str(path), "config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read ({exc.__class__.__name__})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(path), f"not valid TOML: {exc}") from None
+    return config_from_dict(data, path.name)

@@ -1,0 +1,105 @@
+"""Executors: where tasks run. In-process by default; Dask for many workers or GPUs.
+
+An executor takes tasks (:meth:`submit`) and hands back finished ones (:meth:`next_done`) in
+any order; results never depend on that order. With Dask a task on a worker that dies is
+retried elsewhere (``retries``), and nothing is written until the client holds the result.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..errors import InputError
+from .tasks import run_task
+
+RETRIES = 3
+
+
+class InProcessExecutor:
+    """Runs each task in this process when its result is asked for (first in, first out)."""
+
+    description = "in-process"
+
+    def __init__(self):
+        self._queue = deque()
+
+    def submit(self, task) -> None:
+        self._queue.append(task)
+
+    def next_done(self):
+        task = self._queue.popleft()
+        return task, run_task(task)
+
+    def close(self) -> None:
+        self._queue.clear()
+
+
+class DaskExecutor:
+    """Submits tasks to a Dask cluster (a LocalCluster, a LocalCUDACluster or a scheduler)."""
+
+    def __init__(self, client, cluster=None, description="dask"):
+        from distributed import as_completed
+
+        self.client, self.cluster, self.description = client, cluster, description
+        self._futures = {}
+        self._done = as_completed()
+
+    def submit(self, task) -> None:
+        future = self.client.submit(run_task, task, key=f"mcirl-task-{task.key}", pure=False,
+                                    retries=RETRIES)
+        self._futures[future] = task
+        self._done.add(future)
+
+    def next_done(self):
+        future = next(self._done)
+        return self._futures.pop(future), future.result()
+
+    def close(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _dask():
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--workers/--gpus/--scheduler", "need Dask: pip install 'mcirl[dist]'") from None
+    return distributed
+
+
+def make_executor(workers: int | None = None, gpus: str | None = None,
+                  scheduler: str | None = None):
+    """In-process unless one of workers (LocalCluster), gpus ('all': LocalCUDACluster, one
+    worker per GPU) or scheduler (an existing cluster's address) is given."""
+    chosen = [name for name, v in (("--workers", workers), ("--gpus", gpus),
+                                   ("--scheduler", scheduler)) if v is not None]
+    if len(chosen) > 1:
+        raise InputError(chosen[1], f"cannot be combined with {chosen[0]}")
+    if not chosen:
+        return InProcessExecutor()
+    distributed = _dask()
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise InputError("--scheduler", f"cannot reach a Dask scheduler ({exc})", scheduler) from None
+        return DaskExecutor(client, description=f"dask scheduler {scheduler}")
+    if gpus is not None:
+        if gpus != "all":
+            raise InputError("--gpus", "must be 'all'", gpus)
+        try:
+            from dask_cuda import LocalCUDACluster
+        except ImportError:
+            raise InputError("--gpus", "needs dask-cuda and a CUDA device: "
+                             "pip install 'mcirl[dist,gpu]' dask-cuda") from None
+        cluster = LocalCUDACluster()
+        return DaskExecutor(distributed.Client(cluster), cluster, "dask LocalCUDACluster")
+    if workers < 1:
+        raise InputError("--workers", "must be an integer >= 1", workers)
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None,
+                                       env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    return DaskExecutor(distributed.Client(cluster), cluster, f"dask LocalCluster x{workers}")

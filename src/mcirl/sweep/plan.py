@@ -1,0 +1,131 @@
+"""From a config to cells and tasks: instance seeds, content-hash keys, dry-run estimates.
+
+A cell is one (features, k, gamma, algorithm) combination of the config; an instance is one
+random MDP of a cell; a task is (cell, instance, m batch, replicate block), the unit of work.
+Task keys are content hashes of everything that determines the task's numbers, so a task
+computed once is never computed again, whatever run asks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
+from itertools import product
+
+from .. import bounds
+from ..errors import InputError
+from ..mdp import FamilySpec
+from .config import SweepConfig, content_hash
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One combination of the grid; ``family`` is the MDP spec with seed 0 (instances vary it)."""
+
+    family: FamilySpec
+    algorithm: str
+    eps: float
+    delta: float
+
+    @property
+    def id(self) -> str:
+        return content_hash(self.as_dict())
+
+    def as_dict(self) -> dict:
+        return {"family": self.family.relevant(), "algorithm": self.algorithm,
+                "eps": self.eps, "delta": self.delta}
+
+    @property
+    def k(self) -> int:
+        return self.family.k
+
+    @property
+    def gamma(self) -> float:
+        return self.family.gamma
+
+    @property
+    def horizon(self) -> int:
+        return int(bounds.horizon(self.k, self.gamma, self.eps))
+
+    @property
+    def bound(self) -> float:
+        return float(bounds.abbeel_ng_trajectories(self.k, self.gamma, self.eps, self.delta))
+
+    def seeds(self, master: int, instance: int) -> tuple[int, int]:
+        """(MDP seed, trajectory seed) of an instance: stable hashes, 31 bits each."""
+        digest = content_hash({"seed": master, "cell": self.as_dict(), "instance": instance})
+        return int(digest[:8], 16) >> 1, int(digest[8:16], 16) >> 1
+
+
+@dataclass(frozen=True)
+class Task:
+    """The unit of work: cell x instance x m batch x replicate block."""
+
+    cell: Cell
+    instance: int
+    mdp_seed: int
+    seed: int
+    m: tuple  #: sorted grid values (one batch shares trajectories: nested prefixes)
+    rep_start: int
+    reps: int
+    sampler: str
+    max_iter: int
+    backend: str
+
+    @cached_property
+    def key(self) -> str:
+        """Content hash of every input (the backend too: CPU and GPU agree only statistically)."""
+        return content_hash({**asdict(self), "cell": self.cell.as_dict()})
+
+    @property
+    def family(self) -> FamilySpec:
+        return replace(self.cell.family, seed=self.mdp_seed)
+
+    @property
+    def steps(self) -> float:
+        """Trajectory steps a walker would take: reps x max m x H (counts may take far fewer)."""
+        return float(self.reps) * max(self.m) * self.cell.horizon
+
+
+def cells(config: SweepConfig) -> list[Cell]:
+    """Every cell of the config, validated (e.g. one-hot features need S >= k)."""
+    mdp, grid = config.mdp, config.cells
+    out = []
+    for features, k, gamma, algorithm in product(grid.features, grid.k, grid.gamma, grid.algorithms):
+        options = dict(family=mdp.family, S=max(mdp.S, mdp.S_per_k * k), A=mdp.A, b=mdp.b,
+                       alpha=mdp.alpha, N=mdp.N, macro=mdp.macro, p_fail=mdp.p_fail,
+                       k=None if features == "macrocell" else k, features=features,
+                       feature_density=mdp.feature_density, weights=mdp.weights or None,
+                       weight_density=mdp.weight_density, gamma=float(gamma), seed=0)
+        try:
+            family = FamilySpec(**options)
+        except InputError as exc:
+            raise InputError(f"cell (features={features}, k={k}, gamma={gamma}): {exc.field}",
+                             exc.allowed, exc.got) from None
+        out.append(Cell(family=family, algorithm=algorithm, eps=grid.eps, delta=grid.delta))
+    return out
+
+
+def rep_blocks(config: SweepConfig) -> list[tuple[int, int]]:
+    """(first replicate, count) blocks covering config.instances.reps."""
+    reps = config.instances.reps
+    size = config.instances.reps_per_task or reps
+    return [(start, min(size, reps - start)) for start in range(0, reps, size)]
+
+
+def tasks_for(config: SweepConfig, cell: Cell, m_batch) -> list[Task]:
+    """Tasks evaluating one m batch on every instance and replicate block of a cell."""
+    out = []
+    for instance in range(config.instances.count):
+        mdp_seed, seed = cell.seeds(config.seed, instance)
+        for start, reps in rep_blocks(config):
+            out.append(Task(cell=cell, instance=instance, mdp_seed=mdp_seed, seed=seed,
+                            m=tuple(sorted(set(int(m) for m in m_batch))), rep_start=start,
+                            reps=reps, sampler=config.search.sampler,
+                            max_iter=config.search.max_iter, backend=config.backend))
+    return out
+
+
+def grid_for(config: SweepConfig, cell: Cell) -> list[int]:
+    """The geometric m grid of a cell, up to its cap."""
+    return config.search.grid(config.search.cap_for(cell.bound))

@@ -1,0 +1,240 @@
+"""The client loop of a sweep: searches ask for m batches, tasks run, results are stored.
+
+The client is the only writer to the store. On every pass each unfinished (cell, criterion)
+search states the m batch it needs; tasks already in the store (this run's, or any run's with
+the same content hash) are read back, the others are submitted once; a search advances when
+all its tasks are in. Decisions depend only on stored numbers, so an interrupted sweep resumed
+with the same config replays the same decisions and ends with the same rows.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .. import __version__
+from .config import SweepConfig
+from .plan import Cell, cells, grid_for, rep_blocks, tasks_for
+from .search import MStarSearch
+from .store import Store
+
+
+def run_metadata(backend: str) -> dict:
+    """Package version, git sha of the source tree (if any), host and device."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        sha = None
+    device = f"cpu: {platform.processor() or platform.machine()}"
+    return {"package_version": __version__, "git_sha": sha, "host": socket.gethostname(),
+            "device": device}
+
+
+def cell_row(cell: Cell, config: SweepConfig) -> dict:
+    import json
+
+    grid = grid_for(config, cell)
+    return {"cell_id": cell.id, "family": cell.family.family, "features": cell.family.features,
+            "k": cell.k, "gamma": cell.gamma, "S": cell.family.S, "algorithm": cell.algorithm,
+            "eps": cell.eps, "delta": cell.delta, "horizon": cell.horizon, "bound": cell.bound,
+            "cap": grid[-1], "spec": json.dumps(cell.as_dict(), sort_keys=True)}
+
+
+def _pool(rows_by_task, criterion, ms, by_instance=False):
+    """{m: (failures, reps)} summed over tasks (and per instance when by_instance)."""
+    pooled = {}
+    for instance, rows in rows_by_task:
+        for row in rows:
+            if row["m"] not in ms:
+                continue
+            key = (instance, row["m"]) if by_instance else row["m"]
+            f, r = pooled.get(key, (0, 0))
+            pooled[key] = (f + row[f"failures_{criterion}"], r + row["reps"])
+    return pooled
+
+
+def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = False,
+              progress=None) -> str:
+    """Run (or resume) a sweep to the end; returns its run id.
+
+    progress: optional callable(event, **info) with events "start" (cells, searches),
+    "task" (done, submitted, steps, cached) and "search" (done, total, cell, criterion, result).
+    """
+    report = progress or (lambda *a, **k: None)
+    run_id = config.run_id
+    store.start_run(run_id, config.name, config.as_dict(), run_metadata(config.backend), resume)
+    all_cells = cells(config)
+    by_id = {c.id: c for c in all_cells}
+    store.add_cells(run_id, [cell_row(c, config) for c in all_cells])
+    searches = {(c.id, crit): MStarSearch(grid_for(config, c), c.delta, config.search.bisect,
+                                          config.search.confidence)
+                for c in all_cells for crit in config.cells.criteria}
+    history = {key: [] for key in searches}  # the task lists each search has evaluated
+    current = {}  # search -> the tasks of its requested batch
+    missing = {}  # search -> how many of them are not in yet
+    waiters = {}  # task key -> searches waiting for it
+    results, ready = {}, []
+    counters = {"done": 0, "submitted": 0, "steps": 0.0, "cached": 0}
+
+    def schedule(name):
+        """Ask a search for its next batch; submit what the store does not hold."""
+        tasks = tasks_for(config, by_id[name[0]], searches[name].request())
+        current[name], missing[name] = tasks, 0
+        for task in tasks:
+            key = task.key
+            if key in results:
+                continue
+            if key not in waiters:
+                stored = store.task_rows(run_id, key)
+                if stored is not None:
+                    results[key] = stored
+                    counters["cached"] += 1
+                    counters["done"] += 1
+                    counters["submitted"] += 1
+                    report("task", **counters)
+                    continue
+                executor.submit(task)
+                counters["submitted"] += 1
+                report("task", **counters)
+                waiters[key] = []
+            waiters[key].append(name)
+            missing[name] += 1
+        if missing[name] == 0:
+            ready.append(name)
+
+    report("start", cells=len(all_cells), searches=len(searches))
+    t0 = time.perf_counter()
+    try:
+        for name in searches:
+            schedule(name)
+        finished = 0
+        while finished < len(searches):
+            while ready:
+                name = ready.pop()
+                search, tasks = searches[name], current.pop(name)
+                history[name].append(tasks)
+                batch = set(search.request())
+                search.advance(_pool([(t.instance, results[t.key]) for t in tasks], name[1], batch))
+                if search.done:
+                    finished += 1
+                    _finish_search(store, run_id, config, *name, search, history[name], results)
+                    report("search", done=finished, total=len(searches), cell=by_id[name[0]],
+                           criterion=name[1], result=search.result())
+                else:
+                    schedule(name)
+            if finished == len(searches):
+                break
+            task, rows = executor.next_done()
+            annotated = [{**row, "cell_id": task.cell.id, "instance": task.instance,
+                          "seed": task.seed, "mdp_seed": task.mdp_seed} for row in rows]
+            timing = {field: rows[0][field] for field in
+                      ("seconds_sample", "seconds_learn", "seconds_total")}
+            timing["host"] = socket.gethostname()
+            store.put_task(run_id, task.key, annotated, timing)
+            results[task.key] = annotated
+            counters["done"] += 1
+            counters["steps"] += task.steps
+            report("task", **counters)
+            for name in waiters.pop(task.key):
+                missing[name] -= 1
+                if missing[name] == 0:
+                    ready.append(name)
+    except BaseException:
+        store.add_seconds(run_id, time.perf_counter() - t0)
+        raise
+    store.finish_run(run_id, time.perf_counter() - t0)
+    return run_id
+
+
+def _finish_search(store, run_id, config, cell_id, criterion, search, batches, results):
+    """Store m* per instance and pooled for a finished search."""
+    from ..stats import sample_complexity
+
+    ms = set(search.counts)
+    rows_by_task = [(t.instance, results[t.key]) for tasks in batches for t in tasks]
+    per_instance = _pool(rows_by_task, criterion, ms, by_instance=True)
+    out = []
+    for instance in [-1] + list(range(config.instances.count)):
+        counts = search.counts if instance == -1 else {
+            m: per_instance[(instance, m)] for m in ms}
+        evaluated = sorted(counts)
+        result = sample_complexity(evaluated, [counts[m][0] for m in evaluated],
+                                   [counts[m][1] for m in evaluated], search.delta,
+                                   search.confidence)
+        out.append({"cell_id": cell_id, "criterion": criterion, "instance": instance,
+                    "status": result.status, "m_star": result.m_star, "m_lo": result.m_lo,
+                    "m_hi": result.m_hi, "cap": result.cap, "reps": counts[evaluated[0]][1],
+                    "evaluated": len(evaluated)})
+    store.put_mstar(run_id, out)
+
+
+def dry_run(config: SweepConfig, calibrate: bool = True) -> dict:
+    """The plan of a sweep without running it: cells, tasks, walker-equivalent trajectory
+    steps and, from one short calibration task, a rough time estimate."""
+    from .tasks import run_task
+
+    all_cells = cells(config)
+    blocks = len(rep_blocks(config))
+    per_cell_tasks = config.instances.count * blocks
+    criteria = len(config.cells.criteria)
+    rows, grid_steps, bisect_steps = [], 0.0, 0.0
+    for cell in all_cells:
+        grid = grid_for(config, cell)
+        steps = config.instances.count * config.instances.reps * grid[-1] * cell.horizon
+        grid_steps += steps
+        # each bisection step evaluates one m below the cap
+        bisect_steps += criteria * config.search.bisect * steps
+        rows.append({**cell_row(cell, config), "grid": len(grid), "grid_steps": steps})
+    plan = {"name": config.name, "run_id": config.run_id, "cells": len(all_cells),
+            "instances": config.instances.count, "reps": config.instances.reps,
+            "rep_blocks": blocks, "criteria": list(config.cells.criteria),
+            "grid_tasks": len(all_cells) * per_cell_tasks,
+            "bisect_tasks_at_most": len(all_cells) * criteria * config.search.bisect * per_cell_tasks,
+            "grid_trajectory_steps": grid_steps, "bisect_trajectory_steps_at_most": bisect_steps,
+            "cell_plan": rows}
+    if calibrate and all_cells:
+        plan.update(_calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria))
+    return plan
+
+
+CALIBRATION_CELLS = 12
+CALIBRATION_REPS = 4
+
+
+def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dict:
+    """Time a 4-replicate grid task on up to 12 cells spread over a cost proxy
+    (S x H x k x max_iter); other cells scale from the calibrated cell nearest in the proxy."""
+    from dataclasses import replace
+
+    from .tasks import run_task
+
+    def proxy(cell):
+        return cell.family.S * cell.horizon * cell.k
+
+    order = sorted(range(len(all_cells)), key=lambda i: proxy(all_cells[i]))
+    count = min(CALIBRATION_CELLS, len(order))
+    picks = sorted({order[round(j * (len(order) - 1) / max(1, count - 1))] for j in range(count)})
+    reps = min(config.instances.reps, CALIBRATION_REPS)
+    first = tasks_for(config, all_cells[picks[0]], grid_for(config, all_cells[picks[0]]))[0]
+    run_task(replace(first, reps=1, m=first.m[:1]))  # warm-up: JIT compilation, caches
+    measured, total = {}, 0.0
+    for i in picks:
+        task = replace(tasks_for(config, all_cells[i], grid_for(config, all_cells[i]))[0], reps=reps)
+        t0 = time.perf_counter()
+        run_task(task)
+        measured[i] = time.perf_counter() - t0
+        total += measured[i]
+    grid_seconds = bisect_seconds = 0.0
+    for i, cell in enumerate(all_cells):
+        nearest = min(measured, key=lambda j: abs(proxy(all_cells[j]) - proxy(cell)))
+        cell_seconds = (measured[nearest] * proxy(cell) / proxy(all_cells[nearest])
+                        * config.instances.reps / reps * per_cell_tasks / blocks)
+        grid_seconds += cell_seconds
+        bisect_seconds += cell_seconds / rows[i]["grid"] * criteria * config.search.bisect
+    return {"calibration_seconds": total, "calibration_reps": reps,
+            "calibration_cells": len(picks), "estimated_seconds_grid": grid_seconds,
+            "estimated_seconds_bisect_at_most": bisect_seconds}

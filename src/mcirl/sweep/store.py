@@ -1,0 +1,187 @@
+"""The results store: one SQLite file (stdlib sqlite3, WAL), append-only and idempotent.
+
+Tables:
+  runs       one row per sweep config (run_id = content hash of the config), with metadata
+  cells      the cells of a run: family, features, k, gamma, S, algorithm, eps, delta, H, bound
+  estimates  one row per (task, m): failures per criterion, non-terminations, iterations, H
+  mstar      m* with [m_lo, m_hi] per (cell, criterion), per instance and pooled (instance -1)
+  timings    seconds and host of every computed task (kept apart: they never reproduce)
+
+Each task's rows are written in one transaction keyed by the task's content hash, with
+INSERT OR IGNORE, so a sweep killed at any moment and resumed ends with exactly the rows of an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from ..errors import InputError
+
+DEFAULT_DB = "mcirl-results.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY, name TEXT NOT NULL, config TEXT NOT NULL, package_version TEXT,
+  git_sha TEXT, host TEXT, device TEXT, started REAL, finished REAL, status TEXT NOT NULL,
+  seconds REAL);
+CREATE TABLE IF NOT EXISTS cells (
+  run_id TEXT NOT NULL, cell_id TEXT NOT NULL, family TEXT, features TEXT, k INTEGER,
+  gamma REAL, S INTEGER, algorithm TEXT, eps REAL, delta REAL, horizon INTEGER, bound REAL,
+  cap INTEGER, spec TEXT, PRIMARY KEY (run_id, cell_id));
+CREATE TABLE IF NOT EXISTS estimates (
+  run_id TEXT NOT NULL, key TEXT NOT NULL, cell_id TEXT NOT NULL, instance INTEGER NOT NULL,
+  m INTEGER NOT NULL, rep_start INTEGER NOT NULL, reps INTEGER NOT NULL,
+  failures_theorem INTEGER, failures_l2 INTEGER, failures_regret INTEGER,
+  nonterminated INTEGER, mean_iterations REAL, horizon INTEGER, bound REAL, sampler TEXT,
+  design TEXT, seed INTEGER, mdp_seed INTEGER, PRIMARY KEY (run_id, key, m));
+CREATE TABLE IF NOT EXISTS mstar (
+  run_id TEXT NOT NULL, cell_id TEXT NOT NULL, criterion TEXT NOT NULL, instance INTEGER NOT NULL,
+  status TEXT, m_star INTEGER, m_lo INTEGER, m_hi INTEGER, cap INTEGER, reps INTEGER,
+  evaluated INTEGER, PRIMARY KEY (run_id, cell_id, criterion, instance));
+CREATE TABLE IF NOT EXISTS timings (
+  run_id TEXT NOT NULL, key TEXT NOT NULL, seconds_sample REAL, seconds_learn REAL,
+  seconds_total REAL, host TEXT, reused INTEGER, finished REAL, PRIMARY KEY (run_id, key));
+CREATE INDEX IF NOT EXISTS timings_by_key ON timings (key);
+"""
+
+TABLES = ("runs", "cells", "estimates", "mstar", "timings")
+ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "reps",
+                    "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
+                    "mean_iterations", "horizon", "bound", "sampler", "design", "seed", "mdp_seed")
+
+
+class Store:
+    """A results database; the sweep's client is its only writer."""
+
+    def __init__(self, path: str | Path = DEFAULT_DB):
+        self.path = Path(path)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a committed task survives the process being killed at any moment
+            # (only a power cut can lose the last commits), without an fsync per task.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InputError("db", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+
+    def start_run(self, run_id: str, name: str, config: dict, meta: dict, resume: bool) -> None:
+        """Register a run; an existing run continues only with resume=True."""
+        row = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is not None and not resume:
+            done = self.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ?", (run_id,)).fetchone()[0]
+            raise InputError("--resume", f"{self.path} already holds this sweep (run {run_id[:12]}, "
+                             f"{row['status']}, {done} tasks stored): pass --resume to continue it")
+        with self.db:
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO runs (run_id, name, config, package_version, git_sha, host, device,"
+                    " started, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+                    (run_id, name, json.dumps(config, sort_keys=True), meta.get("package_version"),
+                     meta.get("git_sha"), meta.get("host"), meta.get("device"), time.time()))
+            else:
+                self.db.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (run_id,))
+
+    def add_cells(self, run_id: str, rows: list[dict]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO cells (run_id, cell_id, family, features, k, gamma, S,"
+                " algorithm, eps, delta, horizon, bound, cap, spec) VALUES (:run_id, :cell_id,"
+                " :family, :features, :k, :gamma, :S, :algorithm, :eps, :delta, :horizon, :bound,"
+                " :cap, :spec)", [{"run_id": run_id, **r} for r in rows])
+
+    def put_task(self, run_id: str, key: str, rows: list[dict], timing: dict) -> None:
+        """A task's estimate rows and timing, in one transaction (all or nothing)."""
+        placeholders = ", ".join(f":{c}" for c in ESTIMATE_COLUMNS)
+        with self.db:
+            self.db.executemany(
+                f"INSERT OR IGNORE INTO estimates ({', '.join(ESTIMATE_COLUMNS)}) VALUES ({placeholders})",
+                [{**{c: r.get(c) for c in ESTIMATE_COLUMNS}, "run_id": run_id, "key": key} for r in rows])
+            self.db.execute(
+                "INSERT OR IGNORE INTO timings (run_id, key, seconds_sample, seconds_learn,"
+                " seconds_total, host, reused, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, key, timing.get("seconds_sample"), timing.get("seconds_learn"),
+                 timing.get("seconds_total"), timing.get("host"), int(timing.get("reused", 0)),
+                 time.time()))
+
+    def put_mstar(self, run_id: str, rows: list[dict]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO mstar (run_id, cell_id, criterion, instance, status, m_star,"
+                " m_lo, m_hi, cap, reps, evaluated) VALUES (:run_id, :cell_id, :criterion,"
+                " :instance, :status, :m_star, :m_lo, :m_hi, :cap, :reps, :evaluated)",
+                [{"run_id": run_id, **r} for r in rows])
+
+    def finish_run(self, run_id: str, seconds: float) -> None:
+        with self.db:
+            self.db.execute("UPDATE runs SET status = 'done', finished = ?, "
+                            "seconds = COALESCE(seconds, 0) + ? WHERE run_id = ?",
+                            (time.time(), seconds, run_id))
+
+    def add_seconds(self, run_id: str, seconds: float) -> None:
+        """Wall time of an interrupted stretch of a run."""
+        with self.db:
+            self.db.execute("UPDATE runs SET status = 'interrupted', "
+                            "seconds = COALESCE(seconds, 0) + ? WHERE run_id = ?", (seconds, run_id))
+
+    # ------------------------------------------------------------------ reading
+
+    def task_rows(self, run_id: str, key: str) -> list[dict] | None:
+        """Stored rows of a task: this run's, else another run's (then copied into this run)."""
+        rows = self._rows("SELECT * FROM estimates WHERE run_id = ? AND key = ? ORDER BY m",
+                          (run_id, key))
+        if rows and self.db.execute("SELECT 1 FROM timings WHERE run_id = ? AND key = ?",
+                                    (run_id, key)).fetchone():
+            return rows
+        other = self.db.execute("SELECT run_id FROM timings WHERE key = ? LIMIT 1", (key,)).fetchone()
+        if other is None:
+            return None
+        rows = self._rows("SELECT * FROM estimates WHERE run_id = ? AND key = ? ORDER BY m",
+                          (other["run_id"], key))
+        self.put_task(run_id, key, rows, {"reused": 1})
+        return rows
+
+    def _rows(self, sql: str, args=()) -> list[dict]:
+        return [dict(r) for r in self.db.execute(sql, args).fetchall()]
+
+    def runs(self) -> list[dict]:
+        return self._rows("SELECT r.*, (SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id)"
+                          " AS cells, (SELECT COUNT(*) FROM timings t WHERE t.run_id = r.run_id)"
+                          " AS tasks FROM runs r ORDER BY started")
+
+    def resolve_run(self, prefix: str | None) -> str:
+        """A run id from a unique prefix, or the latest run when prefix is None."""
+        runs = self.runs()
+        if not runs:
+            raise InputError("db", "holds no runs", str(self.path))
+        if prefix is None:
+            return runs[-1]["run_id"]
+        hits = [r["run_id"] for r in runs if r["run_id"].startswith(prefix) or r["name"] == prefix]
+        if len(hits) != 1:
+            raise InputError("run", f"must name exactly one run by id prefix or name "
+                             f"({len(hits)} match)", prefix)
+        return hits[0]
+
+    def table(self, name: str, run_id: str) -> list[dict]:
+        """All rows of a table for one run, in a stable order."""
+        if name not in TABLES:
+            raise InputError("table", f"must be one of {', '.join(TABLES)}", name)
+        order = {"runs": "run_id", "cells": "cell_id", "estimates": "cell_id, instance, m, rep_start",
+                 "mstar": "cell_id, criterion, instance", "timings": "key"}[name]
+        return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))

@@ -1,0 +1,78 @@
+from pathlib import Path
+
+import pytest
+
+from mcirl.errors import InputError
+from mcirl.sweep.config import SweepConfig, config_from_dict, load_config
+from mcirl.sweep.plan import cells
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_are_valid(path):
+    config = load_config(path)
+    assert cells(config)
+
+
+def test_defaults_and_run_id_is_a_content_hash():
+    a = config_from_dict({"cells": {"k": [2, 5]}})
+    b = config_from_dict({"cells": {"k": [2, 5]}})
+    c = config_from_dict({"cells": {"k": [2, 6]}})
+    assert a == b and a.run_id == b.run_id != c.run_id
+    assert isinstance(a, SweepConfig) and a.cells.k == (2, 5)
+    assert config_from_dict({"cells": {"gamma": 0.9}}).cells.gamma == (0.9,)  # scalar = list of one
+
+
+def test_grid_and_cap():
+    s = config_from_dict({"search": {"m_min": 2, "factor": 3, "cap": "bound*2"}}).search
+    assert s.cap_for(100.2) == 201
+    assert s.grid(201) == [2, 6, 18, 54, 162, 201]
+    assert config_from_dict({"search": {"cap": 500}}).search.cap_for(1e9) == 500
+
+
+BAD = [
+    ({"foo": 1}, "q.toml: foo", "unknown key"),
+    ({"search": {"bisekt": 2}}, "q.toml: search.bisekt", "unknown key"),
+    ({"cells": {"k": [2.5]}}, "q.toml: cells.k", "integer"),
+    ({"cells": {"k": [0]}}, "q.toml: cells.k", ">= 1"),
+    ({"cells": {"gamma": [1.0]}}, "q.toml: cells.gamma", "[0, 1)"),
+    ({"cells": {"eps": 0}}, "q.toml: cells.eps", "(0, inf)"),
+    ({"cells": {"delta": 2}}, "q.toml: cells.delta", "(0, 1)"),
+    ({"cells": {"features": ["fancy"]}}, "q.toml: cells.features", "onehot"),
+    ({"cells": {"k": []}}, "q.toml: cells.k", "at least one"),
+    ({"instances": {"count": "4"}}, "q.toml: instances.count", "integer"),
+    ({"instances": {"reps": 0}}, "q.toml: instances.reps", ">= 1"),
+    ({"search": {"factor": 1}}, "q.toml: search.factor", "(1, inf)"),
+    ({"search": {"cap": "lots"}}, "q.toml: search.cap", "bound"),
+    ({"search": {"sampler": "magic"}}, "q.toml: search.sampler", "counts"),
+    ({"mdp": {"family": "maze"}}, "q.toml: mdp.family", "garnet"),
+    ({"mdp": {"S": True}}, "q.toml: mdp.S", "integer"),
+    ({"mdp": 3}, "q.toml: mdp", "table"),
+    ({"seed": -1}, "q.toml: seed", ">= 0"),
+    ({"backend": "tpu"}, "q.toml: backend", "cpu"),
+]
+
+
+@pytest.mark.parametrize("data, field, needle", BAD)
+def test_bad_configs_name_file_and_key(data, field, needle):
+    with pytest.raises(InputError) as info:
+        config_from_dict(data, "q.toml")
+    assert info.value.field == field and needle in str(info.value)
+
+
+def test_cells_are_validated_against_the_family():
+    config = config_from_dict({"mdp": {"S": 8}, "cells": {"k": [4, 16]}}, "q.toml")
+    with pytest.raises(InputError, match="S >= k"):
+        cells(config)
+    ok = config_from_dict({"mdp": {"S": 8, "S_per_k": 1}, "cells": {"k": [4, 16]}})
+    assert [c.family.S for c in cells(ok)] == [8, 16]
+
+
+def test_malformed_and_missing_files(tmp_path):
+    bad = tmp_path / "broken.toml"
+    bad.write_text("name = 'x'\n[cells\nk = 3\n")
+    with pytest.raises(InputError, match="broken.toml: not valid TOML"):
+        load_config(bad)
+    with pytest.raises(InputError, match="config file not found"):
+        load_config(tmp_path / "absent.toml")

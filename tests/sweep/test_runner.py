@@ -1,0 +1,205 @@
+"""End-to-end sweeps: stored rows, resume after SIGKILL or Ctrl-C, Dask, export round trip."""
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mcirl.cli import main
+from mcirl.sweep.config import load_config
+from mcirl.sweep.execute import InProcessExecutor, make_executor
+from mcirl.sweep.runner import run_sweep
+from mcirl.sweep.store import Store
+
+CONFIG = """
+name = "resume-test"
+seed = 5
+[mdp]
+S = 10
+A = 2
+b = 3
+[cells]
+k = [2, 3]
+gamma = [0.8]
+criteria = ["theorem", "regret"]
+eps = 0.5
+delta = 0.1
+[instances]
+count = 2
+reps = 60
+reps_per_task = 10
+[search]
+factor = 4
+bisect = 2
+max_iter = 40
+"""
+
+RESULT_TABLES = ("cells", "estimates", "mstar")
+
+
+@pytest.fixture(scope="module")
+def config_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "sweep.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference_db(tmp_path_factory, config_path):
+    """An uninterrupted in-process run."""
+    db = tmp_path_factory.mktemp("ref") / "ref.sqlite"
+    with Store(db) as store:
+        run_sweep(load_config(config_path), store, InProcessExecutor())
+    return db
+
+
+def dump(db):
+    """Every result row, without timings (which never reproduce)."""
+    with Store(db) as store:
+        run_id = store.resolve_run(None)
+        return {t: store.table(t, run_id) for t in RESULT_TABLES}, store.runs()
+
+
+def test_stored_rows_are_complete(reference_db):
+    tables, runs = dump(reference_db)
+    assert len(runs) == 1 and runs[0]["status"] == "done"
+    assert len(tables["cells"]) == 2
+    # two criteria x two cells x (pooled + 2 instances)
+    assert len(tables["mstar"]) == 12
+    for row in tables["estimates"]:
+        assert 0 <= row["failures_theorem"] <= row["reps"] == 10
+    pooled = [r for r in tables["mstar"] if r["instance"] == -1]
+    assert all(r["reps"] == 120 for r in pooled)
+    assert {r["status"] for r in pooled} <= {"found", "below_min", "above_cap"}
+
+
+def wait_for_tasks(db, n, proc, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with sqlite3.connect(db, timeout=1) as con:
+                if con.execute("SELECT COUNT(*) FROM timings").fetchone()[0] >= n:
+                    return True
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_sweep_resumes_to_the_same_rows(tmp_path, config_path, reference_db, sig):
+    db = tmp_path / "killed.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "mcirl", "sweep", str(config_path), "--db", str(db),
+                             "--quiet"], stderr=subprocess.PIPE, text=True)
+    assert wait_for_tasks(db, 5, proc), "the sweep finished or stalled before it could be killed"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in err
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run["status"] in ("running", "interrupted") and 5 <= run["tasks"]
+    # without --resume the stored sweep is refused, untouched
+    assert main(["sweep", str(config_path), "--db", str(db), "--quiet"]) == 2
+    assert main(["sweep", str(config_path), "--db", str(db), "--resume", "--quiet"]) == 0
+    resumed, runs = dump(db)
+    expected, _ = dump(reference_db)
+    assert resumed == expected
+    assert len(runs) == 1 and runs[0]["status"] == "done"
+
+
+def test_rerun_in_another_database_reuses_nothing_and_matches(tmp_path, config_path, reference_db):
+    db = tmp_path / "again.sqlite"
+    assert main(["sweep", str(config_path), "--db", str(db), "--quiet"]) == 0
+    assert dump(db)[0] == dump(reference_db)[0]
+
+
+def test_a_wider_sweep_reuses_stored_tasks(tmp_path, config_path, reference_db):
+    db = tmp_path / "wider.sqlite"
+    db.write_bytes(reference_db.read_bytes())
+    wider = tmp_path / "wider.toml"
+    wider.write_text(CONFIG.replace("k = [2, 3]", "k = [2, 3, 4]").replace('name = "resume-test"', 'name = "wider"'))
+    assert main(["sweep", str(wider), "--db", str(db), "--quiet"]) == 0
+    with Store(db) as store:
+        runs = store.runs()
+        assert len(runs) == 2
+        new = store.resolve_run("wider")
+        reused = store.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ? AND reused = 1",
+                                  (new,)).fetchone()[0]
+        assert reused > 0
+        old = {(r["cell_id"], r["criterion"], r["instance"]): r for r in store.table("mstar", runs[0]["run_id"])}
+        for r in store.table("mstar", new):
+            key = (r["cell_id"], r["criterion"], r["instance"])
+            if key in old:
+                assert {k: v for k, v in r.items() if k != "run_id"} == \
+                       {k: v for k, v in old[key].items() if k != "run_id"}
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_rows(tmp_path, config_path, reference_db):
+    db = tmp_path / "dask.sqlite"
+    executor = make_executor(workers=2)
+    try:
+        with Store(db) as store:
+            run_sweep(load_config(config_path), store, executor)
+    finally:
+        executor.close()
+    assert dump(db)[0] == dump(reference_db)[0]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_round_trip(tmp_path, reference_db, capsys, fmt):
+    out = tmp_path / "export"
+    assert main(["results", "export", "--db", str(reference_db), "--format", fmt, "-o", str(out)]) == 0
+    with Store(reference_db) as store:
+        run_id = store.resolve_run(None)
+        for table in ("cells", "estimates", "mstar", "timings", "runs"):
+            rows = store.table(table, run_id)
+            path = out / f"{table}.{fmt}"
+            if fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                back = pq.read_table(path).to_pylist()
+            else:
+                with open(path, newline="") as f:
+                    back = list(csv.DictReader(f))
+                rows = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
+            assert back == rows, table
+
+
+def test_results_list_and_show(capsys, reference_db):
+    import json
+
+    assert main(["results", "list", "--db", str(reference_db)]) == 0
+    assert "resume-" in capsys.readouterr().out
+    assert main(["results", "list", "--db", str(reference_db), "--json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == ["resume-test"]
+    assert main(["results", "show", "resume-test", "--db", str(reference_db), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown["mstar"]) == 12
+    assert main(["results", "show", "--db", str(reference_db), "--estimates"]) == 0
+    assert main(["results", "show", "nosuchrun", "--db", str(reference_db)]) == 2
+    assert main(["results", "list", "--db", str(reference_db.parent / "none.sqlite")]) == 2
+
+
+def test_dry_run_plan(capsys, config_path):
+    assert main(["sweep", str(config_path), "--dry-run", "--json"]) == 0
+    import json
+
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["cells"] == 2 and plan["grid_tasks"] == 2 * 2 * 6
+    assert plan["estimated_seconds_grid"] > 0 and plan["grid_trajectory_steps"] > 0
+    assert main(["sweep", str(config_path), "--dry-run", "--no-calibrate"]) == 0
+    assert "tasks: 24 for the grids" in capsys.readouterr().out
+
+
+def test_executor_option_errors(capsys, config_path):
+    code = main(["sweep", str(config_path), "--workers", "2", "--scheduler", "tcp://x:1"])
+    assert code == 2 and "cannot be combined" in capsys.readouterr().err
