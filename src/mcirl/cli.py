@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -324,7 +325,7 @@ def _mstar_summary(store, run_id: str) -> list[dict]:
 def _print_mstar(rows: list[dict], title: str) -> None:
     out = Table(title=title)
     for col in ("features", "k", "gamma", "algorithm", "criterion", "instance", "m*",
-                "[m_lo, m_hi]", "bound", "bound / m*"):
+                escape("[m_lo, m_hi]"), "bound", "bound / m*"):
         out.add_column(col, justify="right")
     for r in rows:
         star = {"above_cap": f"> {r['cap']:,}", "below_min": f"<= {r['m_star']:,}"}.get(
