@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +213,21 @@ def test_dry_run_plan(capsys, config_path):
 def test_executor_option_errors(capsys, config_path):
     code = main(["sweep", str(config_path), "--workers", "2", "--scheduler", "tcp://x:1"])
     assert code == 2 and "cannot be combined" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_scheduler_address_joins_an_existing_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    config = load_config(Path(__file__).parents[2] / "examples" / "tiny.toml")
+    with Store(tmp_path / "local.sqlite") as store:
+        local = store.table("mstar", run_sweep(config, store, InProcessExecutor()))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        executor = make_executor(scheduler=cluster.scheduler_address)
+        try:
+            with Store(tmp_path / "remote.sqlite") as store:
+                remote = store.table("mstar", run_sweep(config, store, executor))
+        finally:
+            executor.close()
+    assert remote == local
