@@ -49,3 +49,34 @@ def test_horizon_known_values():
 def test_theorem1_iterations():
     assert int(bounds.theorem1_iterations(16, 0.95, 0.5)) == math.ceil(16 / (0.05 * 0.5) ** 2)
     np.testing.assert_array_equal(bounds.theorem1_iterations([1, 4], 0.5, 1.0), [4, 16])
+
+
+def test_more_bounds_against_worked_numbers():
+    L = math.log(2 / 0.05)
+    # MWAL: 8 / (eps (1-gamma))^2 ln(2k/delta); k = 10, gamma = 0.9, eps = 0.1
+    assert bounds.mwal_trajectories(10, 0.9, 0.1, 0.05) == pytest.approx(8 / 1e-4 * math.log(400))
+    # Pinelis: 8 k / (eps(1-gamma))^2 ln(2/delta), and radius2 = 2 for one-hot features
+    assert bounds.pinelis_trajectories(10, 0.9, 0.1, 0.05) == pytest.approx(80 / 1e-4 * L)
+    assert bounds.pinelis_onehot_trajectories(1000, 0.9, 0.1, 0.05) == pytest.approx(16 / 1e-4 * L)
+    # regret: 2 / (eps(1-gamma))^2 ln(2/delta), independent of k
+    assert bounds.regret_trajectories([1, 1000], 0.9, 0.1, 0.05) == pytest.approx([2e4 * L] * 2)
+    # MWAL rounds: k = 2, gamma = 0.5, eps = 1: c = 1/16, x = (sqrt(2.25) - sqrt 2)/2
+    x = (1.5 - math.sqrt(2)) / 2
+    assert int(bounds.mwal_iterations(2, 0.5, 1.0)) == math.ceil(math.log(2) / x**2) == 377
+    assert int(bounds.mwal_iterations(1, 0.5, 1.0)) == 1
+    assert int(bounds.theorem1_iterations(10, 0.9, 0.05)) == 400000
+
+
+def test_bernstein_is_the_smallest_sufficient_m():
+    k, g, e, d, v = 10, 0.9, 0.1, 0.05, 0.01
+    m = float(bounds.bernstein_trajectories(k, g, e, d, [v] * k))
+    L, tau = math.log(4 * k / d), (1 - g) * e / (2 * math.sqrt(k))
+
+    def dev(n):
+        return math.sqrt(2 * v * L / n) + 7 * L / (3 * (n - 1))
+
+    assert dev(m) <= tau < dev(m - 1)
+    # zero variance: the 7L/(3(m-1)) term alone; more variance needs more trajectories
+    m0 = float(bounds.bernstein_trajectories(k, g, e, d, [0.0] * k))
+    assert m0 == math.ceil(1 + 7 * L / (3 * tau)) and m0 < m
+    np.testing.assert_array_equal(bounds.bernstein_trajectories(k, g, e, d, [[0.0] * k, [v] * k]), [m0, m])

@@ -156,3 +156,21 @@ def test_console_script_subprocess_has_no_traceback():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "gamma" in proc.stderr
+
+
+@pytest.mark.parametrize("algorithm", ["mwal", "lpal"])
+def test_estimate_with_mwal_and_lpal(capsys, algorithm):
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "8", "256", "--reps", "6",
+                       "--algorithm", algorithm, "--criterion", "regret", "--max-iter", "50", "--json")
+    rows = json.loads(out)
+    assert code == 0 and all(r["algorithm"] == algorithm and r["nonterminated"] == 0 for r in rows)
+
+
+def test_bound_lists_every_bound(capsys):
+    code, out, _ = run(capsys, "bound", "--k", "10", "--gamma", "0.9", "--variance", "0.01", "--json")
+    (row,) = json.loads(out)
+    for name in ("abbeel-ng", "mwal", "pinelis", "pinelis-onehot", "regret", "bernstein"):
+        assert row[f"m_{name}"] > 0
+    assert row["mwal_iterations"] > 0
+    code, _, err = run(capsys, "bound", "--k", "10", "--gamma", "0.9", "--variance", "0.5")
+    assert code == 2 and "variance" in err

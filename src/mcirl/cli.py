@@ -22,7 +22,7 @@ from rich.table import Table
 
 from . import __version__, bounds
 from .backend import BACKENDS
-from .errors import InputError
+from .errors import InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA
 from .mdp import FamilySpec, load_npz, make_mdp, save_npz
 from .mdp.families import FAMILIES, FEATURES, WEIGHTS
@@ -105,7 +105,6 @@ def _cmd_bound(args) -> None:
     gammas = args.gamma or ([0.9, 0.99] if args.seed_table else None)
     if ks is None or gammas is None:
         raise InputError("bound", "give --k and --gamma, or --seed-table")
-    from .errors import check_int, check_real
     ks = [check_int("k", k, 1) for k in ks]
     gammas = [check_real("gamma", g, 0.0, 1.0, high_open=True) for g in gammas]
     eps = check_real("eps", args.eps, 0.0, math.inf, low_open=True, high_open=True)
@@ -127,20 +126,32 @@ def _cmd_bound(args) -> None:
             ratio = [f"{row[-1] / row[0]:.1f}x"] if len(ks) > 1 else []
             out.add_row(f"gamma = {g:g}", *[_sig(x) for x in row], *ratio)
         return Console().print(out)
-    rows = [{"k": k, "gamma": g, "eps": eps, "delta": delta,
-             "m_AN": float(bounds.abbeel_ng_trajectories(k, g, eps, delta)),
-             "m_AN_ceil": int(math.ceil(bounds.abbeel_ng_trajectories(k, g, eps, delta))),
-             "theorem1_iterations": int(bounds.theorem1_iterations(k, g, eps / 2)),
-             "horizon": int(bounds.horizon(k, g, eps))}
-            for g in gammas for k in ks]
+    variance = None if args.variance is None else check_real("variance", args.variance, 0.0, 0.25)
+    rows = []
+    for g in gammas:
+        for k in ks:
+            row = {"k": k, "gamma": g, "eps": eps, "delta": delta}
+            for name, (bound, criterion, _) in bounds.BOUNDS.items():
+                row[f"m_{name}"] = float(bound(k, g, eps, delta))
+            if variance is not None:
+                row["m_bernstein"] = float(bounds.bernstein_trajectories(k, g, eps, delta, [variance]))
+            row.update(m_AN_ceil=int(math.ceil(row["m_abbeel-ng"])),
+                       theorem1_iterations=int(bounds.theorem1_iterations(k, g, eps / 2)),
+                       mwal_iterations=int(bounds.mwal_iterations(k, g, eps)),
+                       horizon=int(bounds.horizon(k, g, eps)))
+            rows.append(row)
     if args.json:
         return _emit_json(rows)
-    out = Table(title="Bounds (m_AN: Abbeel & Ng Thm 2; n: Thm 1 iterations at t <= eps/2; H: horizon)")
-    for col in ("k", "gamma", "eps", "delta", "m_AN", "n (Thm 1)", "H"):
+    out = Table(title="Trajectories sufficient for success w.p. >= 1 - delta, by bound "
+                      "(criterion); n: Thm 1 iterations at t <= eps/2; T: MWAL rounds; H: horizon")
+    names = [n for n in bounds.BOUNDS] + (["bernstein"] if variance is not None else [])
+    criteria = {n: c for n, (_, c, _) in bounds.BOUNDS.items()} | {"bernstein": "theorem"}
+    for col in ["k", "gamma", "eps", "delta"] + [f"{n} ({criteria[n]})" for n in names] + ["n", "T", "H"]:
         out.add_column(col, justify="right")
     for r in rows:
         out.add_row(str(r["k"]), f"{r['gamma']:g}", f"{r['eps']:g}", f"{r['delta']:g}",
-                    _sig(r["m_AN"]), str(r["theorem1_iterations"]), str(r["horizon"]))
+                    *[_sig(r[f"m_{n}"]) for n in names], str(r["theorem1_iterations"]),
+                    str(r["mwal_iterations"]), str(r["horizon"]))
     Console().print(out)
 
 
@@ -462,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gamma", type=_real, nargs="+", help="discounts (one or more)")
     p.add_argument("--eps", type=_real, default=0.1)
     p.add_argument("--delta", type=_real, default=0.05)
+    p.add_argument("--variance", type=_real,
+                   help="largest per-coordinate variance of (1-gamma) sum_t gamma^t phi(s_t), "
+                        "in [0, 1/4]: adds the empirical-Bernstein bound")
     p.add_argument("--seed-table", action="store_true",
                    help="the gamma x k table of m_AN (default k = 10 1000, gamma = 0.9 0.99)")
     p.add_argument("--json", action="store_true")

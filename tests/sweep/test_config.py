@@ -76,3 +76,8 @@ def test_malformed_and_missing_files(tmp_path):
         load_config(bad)
     with pytest.raises(InputError, match="config file not found"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_every_algorithm_is_a_valid_cell():
+    config = config_from_dict({"cells": {"algorithms": ["projection", "max-margin", "mwal", "lpal"]}})
+    assert {c.algorithm for c in cells(config)} == {"projection", "max-margin", "mwal", "lpal"}

@@ -23,38 +23,20 @@ iterations = max_iter at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..backend import array_module
 from ..solve import feature_expectations, optimal_policy, uniform_policy
 from .min_norm import min_norm_points
+from .result import LearnResult, to_numpy
 
-ALGORITHMS = ("projection", "max-margin")
 #: Memory budget (float64 entries) of one chunk of the final min-norm-point problems.
 MNP_CHUNK_ENTRIES = 2**24
 
 
-@dataclass(frozen=True, eq=False)
-class LearnResult:
-    """Per-row outcome of a learner run (N rows)."""
-
-    iterations: np.ndarray  #: (N,) int64 policies computed after pi_0 (<= max_iter)
-    terminated: np.ndarray  #: (N,) bool, t_i <= eps/2 reached within the cap
-    t: np.ndarray  #: (N,) float64 last margin t_i computed
-    t_history: np.ndarray  #: (N, checks) float64 every t_i, NaN after a row stopped
-    mu_tilde: np.ndarray  #: (N, k) float64 feature expectations of the output mixture
-    mixture: list  #: per row, the (n_r,) convex weights of pi_0..pi_{n_r - 1}
-
-
-def _to_numpy(a):
-    return a.get() if hasattr(a, "get") else np.asarray(a)
-
-
 def closest_in_hull(points, counts, target):
     """Chunked :func:`min_norm_points` on host arrays: (lam (N, n), closest (N, k))."""
-    points, counts, target = (np.ascontiguousarray(_to_numpy(a)) for a in (points, counts, target))
+    points, counts, target = (np.ascontiguousarray(to_numpy(a)) for a in (points, counts, target))
     N, n, k = points.shape
     lam = np.zeros((N, n))
     closest = np.empty((N, k))
@@ -65,14 +47,11 @@ def closest_in_hull(points, counts, target):
     return lam, closest
 
 
-def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=1000, progress=None):
-    """Run the learner on every row of mu_hat: (N, k) float64 estimates of mu_E.
-
-    progress: optional callable(iteration, rows_still_running) for progress display.
+def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=None):
+    """Run the projection (or max-margin) learner on every row of mu_hat: (N, k) float64
+    estimates of mu_E. progress: optional callable(iteration, rows_still_running).
     Returns a :class:`LearnResult`.
     """
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}")
     xp = array_module(mu_hat)
     N, k = mu_hat.shape
     mu0 = feature_expectations(mdp, uniform_policy(mdp))[0]
@@ -108,7 +87,7 @@ def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=1000, progress=N
         points[active, counts[active]] = mu_i
         counts[active] += 1
         iterations[active] = i
-        if algorithm == "projection":
+        if not max_margin:
             v = mu_i - mu_bar[active]
             vv = (v * v).sum(axis=1)
             coef = xp.where(vv > 0, (v * w).sum(axis=1) / xp.where(vv > 0, vv, 1.0), 0.0)
@@ -123,8 +102,8 @@ def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=1000, progress=N
         if active.size == 0:
             break
     lam, mu_tilde = closest_in_hull(points, counts, mu_hat)
-    counts_host = _to_numpy(counts)
+    counts_host = to_numpy(counts)
     return LearnResult(
-        iterations=_to_numpy(iterations), terminated=_to_numpy(terminated), t=_to_numpy(t_last),
-        t_history=_to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde,
+        iterations=to_numpy(iterations), terminated=to_numpy(terminated), t=to_numpy(t_last),
+        t_history=to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde,
         mixture=[lam[r, :counts_host[r]] for r in range(N)])
