@@ -460,6 +460,75 @@ def _export(rows: list[dict], path: Path, fmt: str) -> Path:
     return path
 
 
+# ---------------------------------------------------------------- plot, report, reproduce
+
+def _open_results(db: Path):
+    from .sweep.store import Store
+
+    if not Path(db).exists():
+        raise InputError("db", "no such results database", str(db))
+    return Store(db)
+
+
+def _cells_of(store, runs):
+    from .results import collect
+
+    run_ids = None if not runs else [store.resolve_run(r) for r in runs]
+    cells = collect(store, run_ids)
+    if not cells:
+        raise InputError("db", "holds no finished cells to plot or report", str(store.path))
+    return cells, run_ids
+
+
+def _cmd_plot(args) -> None:
+    from .plots import write_plots
+
+    with _open_results(args.db) as store:
+        cells, _ = _cells_of(store, args.run)
+    paths = [str(p) for p in write_plots(cells, args.out, args.format, args.criterion)]
+    if args.json:
+        return _emit_json({"figures": paths, "cells": len(cells)})
+    print("\n".join(paths))
+
+
+def _cmd_report(args) -> None:
+    from .plots import write_plots
+    from .report import write_report
+    from .results import run_info
+
+    with _open_results(args.db) as store:
+        cells, run_ids = _cells_of(store, args.run)
+        runs = run_info(store, run_ids)
+    out = Path(args.output)
+    figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png", args.criterion)
+    paths = [str(p) for p in write_report(cells, runs, out, args.criterion, figures)]
+    if args.json:
+        return _emit_json({"report": paths, "figures": [str(f) for f in figures]})
+    print("\n".join(paths))
+
+
+def _cmd_reproduce(args) -> None:
+    from .reproduce import reproduce
+    from .sweep.execute import make_executor
+    from .sweep.store import Store
+
+    out = Path(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}")
+    with Store(args.db) as store:
+        executor = make_executor(args.workers, args.gpus, args.scheduler)
+        try:
+            with _sweep_progress(not (args.quiet or args.json)) as progress:
+                result = reproduce(args.study, args.quick, store, executor, out, args.format,
+                                   args.backend, progress if not args.quiet else _log_progress)
+        finally:
+            executor.close()
+        rows = [r for run in result["runs"] for r in _mstar_summary(store, run) if r["instance"] == -1]
+    if args.json:
+        return _emit_json({**result, "db": str(args.db), "mstar": rows})
+    _print_mstar(rows, f"reproduce {args.study}{' --quick' if args.quick else ''} -> {args.db}")
+    print("\n".join(["report: " + ", ".join(result["report"]),
+                     "figures: " + ", ".join(result["figures"])]))
+
+
 # ---------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -536,6 +605,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="export: folder for the files (default .)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_results)
+
+    def add_output_options(p, default_db=True):
+        p.add_argument("--db", type=Path, default=Path(DEFAULT_DB), help=f"results file (default {DEFAULT_DB})")
+        p.add_argument("--run", nargs="+", help="run ids or names (default: every run in the db)")
+        p.add_argument("--criterion", choices=CRITERIA, default="theorem")
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("plot", help="empirical-vs-theory figures from a results database")
+    add_output_options(p)
+    p.add_argument("--out", type=Path, default=Path("figures"), help="folder (default ./figures)")
+    p.add_argument("--format", choices=("png", "pdf", "svg"), default="png")
+    p.set_defaults(handler=_cmd_plot)
+
+    p = sub.add_parser("report", help="report.md and report.html from a results database")
+    add_output_options(p)
+    p.add_argument("-o", "--output", default="report.md", help="report.md (report.html beside it)")
+    p.add_argument("--no-figures", dest="no_figures", action="store_true")
+    p.set_defaults(handler=_cmd_report)
+
+    p = sub.add_parser("reproduce", help="run a study end to end: sweeps, figures, report")
+    p.add_argument("study", choices=("seed-table", "gridworld"))
+    p.add_argument("--quick", action="store_true", help="a CPU-sized version (minutes on 2 cores)")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
+    p.add_argument("--out", help="folder for figures and report (default mcirl-<study>[-quick])")
+    p.add_argument("--format", choices=("png", "pdf", "svg"), default="png")
+    p.add_argument("--backend", choices=BACKENDS, default="cpu")
+    p.add_argument("--workers", type=_count, help="run on a Dask LocalCluster of N workers")
+    p.add_argument("--gpus", help="'all': one Dask worker per GPU")
+    p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_reproduce)
     return parser
 
 

@@ -79,6 +79,9 @@ class EstimateRow:
     horizon: int
     bound: float
     failures_by_criterion: dict = field(default_factory=dict)
+    mean_regret: float = 0.0  #: mean of w* . (mu_E - mu_tilde) over replicates (all of them)
+    mean_performance: float = 1.0  #: mean of w* . mu_tilde / w* . mu_E (1 = the expert's value)
+    variance: float = float("nan")  #: max_i of m Var_r((1-gamma) mu_hat_i): per-trajectory variance
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,11 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     t0 = time.perf_counter()
     occ = sample_occupancy(chain, gamma, H, grid, R, config.seed, sampler, config.rep_offset,
                            progress=lambda done, total: progress("sample", done, total))
-    estimates = mu_hat(occ, mdp.phi, grid).reshape(R * C, k)
+    estimates = mu_hat(occ, mdp.phi, grid)  # (R, C, k)
+    # per-trajectory variance of (1-gamma) sum_t gamma^t phi_i, from the spread over replicates
+    variance = ((1 - gamma) ** 2 * estimates.var(axis=0, ddof=1) * grid[:, None]).max(axis=1) \
+        if R > 1 else np.full(C, np.nan)
+    estimates = estimates.reshape(R * C, k)
     seconds["sample"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -139,13 +146,18 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     low, high = clopper_pearson(chosen, R, config.confidence)
     bound = float(bounds.abbeel_ng_trajectories(k, gamma, eps, config.delta))
     iterations = result.iterations.reshape(R, C)
+    value = (result.mu_tilde @ mdp.w).reshape(R, C)
+    expert_value = float(mdp.w @ mu_E)
     rows = [EstimateRow(
         m=int(grid[c]), reps=R, failures=int(chosen[c]), rate=float(chosen[c] / R),
         ci_low=float(low[c]), ci_high=float(high[c]), criterion=config.criterion,
         algorithm=config.algorithm, mean_iterations=float(iterations[:, c].mean()),
         nonterminated=int((~terminated[:, c]).sum()), horizon=H, bound=bound,
-        failures_by_criterion={name: int(f[c]) for name, f in fails.items()})
+        failures_by_criterion={name: int(f[c]) for name, f in fails.items()},
+        mean_regret=float((expert_value - value[:, c]).mean()),
+        mean_performance=float(value[:, c].mean() / expert_value) if expert_value else float("nan"),
+        variance=float(variance[c]))
         for c in range(C)]
     return Estimate(rows=rows, config=config, k=k, gamma=gamma, horizon=H, bound=bound,
                     theorem1_iterations=int(bounds.theorem1_iterations(k, gamma, eps / 2)),
-                    sampler=sampler, expert_return=float(mdp.w @ mu_E), seconds=seconds)
+                    sampler=sampler, expert_return=expert_value, seconds=seconds)

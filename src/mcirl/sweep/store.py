@@ -36,8 +36,10 @@ CREATE TABLE IF NOT EXISTS estimates (
   run_id TEXT NOT NULL, key TEXT NOT NULL, cell_id TEXT NOT NULL, instance INTEGER NOT NULL,
   m INTEGER NOT NULL, rep_start INTEGER NOT NULL, reps INTEGER NOT NULL,
   failures_theorem INTEGER, failures_l2 INTEGER, failures_regret INTEGER,
-  nonterminated INTEGER, mean_iterations REAL, horizon INTEGER, bound REAL, sampler TEXT,
-  design TEXT, seed INTEGER, mdp_seed INTEGER, PRIMARY KEY (run_id, key, m));
+  nonterminated INTEGER, mean_iterations REAL, mean_regret REAL, mean_performance REAL,
+  variance REAL,
+  horizon INTEGER, bound REAL, sampler TEXT, design TEXT, seed INTEGER, mdp_seed INTEGER,
+  PRIMARY KEY (run_id, key, m));
 CREATE TABLE IF NOT EXISTS mstar (
   run_id TEXT NOT NULL, cell_id TEXT NOT NULL, criterion TEXT NOT NULL, instance INTEGER NOT NULL,
   status TEXT, m_star INTEGER, m_lo INTEGER, m_hi INTEGER, cap INTEGER, reps INTEGER,
@@ -51,7 +53,8 @@ CREATE INDEX IF NOT EXISTS timings_by_key ON timings (key);
 TABLES = ("runs", "cells", "estimates", "mstar", "timings")
 ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "reps",
                     "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
-                    "mean_iterations", "horizon", "bound", "sampler", "design", "seed", "mdp_seed")
+                    "mean_iterations", "mean_regret", "mean_performance", "variance", "horizon", "bound",
+                    "sampler", "design", "seed", "mdp_seed")
 
 
 class Store:
@@ -67,8 +70,18 @@ class Store:
             # (only a power cut can lose the last commits), without an fsync per task.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise InputError("db", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
+
+    def _migrate(self) -> None:
+        """Add estimate columns introduced after a database was created (left NULL there)."""
+        have = {r["name"] for r in self.db.execute("PRAGMA table_info(estimates)")}
+        with self.db:
+            for column, kind in (("mean_regret", "REAL"), ("mean_performance", "REAL"),
+                                 ("variance", "REAL")):
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE estimates ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()

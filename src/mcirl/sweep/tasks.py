@@ -33,6 +33,8 @@ def run_task(task: Task) -> list[dict]:
              "failures_l2": row.failures_by_criterion["l2"],
              "failures_regret": row.failures_by_criterion["regret"],
              "nonterminated": row.nonterminated, "mean_iterations": row.mean_iterations,
+             "mean_regret": row.mean_regret, "mean_performance": row.mean_performance,
+             "variance": row.variance,
              "horizon": row.horizon, "bound": row.bound, "sampler": result.sampler,
              "design": design(task, result.sampler),
              "seconds_sample": result.seconds["sample"], "seconds_learn": result.seconds["learn"],

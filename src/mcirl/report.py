@@ -1,0 +1,162 @@
+"""The report of a results database: the seed table with empirical columns, every cell, the run
+metadata and the figures, as Markdown (report.md) and self-contained HTML (report.html).
+
+Both renderings come from one list of blocks (heading, text, table, image), built from
+:mod:`mcirl.results` summaries; the numbers are the database's, formatted, never recomputed
+beyond ratios and Clopper-Pearson intervals of stored counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from pathlib import Path
+
+from . import bounds
+from .stats import clopper_pearson
+
+
+def _mstar(row) -> str:
+    if row is None:
+        return "not measured"
+    if row["status"] == "above_cap":
+        return f"> {row['cap']:,}"
+    lo = "-" if row["m_lo"] is None else f"{row['m_lo']:,}"
+    hi = "-" if row["m_hi"] is None else f"{row['m_hi']:,}"
+    prefix = "<= " if row["status"] == "below_min" else ""
+    return f"{prefix}{row['m_star']:,} [{lo}, {hi}]"
+
+
+def _rate_at_bound(cell, criterion) -> str:
+    at = cell.rate_at(int(math.ceil(cell.bound)), criterion)
+    if at is None:
+        return "not evaluated"
+    f, r = at
+    low, high = clopper_pearson(f, r)
+    return f"{f}/{r} = {f / r:.3g} [{float(low):.3g}, {float(high):.3g}]"
+
+
+def cell_rows(cells, criterion):
+    """Table rows: the seed-table columns for every cell."""
+    rows = []
+    for c in cells:
+        row = c.mstar.get(criterion)
+        ratio = f"{c.bound / row['m_star']:.3g}" if row is not None and row["status"] == "found" else "-"
+        rows.append([c.features, c.algorithm, str(c.k), f"{c.gamma:g}", str(c.S), f"{c.bound:.4g}",
+                     _mstar(row), ratio, _rate_at_bound(c, criterion)])
+    return rows
+
+
+CELL_HEADER = ["features", "algorithm", "k", "gamma", "S", "m_AN", "m* [m_lo, m_hi]", "m_AN / m*",
+               "failure rate at m_AN [95% CI]"]
+
+
+def ratio_rows(cells, criterion):
+    """Empirical m*(k_max) / m*(k_min) beside the bound's ratio, per (features, algorithm, gamma)."""
+    groups = {}
+    for c in cells:
+        groups.setdefault((c.features, c.algorithm, c.gamma), []).append(c)
+    rows = []
+    for (features, algorithm, gamma), group in sorted(groups.items()):
+        group = sorted(group, key=lambda c: c.k)
+        if len(group) < 2:
+            continue
+        lo, hi = group[0], group[-1]
+        a, b = lo.mstar.get(criterion), hi.mstar.get(criterion)
+        empirical = (f"{b['m_star'] / a['m_star']:.3g}x" if a and b and
+                     a["status"] != "above_cap" and b["status"] != "above_cap" else "-")
+        theory = bounds.abbeel_ng_trajectories(hi.k, gamma, hi.eps, hi.delta) / \
+            bounds.abbeel_ng_trajectories(lo.k, gamma, lo.eps, lo.delta)
+        rows.append([features, algorithm, f"{gamma:g}", f"k={hi.k} / k={lo.k}", empirical,
+                     f"{float(theory):.3g}x"])
+    return rows
+
+
+def blocks(cells, runs, criterion, figures):
+    """The report as (kind, payload) blocks. The seed table is the first run's cells (a
+    reproduction runs the seed table first), or the smallest and largest k of a single run."""
+    out = [("h1", "mcirl report: how many expert trajectories does apprenticeship learning need?"),
+           ("p", f"Empirical sample complexity m* (smallest m with failure rate <= delta, "
+                 f"criterion '{criterion}') against Abbeel & Ng's bound "
+                 "m_AN = 2k/(eps(1-gamma))^2 ln(2k/delta). m* is pooled over MDP instances; "
+                 "[m_lo, m_hi] are where the Clopper-Pearson bounds cross delta; the failure rate "
+                 "at m_AN is measured at m = ceil(m_AN) with its 95% interval.")]
+    first = [c for c in cells if runs and runs[0]["run_id"] in c.run_ids] or cells
+    ks = sorted({c.k for c in first})
+    seed = [c for c in first if c.k in (ks[0], ks[-1])] if ks else []
+    out += [("h2", "Seed table"), ("table", (CELL_HEADER, cell_rows(seed, criterion))),
+            ("h2", "Growth from the smallest to the largest k of the seed table"),
+            ("table", (["features", "algorithm", "gamma", "ratio", "empirical m* ratio",
+                        "bound ratio"], ratio_rows(first, criterion))),
+            ("h2", "Every cell"), ("table", (CELL_HEADER, cell_rows(cells, criterion)))]
+    meta = []
+    for r in runs:
+        cfg = r["config"]
+        meta.append([r["name"], r["run_id"][:12], str(r["package_version"]), str(r["git_sha"] or "-")[:12],
+                     str(r["host"]), str(r["device"]), str(cfg.get("seed")),
+                     f"{cfg['instances']['count']} x {cfg['instances']['reps']}",
+                     f"{r['seconds'] or 0:.1f}", r["status"]])
+    out += [("h2", "Runs"), ("table", (["run", "id", "mcirl", "git", "host", "device", "seed",
+                                        "instances x reps", "wall s", "status"], meta))]
+    if figures:
+        out.append(("h2", "Figures"))
+        out += [("image", path) for path in figures]
+    return out
+
+
+def to_markdown(blocks_, base: Path) -> str:
+    lines = []
+    for kind, payload in blocks_:
+        if kind == "h1":
+            lines += [f"# {payload}", ""]
+        elif kind == "h2":
+            lines += [f"## {payload}", ""]
+        elif kind == "p":
+            lines += [payload, ""]
+        elif kind == "table":
+            header, rows = payload
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "---|" * len(header))
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+            lines.append("")
+        elif kind == "image":
+            lines += [f"![{Path(payload).stem}]({os.path.relpath(payload, base)})", ""]
+    return "\n".join(lines)
+
+
+def to_html(blocks_) -> str:
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>mcirl report</title>"
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #bbb;"
+             "padding:3px 6px}img{max-width:100%}</style></head><body>"]
+    for kind, payload in blocks_:
+        if kind in ("h1", "h2"):
+            parts.append(f"<{kind}>{html.escape(payload)}</{kind}>")
+        elif kind == "p":
+            parts.append(f"<p>{html.escape(payload)}</p>")
+        elif kind == "table":
+            header, rows = payload
+            parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
+            parts += ["<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in rows]
+            parts.append("</table>")
+        elif kind == "image":
+            path = Path(payload)
+            mime = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}[path.suffix[1:]]
+            data = base64.b64encode(path.read_bytes()).decode()
+            tag = "embed" if mime == "application/pdf" else "img"
+            parts.append(f"<p><{tag} src='data:{mime};base64,{data}' alt='{path.stem}'></p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(cells, runs, out: Path, criterion="theorem", figures=()) -> list[Path]:
+    """Write out (report.md) and the same report as HTML beside it, figures embedded."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    content = blocks(cells, runs, criterion, list(figures))
+    out.write_text(to_markdown(content, out.parent))
+    html_path = out.with_suffix(".html")
+    html_path.write_text(to_html(content))
+    return [out, html_path]

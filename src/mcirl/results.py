@@ -1,0 +1,98 @@
+"""Read sweep results out of the store into plain per-cell summaries for plots and reports.
+
+Orchestration only (no statistics beyond summing counts): estimates are pooled over instances
+and replicate blocks per (cell, m); m* rows are taken as stored. When several runs in one
+database hold the same cell, the latest run's rows are used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .learn import CRITERIA
+
+
+@dataclass(frozen=True)
+class CellSummary:
+    """One cell of a sweep: its description, pooled failure curves, m* and performance."""
+
+    cell_id: str
+    run_id: str  #: the run whose rows are used (the latest holding the cell)
+    family: str
+    features: str
+    k: int
+    gamma: float
+    S: int
+    algorithm: str
+    eps: float
+    delta: float
+    horizon: int
+    bound: float
+    cap: int
+    m: np.ndarray  #: (n,) int64 evaluated m values, ascending
+    reps: np.ndarray  #: (n,) int64 replicates pooled over instances at each m
+    failures: dict  #: criterion -> (n,) int64 pooled failures
+    performance: np.ndarray  #: (n,) mean w* . mu_tilde / w* . mu_E over all replicates
+    variance: float  #: largest measured per-trajectory variance (at the largest m)
+    mstar: dict = field(default_factory=dict)  #: criterion -> pooled m* row (dict)
+    mstar_instances: dict = field(default_factory=dict)  #: criterion -> per-instance rows
+    run_ids: tuple = ()  #: every run holding this cell (a cell shared by runs is stored once)
+
+    def rate_at(self, m: int, criterion: str):
+        """(failures, reps) at an evaluated m, or None."""
+        hit = np.flatnonzero(self.m == m)
+        return None if hit.size == 0 else (int(self.failures[criterion][hit[0]]), int(self.reps[hit[0]]))
+
+
+def collect(store, run_ids=None) -> list[CellSummary]:
+    """Summaries of every cell of the given runs (default: all runs; latest wins per cell)."""
+    runs = store.runs()
+    if run_ids is not None:
+        runs = [r for r in runs if r["run_id"] in set(run_ids)]
+    cells: dict[str, CellSummary] = {}
+    holders: dict[str, list] = {}
+    for run in runs:  # oldest first: later runs overwrite
+        run_id = run["run_id"]
+        estimates = store.table("estimates", run_id)
+        mstar = store.table("mstar", run_id)
+        for c in store.table("cells", run_id):
+            rows = [e for e in estimates if e["cell_id"] == c["cell_id"]]
+            if not rows:
+                continue
+            ms = np.array(sorted({e["m"] for e in rows}), dtype=np.int64)
+            index = {m: i for i, m in enumerate(ms)}
+            reps = np.zeros(ms.size, dtype=np.int64)
+            fails = {crit: np.zeros(ms.size, dtype=np.int64) for crit in CRITERIA}
+            perf = np.zeros(ms.size)
+            for e in rows:
+                i = index[e["m"]]
+                reps[i] += e["reps"]
+                perf[i] += e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
+                for crit in CRITERIA:
+                    fails[crit][i] += e[f"failures_{crit}"]
+            top = [e["variance"] for e in rows if e["m"] == ms[-1] and e["variance"] is not None]
+            stars = [r for r in mstar if r["cell_id"] == c["cell_id"]]
+            holders.setdefault(c["cell_id"], []).append(run_id)
+            cells[c["cell_id"]] = CellSummary(
+                cell_id=c["cell_id"], run_id=run_id, family=c["family"], features=c["features"],
+                k=c["k"], gamma=c["gamma"], S=c["S"], algorithm=c["algorithm"], eps=c["eps"],
+                delta=c["delta"], horizon=c["horizon"], bound=c["bound"], cap=c["cap"], m=ms,
+                reps=reps, failures=fails, performance=perf / reps,
+                variance=float(np.nanmax(top)) if top and not np.isnan(top).all() else float("nan"),
+                mstar={r["criterion"]: r for r in stars if r["instance"] == -1},
+                mstar_instances={crit: [r for r in stars if r["criterion"] == crit and r["instance"] >= 0]
+                                 for crit in CRITERIA},
+                run_ids=tuple(holders[c["cell_id"]]))
+    return sorted(cells.values(), key=lambda c: (c.features, c.algorithm, c.gamma, c.k))
+
+
+def run_info(store, run_ids=None) -> list[dict]:
+    """Metadata of the runs (config parsed from JSON)."""
+    out = []
+    for r in store.runs():
+        if run_ids is None or r["run_id"] in set(run_ids):
+            out.append({**r, "config": json.loads(r["config"])})
+    return out

@@ -1,0 +1,152 @@
+"""Figures and report from a small results database: what is drawn and written, and that the
+report's numbers are the database's."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcirl import bounds
+from mcirl.cli import main
+from mcirl.plots import (applicable_bounds, plot_failure_curves, plot_looseness, plot_mstar_vs_k,
+                         plot_performance, plot_seed_table, slope)
+from mcirl.results import collect
+from mcirl.sweep.config import load_config
+from mcirl.sweep.execute import InProcessExecutor
+from mcirl.sweep.runner import run_sweep
+from mcirl.sweep.store import Store
+
+TINY = Path(__file__).parents[1] / "examples" / "tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("plots") / "small.sqlite"
+    with Store(path) as store:
+        run_sweep(load_config(TINY), store, InProcessExecutor())
+    return path
+
+
+@pytest.fixture(scope="module")
+def cells(db):
+    with Store(db) as store:
+        return collect(store)
+
+
+def gids(ax, prefix):
+    return [a.get_gid() for a in ax.get_children() if (a.get_gid() or "").startswith(prefix)]
+
+
+def test_collect_pools_the_store(db, cells):
+    assert [c.k for c in cells] == [2, 4]
+    with Store(db) as store:
+        rows = store.table("estimates", store.resolve_run(None))
+    for c in cells:
+        for i, m in enumerate(c.m):
+            mine = [r for r in rows if r["cell_id"] == c.cell_id and r["m"] == m]
+            assert c.reps[i] == sum(r["reps"] for r in mine) == 80
+            assert c.failures["theorem"][i] == sum(r["failures_theorem"] for r in mine)
+        assert np.isfinite(c.variance) and 0 <= c.variance <= 0.25
+        assert (c.performance <= 1 + 1e-9).all()
+
+
+def test_mstar_vs_k(cells):
+    fig = plot_mstar_vs_k(cells)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "features k" and ax.get_ylabel() == "expert trajectories m"
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    names = {g.split(":")[1] for g in gids(ax, "bound:")}
+    assert names == set(applicable_bounds("onehot")) | {"bernstein"}
+    assert len(gids(ax, "bound:")) == len(names)  # one gamma: one line per bound
+    bars = [c for c in ax.containers if c.get_label().startswith("m* gamma")]
+    assert len(bars) == 1 and len(bars[0].lines[0].get_xdata()) == 2  # two cells, error bars
+    assert bars[0].has_yerr
+    found = [c for c in cells if c.mstar["theorem"]["status"] != "above_cap"]
+    expected = slope([c.k for c in found], [c.mstar["theorem"]["m_star"] for c in found])
+    assert f"slope {expected:.2f}" in bars[0].get_label()
+    # the bound lines are the bound formulas
+    line = next(l for l in ax.lines if l.get_gid() == "bound:abbeel-ng:0.8")
+    np.testing.assert_allclose(line.get_ydata(), bounds.abbeel_ng_trajectories(line.get_xdata(), 0.8, 0.5, 0.1))
+
+
+def test_failure_curves(cells):
+    fig = plot_failure_curves(cells, "l2")
+    assert len(fig.axes) == 2
+    for ax, c in zip(fig.axes, cells):
+        assert ax.get_xlabel() == "expert trajectories m" and "failure rate" in ax.get_ylabel()
+        assert gids(ax, "delta") and gids(ax, "m_AN")
+        (rate,) = [l for l in ax.lines if l.get_label() == "failure rate"]
+        np.testing.assert_allclose(rate.get_ydata(), c.failures["l2"] / c.reps)
+        assert len(ax.collections) == 1  # the Clopper-Pearson band
+
+
+def test_looseness_seed_table_and_performance(cells):
+    (ax,) = plot_looseness(cells).axes
+    assert ax.get_ylabel() == "bound / empirical m*"
+    assert len(gids(ax, "looseness:")) == len(applicable_bounds("onehot"))
+    fig = plot_seed_table(cells)
+    (table,) = [a for a in fig.axes[0].get_children() if a.get_gid() == "seed_table"]
+    text = " ".join(cell.get_text().get_text() for cell in table.get_celld().values())
+    for c in cells:
+        assert f"m_AN {c.bound:.4g}" in text and f"k = {c.k}" in text
+    (ax,) = plot_performance(cells).axes
+    assert len(gids(ax, "performance:")) == 2
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_plot_command_writes_every_figure(capsys, db, tmp_path, fmt):
+    assert main(["plot", "--db", str(db), "--out", str(tmp_path), "--format", fmt, "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["figures"]
+    names = {Path(f).stem for f in files}
+    assert names == {"mstar_vs_k", "failure_rates", "looseness", "seed_table", "performance"}
+    for f in files:
+        assert Path(f).stat().st_size > 1000 and Path(f).suffix == f".{fmt}"
+    if fmt == "svg":
+        assert "features k" in (tmp_path / "mstar_vs_k.svg").read_text()
+
+
+def parse_table(markdown, header_start):
+    lines = markdown.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_report_numbers_are_the_databases(capsys, db, tmp_path):
+    out = tmp_path / "r" / "report.md"
+    assert main(["report", "--db", str(db), "-o", str(out)]) == 0
+    text = out.read_text()
+    html = out.with_suffix(".html").read_text()
+    assert "data:image/png;base64," in html and "Seed table" in html
+    with Store(db) as store:
+        run_id = store.resolve_run(None)
+        cells = {c["k"]: c for c in store.table("cells", run_id)}
+        pooled = {(r["cell_id"], r["criterion"]): r for r in store.table("mstar", run_id) if r["instance"] == -1}
+        estimates = store.table("estimates", run_id)
+    rows = parse_table(text, "| features | algorithm | k |")
+    assert len(rows) == 2
+    for row in rows:
+        c = cells[int(row[2])]
+        star = pooled[(c["cell_id"], "theorem")]
+        assert row[5] == f"{c['bound']:.4g}"
+        assert row[6].startswith(f"{star['m_star']:,}") or row[6].startswith(f"<= {star['m_star']:,}")
+        at = [e for e in estimates if e["cell_id"] == c["cell_id"] and e["m"] == math.ceil(c["bound"])]
+        fails, reps = sum(e["failures_theorem"] for e in at), sum(e["reps"] for e in at)
+        assert row[8].startswith(f"{fails}/{reps} = ")
+    assert "tiny" in text and "Figures" in text
+    assert re.search(r"k=4 / k=2 \| .* \| 2\.3\dx", text)  # the bound's ratio m_AN(4)/m_AN(2)
+
+
+def test_plot_and_report_errors(capsys, tmp_path):
+    assert main(["plot", "--db", str(tmp_path / "none.sqlite")]) == 2
+    empty = tmp_path / "empty.sqlite"
+    Store(empty).close()
+    assert main(["report", "--db", str(empty)]) == 2
+    assert "holds no" in capsys.readouterr().err
