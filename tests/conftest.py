@@ -1,12 +1,22 @@
-"""Shared fixtures: an rng, small MDPs, the gpu marker's skip rule."""
+"""Shared fixtures: an rng, small MDPs, the gpu marker's skip rule.
+
+Without a GPU, numba's CUDA simulator runs the CUDA kernels (tests/kernels/test_cuda.py): it
+must be switched on before numba is first imported, so this happens here, first.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
 from mcirl.backend import gpu_available
-from mcirl.mdp import FamilySpec, make_mdp
+
+if not gpu_available():
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mcirl.mdp import FamilySpec, make_mdp  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,4 +1,5 @@
-"""One backend switch: which array module (NumPy or CuPy) the array code runs on.
+"""One backend switch: where a run computes (``cpu``, ``gpu``, or ``auto``) and which array
+module (NumPy or CuPy) the array code runs on.
 
 Math in :mod:`mcirl.solve` and :mod:`mcirl.learn` takes the array module from its inputs
 (:func:`array_module`), so the same code runs on NumPy (CPU, and CI) and CuPy (GPU).
@@ -12,7 +13,8 @@ import numpy as np
 
 from .errors import InputError
 
-BACKENDS = ("cpu", "auto")
+BACKENDS = ("cpu", "gpu", "auto")
+GPU_HINT = "pip install 'mcirl[gpu]' (numba-cuda and CuPy) on a machine with an NVIDIA GPU and driver"
 
 
 def array_module(*arrays):
@@ -36,21 +38,35 @@ def sparse_module(xp):
     return cupyx.scipy.sparse
 
 
-def gpu_available() -> bool:
-    """True when CuPy imports and sees at least one CUDA device."""
+def gpu_missing() -> str | None:
+    """What is missing for the GPU backend (None when CuPy sees a CUDA device)."""
     if importlib.util.find_spec("cupy") is None:
-        return False
+        return "CuPy is not installed"
+    if importlib.util.find_spec("numba_cuda") is None:
+        return "numba-cuda is not installed"
     try:
         import cupy
 
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # no driver, no device, broken install: all mean "no GPU here"
-        return False
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return None
+        return "no CUDA device is visible"
+    except Exception as exc:  # no driver, no device, broken install: all mean "no GPU here"
+        return f"CuPy cannot reach a CUDA device ({exc.__class__.__name__})"
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    return gpu_missing() is None
 
 
 def resolve_backend(name: str) -> str:
-    """The backend a run uses: 'cpu' for 'cpu'; for 'auto', the best one available."""
+    """The backend a run uses: 'cpu', 'gpu' (or a one-line error naming what is missing), and
+    for 'auto' the GPU when CuPy and a CUDA device are present, else the CPU."""
     if name not in BACKENDS:
         raise InputError("backend", f"must be one of {', '.join(BACKENDS)}", name)
-    # The GPU pipeline is not built yet: 'auto' means the CPU until it is.
-    return "cpu"
+    if name == "cpu":
+        return "cpu"
+    missing = gpu_missing()
+    if name == "gpu" and missing is not None:
+        raise InputError("backend", f"gpu needs a CUDA GPU: {missing}; {GPU_HINT}")
+    return "gpu" if missing is None else "cpu"

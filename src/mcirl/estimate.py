@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import bounds
-from .backend import resolve_backend
+from .backend import array_module, resolve_backend
 from .errors import InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA, learn, successes
+from .learn.result import to_numpy
 from .sample import SAMPLERS, ExpertChain, check_grid, choose_sampler, mu_hat, sample_occupancy
 from .solve import feature_expectations, optimal_policy
 from .stats import clopper_pearson
@@ -107,6 +108,12 @@ def _noop(*_args):
     pass
 
 
+def _cupy():
+    import cupy
+
+    return cupy
+
+
 def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     """Measure failure rates of ``config.algorithm`` on ``mdp`` at every m of the grid.
 
@@ -117,25 +124,30 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     R, C, k, gamma, eps = config.reps, grid.size, mdp.k, mdp.gamma, config.eps
     seconds = {}
     t0 = time.perf_counter()
-    expert_policy, _ = optimal_policy(mdp, mdp.rewards[None])
-    mu_E = feature_expectations(mdp, expert_policy)[0]
+    # The GPU backend keeps the MDP, mu_hat and the learner on the device (CuPy); the samplers
+    # are CUDA kernels. Everything comes back to the host as counts.
+    device = mdp if config.backend == "cpu" else mdp.to(_cupy())
+    expert_policy, _ = optimal_policy(device, device.rewards[None])
+    mu_E = to_numpy(feature_expectations(device, expert_policy)[0])
     H = int(bounds.horizon(k, gamma, eps))
-    chain = ExpertChain.from_policy(mdp, expert_policy[0])
+    chain = ExpertChain.from_policy(mdp, to_numpy(expert_policy)[0])
     sampler = choose_sampler(config.sampler, chain, grid, H)
     seconds["expert"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     occ = sample_occupancy(chain, gamma, H, grid, R, config.seed, sampler, config.rep_offset,
-                           progress=lambda done, total: progress("sample", done, total))
-    estimates = mu_hat(occ, mdp.phi, grid)  # (R, C, k)
+                           progress=lambda done, total: progress("sample", done, total),
+                           backend=config.backend)
+    estimates = mu_hat(occ, device.phi, grid)  # (R, C, k), on the device for the GPU backend
     # per-trajectory variance of (1-gamma) sum_t gamma^t phi_i, from the spread over replicates
-    variance = ((1 - gamma) ** 2 * estimates.var(axis=0, ddof=1) * grid[:, None]).max(axis=1) \
-        if R > 1 else np.full(C, np.nan)
+    m_column = array_module(estimates).asarray(grid, dtype=np.float64)[:, None]
+    variance = to_numpy((1 - gamma) ** 2 * estimates.var(axis=0, ddof=1) * m_column
+                        ).max(axis=1) if R > 1 else np.full(C, np.nan)
     estimates = estimates.reshape(R * C, k)
     seconds["sample"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    result = learn(mdp, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
+    result = learn(device, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
                    progress=lambda i, running: progress("learn", R * C - running, R * C))
     seconds["learn"] = time.perf_counter() - t0
 

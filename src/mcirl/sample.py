@@ -18,6 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .backend import array_module
 from .kernels.alias import alias_tables
 from .kernels.counts import counts_units
 from .kernels.trajectories import walk_units
@@ -122,43 +123,73 @@ def _units(grid, reps, rep_offset, unit):
     return rep, np.tile(seg, R), np.tile(start, R), np.tile(count, R), rep + rep_offset
 
 
+def _run_units_cpu(sampler, chain, gamma, horizon, seed, rep, start, count, out):
+    if sampler == "trajectories":
+        walk_units(chain.alias, chain.init_alias, gamma, horizon, seed, rep, start, count, out)
+    else:
+        cond, init_cond = chain.cond
+        counts_units(chain.nxt, cond, init_cond, gamma, horizon, seed, rep, start, start + count, out)
+    return out
+
+
+def _run_units_gpu(sampler, chain, gamma, horizon, seed, rep, start, count, threads):
+    """The CUDA kernels on the same units: a (U, S) device array (CuPy where available)."""
+    from .kernels import cuda as kernels
+
+    if sampler == "trajectories":
+        out = kernels.launch_walk(chain.alias, chain.init_alias, gamma, horizon, seed, rep,
+                                  start, count, chain.S, threads)
+    else:
+        cond, init_cond = chain.cond
+        out = kernels.launch_counts(chain.nxt, cond, init_cond, gamma, horizon, seed, rep,
+                                    start, start + count, threads)
+    try:
+        import cupy
+
+        return cupy.asarray(out)
+    except ImportError:  # the CUDA simulator (CI): host arrays
+        return out.copy_to_host()
+
+
 def sample_occupancy(chain: ExpertChain, gamma: float, horizon: int, m_grid, reps: int,
                      seed: int, sampler: str = "counts", rep_offset: int = 0,
-                     progress=None) -> np.ndarray:
+                     progress=None, backend: str = "cpu", threads: int = 256):
     """Discounted state occupancy of the first m trajectories, for every replicate and m.
 
     Returns occ: (R, C, S) float64 with occ[r, c] = sum_{j < m_c} sum_{t < H} gamma^t
     [s_t^j = s] for replicate rep_offset + r (its RNG streams), m_c = sorted unique m_grid[c].
-    progress: optional callable(done_units, total_units).
+    backend "gpu" runs the CUDA kernels (same streams; see :mod:`mcirl.kernels.cuda`) and
+    returns a CuPy array when CuPy is installed. progress: optional callable(done, total).
     """
     grid = check_grid(m_grid)
     sampler = choose_sampler(sampler, chain, grid, horizon)
     C, S = grid.size, chain.S
     unit = UNIT_TRAJECTORIES if sampler == "trajectories" else None
     rep, seg, start, count, stream_rep = _units(grid, reps, rep_offset, unit)
-    occ = np.zeros((reps, C, S))
     total = rep.size
     batch = max(1, min(total, BATCH_ENTRIES // S))
-    out = np.empty((batch, S))
+    occ = None
     for lo in range(0, total, batch):
         hi = min(total, lo + batch)
-        buf = out[: hi - lo]
-        buf[:] = 0.0
-        if sampler == "trajectories":
-            walk_units(chain.alias, chain.init_alias, gamma, horizon, seed,
-                       stream_rep[lo:hi], start[lo:hi], count[lo:hi], buf)
+        if backend == "gpu":
+            buf = _run_units_gpu(sampler, chain, gamma, horizon, seed, stream_rep[lo:hi],
+                                 start[lo:hi], count[lo:hi], threads)
         else:
-            cond, init_cond = chain.cond
-            counts_units(chain.nxt, cond, init_cond, gamma, horizon, seed,
-                         stream_rep[lo:hi], start[lo:hi], start[lo:hi] + count[lo:hi], buf)
-        # np.add.at applies repeated indices in order: a fixed, thread-independent sum.
-        np.add.at(occ, (rep[lo:hi], seg[lo:hi]), buf)
+            buf = _run_units_cpu(sampler, chain, gamma, horizon, seed, stream_rep[lo:hi],
+                                 start[lo:hi], count[lo:hi], np.zeros((hi - lo, S)))
+        xp = array_module(buf)
+        if occ is None:
+            occ = xp.zeros((reps, C, S))
+        # add.at applies repeated indices in order: a fixed, thread-independent sum.
+        xp.add.at(occ, (xp.asarray(rep[lo:hi]), xp.asarray(seg[lo:hi])), buf)
         if progress is not None:
             progress(hi, total)
-    return np.cumsum(occ, axis=1)
+    return xp.cumsum(occ, axis=1)
 
 
 def mu_hat(occ, phi, m_grid):
-    """(R, C, k) mu_hat_E = occ @ Phi / m for occ: (R, C, S), phi: (S, k), m_grid: (C,)."""
-    grid = check_grid(m_grid)
-    return (occ @ phi) / grid[None, :, None].astype(np.float64)
+    """(R, C, k) mu_hat_E = occ @ Phi / m for occ: (R, C, S), phi: (S, k), m_grid: (C,);
+    on the device when occ is a CuPy array (phi is moved there)."""
+    xp = array_module(occ)
+    grid = xp.asarray(check_grid(m_grid), dtype=xp.float64)
+    return (occ @ xp.asarray(phi)) / grid[None, :, None]

@@ -79,9 +79,25 @@ def alias_tables(nxt, prob):
 
 
 @nb.njit(cache=True)
+def alias_slot(z, width):
+    """The slot in [0, width) a 64-bit draw picks (its low 32 bits, multiply-shift)."""
+    return np.int64(((z & _LOW32) * np.uint64(width)) >> np.uint64(32))
+
+
+@nb.njit(cache=True)
+def alias_keeps(z, threshold):
+    """Whether the draw keeps the slot's own state: its high 32 bits below the threshold."""
+    return (z >> np.uint64(32)) < np.uint64(threshold)
+
+
+@nb.njit(cache=True)
 def alias_step(table, s, z):
-    """Next state from row s of a packed alias table, using the 64-bit draw z."""
-    j = np.int64(((z & _LOW32) * np.uint64(table.shape[1])) >> np.uint64(32))
-    if (z >> np.uint64(32)) < np.uint64(table[s, j, 0]):
+    """Next state from row s of a packed alias table, using the 64-bit draw z.
+
+    CUDA kernels repeat these three lines with their own loads (a kernel may only pass scalars
+    to shared device functions); the decisions are :func:`alias_slot` and :func:`alias_keeps`.
+    """
+    j = alias_slot(z, table.shape[1])
+    if alias_keeps(z, table[s, j, 0]):
         return np.int64(table[s, j, 1])
     return np.int64(table[s, j, 2])

@@ -9,7 +9,9 @@ so the discounted occupancy sum_t gamma^t n_t has exactly the law of the walker'
 multinomial is drawn as sequential binomials over the row's slots with the conditional
 probabilities p_j / sum_{j' >= j} p_j'. Cost is proportional to H * S * B whatever m is.
 A block of trajectories [lo, hi) of replicate r is one chain with the stream
-(seed, COUNTS, r, lo, hi).
+(seed, COUNTS, r, lo, hi); n_0 uses its sub-stream 0 and the split of state s at step t its
+sub-stream 1 + t S + s, so a GPU thread per state draws exactly what this loop draws: CPU and
+GPU count chains are identical, integer for integer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numba as nb
 import numpy as np
 
 from .binomial import binomial
-from .rng import COUNTS, stream_key
+from .rng import COUNTS, stream_key, substream
 
 
 @nb.njit(cache=True)
@@ -31,12 +33,13 @@ def counts_chain(nxt, cond, init_cond, gamma, horizon, key, m, occ):
     S, B = cond.shape
     cur = np.zeros(S, np.int64)
     new = np.zeros(S, np.int64)
+    sub = substream(key, 0)
     counter = 0
     left = np.int64(m)
     for s in range(S):
         if left == 0:
             break
-        x, counter = binomial(left, init_cond[s], key, counter)
+        x, counter = binomial(left, init_cond[s], sub, counter)
         cur[s] = x
         left -= x
     g = 1.0
@@ -49,11 +52,13 @@ def counts_chain(nxt, cond, init_cond, gamma, horizon, key, m, occ):
             occ[s] += g * c
             if t + 1 == horizon:
                 continue
+            sub = substream(key, 1 + t * S + s)
+            counter = 0
             left = c
             for j in range(B):
                 if left == 0:
                     break
-                x, counter = binomial(left, cond[s, j], key, counter)
+                x, counter = binomial(left, cond[s, j], sub, counter)
                 new[nxt[s, j]] += x
                 left -= x
         cur, new = new, cur

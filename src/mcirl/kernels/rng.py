@@ -55,6 +55,13 @@ def draw(key, counter):
 
 
 @nb.njit(cache=True)
+def substream(key, index):
+    """Key of sub-stream ``index`` of a stream: lets parallel workers (one per state, say)
+    draw independently from one keyed stream without sharing a counter."""
+    return mix64(draw(key, index) ^ _M2)
+
+
+@nb.njit(cache=True)
 def uniform_open(z):
     """float64 in (0, 1) from the top 53 bits of a draw (never exactly 0 or 1)."""
     return (np.float64(z >> np.uint64(11)) + 0.5) * 1.1102230246251565e-16

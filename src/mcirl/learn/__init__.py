@@ -6,12 +6,14 @@
 - :mod:`.min_norm`: Wolfe's min-norm point; :mod:`.criteria`: theorem, l2, regret.
 """
 
+import numpy as np
+
 from .criteria import CRITERIA, successes
 from .lpal import lpal
 from .min_norm import min_norm_points
 from .mwal import mwal
 from .projection import projection
-from .result import LearnResult
+from .result import LearnResult, to_numpy
 
 ALGORITHMS = ("projection", "max-margin", "mwal", "lpal")
 
@@ -30,6 +32,6 @@ def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=1000, progress=N
                           max_iter=max_iter, progress=progress)
     if algorithm == "mwal":
         return mwal(mdp, mu_hat, eps, max_iter=max_iter, progress=progress)
-    if algorithm == "lpal":
-        return lpal(mdp, mu_hat, progress=progress)
+    if algorithm == "lpal":  # HiGHS runs on the host whatever the backend
+        return lpal(mdp.to(np), to_numpy(mu_hat), progress=progress)
     raise ValueError(f"unknown algorithm {algorithm!r}")

@@ -77,7 +77,9 @@ class MDP:
         return self.dense_transitions()
 
     def to(self, xp) -> "MDP":
-        """A copy with every array on the module xp (numpy or cupy)."""
+        """This MDP with every array on the module xp (numpy or cupy); itself if already there."""
+        if self.xp is xp:
+            return self
         move = (lambda a: xp.asarray(a)) if xp is not np else (
             lambda a: a.get() if hasattr(a, "get") else np.asarray(a))
         return MDP(nxt=move(self.nxt), prob=move(self.prob), phi=move(self.phi),

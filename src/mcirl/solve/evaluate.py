@@ -8,7 +8,9 @@ For each row r, with P_r = P_{pi_r} (S, S):
 and mu(pi) = Phi^T d_pi (DESIGN section 2). Method ``dense`` forms the (R, S, S) systems and
 solves them by LU (exact to rounding); ``iterative`` runs the fixed point to a certified relative
 error <= 1e-10 (the contraction bound gamma/(1-gamma) ||x_{n+1} - x_n||), touching only the
-non-zeros of each row, for large S. ``auto`` is dense up to 1024 states.
+non-zeros of each row, for large S. ``auto`` is dense up to 1024 states. On the CPU the dense
+systems go through a parallel Numba LU kernel; ``dense-array`` forces the array-module path
+(stacked ``xp.linalg.solve``) that CuPy runs on the GPU, so NumPy can stand in for it in tests.
 """
 
 from __future__ import annotations
@@ -36,11 +38,11 @@ def policy_matrices(P, policy):
     return xp.einsum("rsa,sat->rst", policy, P)
 
 
-def _dense(mdp, policy, rhs, adjoint):
+def _dense(mdp, policy, rhs, adjoint, kernel=True):
     xp = array_module(rhs)
     R, S = rhs.shape
     P = mdp.dense
-    if xp is np and policy.ndim == 2:
+    if kernel and xp is np and policy.ndim == 2:
         return solve_deterministic(P, policy.astype(np.int64, copy=False), mdp.gamma,
                                    np.ascontiguousarray(rhs, dtype=np.float64), adjoint)
     out = xp.empty((R, S))
@@ -87,8 +89,8 @@ def evaluate(mdp, policy, rhs, *, adjoint=False, method="auto", x0=None):
     """
     if method == "auto":
         method = "dense" if mdp.S <= DENSE_MAX_STATES else "iterative"
-    if method == "dense":
-        return _dense(mdp, policy, rhs, adjoint)
+    if method in ("dense", "dense-array"):
+        return _dense(mdp, policy, rhs, adjoint, kernel=method == "dense")
     return _iterative(mdp, policy, rhs, adjoint, x0)
 
 

@@ -1,0 +1,109 @@
+"""GPU expert-sampler throughput against ../shared/probe/sol.py's CUDA C walker, same run.
+
+For S in {64, 256, 1024}, H in {100, 1000}, gamma = 0.99, on the reference's own chain (dense
+Dirichlet(0.1) rows, start state 0): trajectory steps per second of the reference kernel and of
+mcirl's walker kernel (kernel time, tables already on the device) on the same number of
+trajectories, and the ratio. Then the counts sampler's effective steps per second (m H R / s) at
+m = 1e7 beside the walker's. Needs CuPy and a CUDA device.
+
+    python benchmarks/bench_gpu_sampler.py [--json] [--probe DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from _common import probe_dir
+
+from mcirl.backend import gpu_missing
+from mcirl.sample import ExpertChain, _units
+
+
+def timed(fn, repeats=5):
+    import cupy
+
+    fn()
+    cupy.cuda.runtime.deviceSynchronize()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    cupy.cuda.runtime.deviceSynchronize()
+    return (time.perf_counter() - t0) / repeats
+
+
+def walker(S, H, gamma):
+    import cupy
+    import sol
+    from numba import cuda
+
+    from mcirl.kernels.cuda import THREADS, walk_kernel
+
+    P = np.random.default_rng(0).dirichlet(np.full(S, 0.1), size=S)
+    d0 = np.zeros(S)
+    d0[0] = 1.0
+    chain = ExpertChain(nxt=np.broadcast_to(np.arange(S), (S, S)).copy(), prob=P, d0=d0)
+    sms = cupy.cuda.Device(0).attributes["MultiProcessorCount"]
+    n = sms * 16 * 256 * 8  # the reference's trajectories per launch
+    rep, seg, start, count, stream_rep = _units(np.array([n]), 1, 0, 1024)
+    args = [cuda.to_device(a) for a in (chain.alias, chain.init_alias)]
+    units = [cuda.to_device(a) for a in (stream_rep, start, count)]
+    out = cuda.device_array((rep.size, S))
+
+    def ours():
+        walk_kernel[rep.size, THREADS](args[0], args[1], np.float64(gamma), np.int64(H),
+                                       np.int64(1), *units, out)
+
+    seconds = timed(ours)
+    ref = sol.steps_per_second(S, H, gamma)
+    return {"S": S, "H": H, "reference_steps_s": ref, "mcirl_steps_s": n * H / seconds,
+            "ratio": n * H / seconds / ref}
+
+
+def counts_vs_walker(gamma=0.99, H=1720, S=1024, reps=1000):
+    import cupy
+
+    from mcirl.sample import sample_occupancy
+    from bench_cpu_sampler import garnet_chain
+
+    chain = garnet_chain(S, 3)
+    m = 10**7
+    seconds = timed(lambda: sample_occupancy(chain, gamma, H, [m], reps, 1, "counts", backend="gpu"), 2)
+    walk_m = 2000
+    walk_seconds = timed(lambda: sample_occupancy(chain, gamma, H, [walk_m], reps, 1,
+                                                  "trajectories", backend="gpu"), 2)
+    del cupy
+    return {"S": S, "H": H, "reps": reps, "m": m,
+            "counts_effective_steps_s": m * H * reps / seconds,
+            "walker_steps_s": walk_m * H * reps / walk_seconds,
+            "counts_over_walker": (m * H * reps / seconds) / (walk_m * H * reps / walk_seconds)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--probe")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    missing = gpu_missing()
+    if missing:
+        sys.exit(f"bench: error: this benchmark needs a CUDA GPU ({missing})")
+    probe_dir(args.probe)
+    rows = [walker(S, H, 0.99) for S in (64, 256, 1024) for H in (100, 1000)]
+    counts = counts_vs_walker()
+    if args.json:
+        print(json.dumps({"walker": rows, "counts": counts}, indent=2))
+        return
+    for r in rows:
+        print(f"S={r['S']:5d} H={r['H']:5d}: reference {r['reference_steps_s']:.3e} steps/s, "
+              f"mcirl {r['mcirl_steps_s']:.3e} steps/s, ratio {r['ratio']:.2f}")
+    print(f"counts sampler at m=1e7 (S={counts['S']}, R={counts['reps']}): effective "
+          f"{counts['counts_effective_steps_s']:.3e} steps/s vs walker "
+          f"{counts['walker_steps_s']:.3e}: {counts['counts_over_walker']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()

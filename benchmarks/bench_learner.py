@@ -1,0 +1,78 @@
+"""Learner cost: time per projection iteration as R and S grow, and the sampler/learner split
+of a whole estimate (Garnet S = 1024, A = 4, k = 1000 one-hot, gamma = 0.99, eps = 0.1,
+R = 1000, m = 1e3, 1e5, 1e7 and the bound) on the GPU backend. The per-iteration timings also
+run on the CPU (--backend cpu) for comparison.
+
+    python benchmarks/bench_learner.py [--backend gpu|cpu] [--json] [--skip-estimate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from mcirl.backend import resolve_backend
+from mcirl.errors import InputError
+from mcirl.estimate import EstimateConfig, run_estimate
+from mcirl.learn import learn
+from mcirl.mdp import FamilySpec, make_mdp
+
+
+def per_iteration(backend, S, R, iterations=10):
+    """Seconds per projection iteration for R rows that never terminate (a far target)."""
+    mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=min(S, 64), gamma=0.99, seed=1))
+    if backend == "gpu":
+        import cupy
+
+        mdp = mdp.to(cupy)
+    xp = mdp.xp
+    target = xp.full((R, mdp.k), 1.0 / (1.0 - mdp.gamma))  # unreachable: runs to the cap
+    learn(mdp, target[:2], 0.1, max_iter=2)  # warm-up (compilation, caches)
+    t0 = time.perf_counter()
+    learn(mdp, target, 0.1, max_iter=iterations)
+    if backend == "gpu":
+        xp.cuda.runtime.deviceSynchronize()
+    return (time.perf_counter() - t0) / iterations
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", default="gpu", choices=("gpu", "cpu"))
+    ap.add_argument("--skip-estimate", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    try:
+        backend = resolve_backend(args.backend)
+    except InputError as exc:
+        sys.exit(f"bench: error: {exc}")
+    sizes = [(64, 100), (64, 1000), (256, 1000), (1024, 100), (1024, 1000)]
+    if backend == "cpu":
+        sizes = [(64, 100), (64, 1000), (256, 100)]
+    rows = [{"S": S, "R": R, "seconds_per_iteration": per_iteration(backend, S, R)} for S, R in sizes]
+    result = {"backend": backend, "per_iteration": rows}
+    if not args.skip_estimate:
+        mdp = make_mdp(FamilySpec(S=1024, A=4, b=3, k=1000, gamma=0.99, seed=1))
+        config = EstimateConfig(m=(10**3, 10**5, 10**7, 21193269472), eps=0.1, reps=1000,
+                                seed=1, sampler="auto", backend=backend)
+        t0 = time.perf_counter()
+        est = run_estimate(mdp, config)
+        result["estimate"] = {"seconds": time.perf_counter() - t0, **est.seconds,
+                              "sampler": est.sampler,
+                              "rows": [(r.m, r.failures, r.reps) for r in est.rows]}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for r in rows:
+        print(f"{backend}: S={r['S']:5d} R={r['R']:5d}: {1e3 * r['seconds_per_iteration']:.1f} ms per iteration")
+    if "estimate" in result:
+        e = result["estimate"]
+        print(f"estimate (S=1024, k=1000, gamma=0.99, R=1000, m=1e3..bound): {e['seconds']:.1f} s; "
+              f"expert {e['expert']:.1f} s, sampler {e['sample']:.1f} s, learner {e['learn']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""CUDA kernels of the expert samplers (numba-cuda), built on the same device functions as the
+CPU kernels: the counter-based RNG (:mod:`.rng`), the alias decisions (:mod:`.alias`) and the
+binomial sampler (:mod:`.binomial`).
+
+- :func:`walk_kernel`: one block per work unit (a block of one replicate's trajectories, the
+  CPU's units), one thread per trajectory (strided); visits are accumulated in float64 in a
+  shared-memory histogram when S <= SHARED_STATES, else with float64 atomics in global memory.
+  Trajectory j of replicate r uses the same stream as on the CPU, so the GPU walks the very same
+  trajectories; only the order of the floating-point additions differs (atomics), so occupancies
+  agree with the CPU's to rounding (about 1e-15 relative), not bit for bit.
+- :func:`counts_kernel`: one block per count chain, one thread per state (strided). Each
+  (step, state) split draws from its own sub-stream, exactly as the CPU loop does, and integer
+  counts are summed with integer atomics, so counts and occupancies equal the CPU's bit for bit.
+
+Kernels pass only scalars to the shared device functions (the CUDA simulator, which runs these
+kernels in CI with NUMBA_ENABLE_CUDASIM=1, cannot hand arrays to them), and wrap their uint64
+results in np.uint64 (a no-op on the device, needed by the simulator).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import cuda
+
+from .alias import alias_keeps, alias_slot
+from .binomial import binomial
+from .rng import COUNTS, TRAJECTORIES, draw, stream_key, substream
+
+#: States that fit the walker's shared-memory histogram (float64: 32 KiB).
+SHARED_STATES = 4096
+THREADS = 256
+
+
+@cuda.jit
+def walk_kernel(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, out):
+    """Block u walks unit u's trajectories; out[u, s] (zeroed) gets their discounted visits."""
+    u = cuda.blockIdx.x
+    S = table.shape[0]
+    width = table.shape[1]
+    hist = cuda.shared.array(SHARED_STATES, numba.float64)
+    shared = S <= SHARED_STATES
+    if shared:
+        for i in range(cuda.threadIdx.x, S, cuda.blockDim.x):
+            hist[i] = 0.0
+        cuda.syncthreads()
+    rep = unit_rep[u]
+    for j in range(unit_start[u] + cuda.threadIdx.x, unit_start[u] + unit_count[u], cuda.blockDim.x):
+        key = np.uint64(stream_key(seed, TRAJECTORIES, rep, j, 0))
+        z = np.uint64(draw(key, 0))
+        slot = alias_slot(z, init.shape[1])
+        s = init[0, slot, 1] if alias_keeps(z, init[0, slot, 0]) else init[0, slot, 2]
+        g = 1.0
+        for t in range(1, horizon + 1):
+            if shared:
+                cuda.atomic.add(hist, s, g)
+            else:
+                cuda.atomic.add(out, (u, s), g)
+            z = np.uint64(draw(key, t))
+            slot = alias_slot(z, width)
+            s = table[s, slot, 1] if alias_keeps(z, table[s, slot, 0]) else table[s, slot, 2]
+            g *= gamma
+    if shared:
+        cuda.syncthreads()
+        for i in range(cuda.threadIdx.x, S, cuda.blockDim.x):
+            out[u, i] = hist[i]
+
+
+@cuda.jit
+def counts_kernel(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
+                  cur, new, out):
+    """Block u advances the count chain of unit u; cur, new: (U, S) int64 scratch (zeroed),
+    out: (U, S) float64 (zeroed) receives sum_t gamma^t n_t(s)."""
+    u = cuda.blockIdx.x
+    S = cond.shape[0]
+    width = cond.shape[1]
+    key = np.uint64(stream_key(seed, COUNTS, unit_rep[u], unit_lo[u], unit_hi[u]))
+    if cuda.threadIdx.x == 0:  # n_0 ~ Multinomial(m, d0): one sequential pass over the states
+        sub = np.uint64(substream(key, 0))
+        counter = 0
+        left = unit_hi[u] - unit_lo[u]
+        for s in range(S):
+            if left == 0:
+                break
+            x, counter = binomial(left, init_cond[s], sub, counter)
+            cur[u, s] = x
+            left -= x
+    cuda.syncthreads()
+    g = 1.0
+    for t in range(horizon):
+        for s in range(cuda.threadIdx.x, S, cuda.blockDim.x):
+            c = cur[u, s]
+            if c == 0:
+                continue
+            out[u, s] += g * c
+            if t + 1 == horizon:
+                continue
+            sub = np.uint64(substream(key, 1 + t * S + s))
+            counter = 0
+            left = c
+            for j in range(width):
+                if left == 0:
+                    break
+                x, counter = binomial(left, cond[s, j], sub, counter)
+                cuda.atomic.add(new, (u, nxt[s, j]), x)
+                left -= x
+        cuda.syncthreads()
+        for s in range(cuda.threadIdx.x, S, cuda.blockDim.x):
+            cur[u, s] = new[u, s]
+            new[u, s] = 0
+        cuda.syncthreads()
+        g *= gamma
+
+
+def launch_walk(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, S,
+                threads=THREADS):
+    """Run the walker on units; returns a (U, S) float64 device array."""
+    out = cuda.to_device(np.zeros((unit_rep.size, S)))
+    walk_kernel[unit_rep.size, threads](
+        cuda.to_device(table), cuda.to_device(init), np.float64(gamma), np.int64(horizon),
+        np.int64(seed), cuda.to_device(unit_rep), cuda.to_device(unit_start),
+        cuda.to_device(unit_count), out)
+    return out
+
+
+def launch_counts(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
+                  threads=THREADS):
+    """Run the count chains of units; returns a (U, S) float64 device array."""
+    U, S = unit_rep.size, cond.shape[0]
+    cur = cuda.to_device(np.zeros((U, S), np.int64))
+    new = cuda.to_device(np.zeros((U, S), np.int64))
+    out = cuda.to_device(np.zeros((U, S)))
+    counts_kernel[U, min(threads, max(32, S))](
+        cuda.to_device(nxt), cuda.to_device(cond), cuda.to_device(init_cond), np.float64(gamma),
+        np.int64(horizon), np.int64(seed), cuda.to_device(unit_rep), cuda.to_device(unit_lo),
+        cuda.to_device(unit_hi), cur, new, out)
+    return out

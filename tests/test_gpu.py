@@ -1,0 +1,45 @@
+"""Real-GPU tests (marker ``gpu``; skipped without CuPy and a CUDA device)."""
+
+import numpy as np
+import pytest
+
+from mcirl.estimate import EstimateConfig, run_estimate
+from mcirl.mdp import FamilySpec, make_mdp
+from mcirl.sample import ExpertChain, mu_hat, sample_occupancy
+from mcirl.solve import optimal_policy
+from tests.stats_checks import Z_MAX, mean_z, two_proportion_z, z_threshold
+from tests.test_sample import truncated_mu
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.mark.parametrize("sampler", ["trajectories", "counts"])
+def test_gpu_occupancy_is_unbiased(small_garnet, sampler):
+    mdp, H = small_garnet, 60
+    policy, _ = optimal_policy(mdp, mdp.rewards[None])
+    chain = ExpertChain.from_policy(mdp, policy[0])
+    occ = sample_occupancy(chain, mdp.gamma, H, [5], 20000, seed=3, sampler=sampler, backend="gpu")
+    est = mu_hat(occ, mdp.phi, [5]).get()[:, 0]
+    assert np.abs(mean_z(est, truncated_mu(mdp, policy[0], H))).max() < z_threshold(mdp.k)
+
+
+@pytest.mark.parametrize("algorithm", ["projection", "max-margin", "mwal"])
+def test_gpu_and_cpu_failure_rates_agree(algorithm):
+    mdp = make_mdp(FamilySpec(S=10, A=2, b=3, k=3, gamma=0.8, seed=4))
+    rows = {}
+    for backend, seed in (("cpu", 1), ("gpu", 2)):
+        config = EstimateConfig(m=(8,), eps=0.3, reps=1000, max_iter=50, seed=seed,
+                                algorithm=algorithm, backend=backend)
+        rows[backend] = run_estimate(mdp, config).rows[0]
+    z = two_proportion_z(rows["cpu"].failures, 1000, rows["gpu"].failures, 1000)
+    assert abs(z) < Z_MAX
+
+
+def test_gpu_counts_equal_cpu_counts_on_the_device():
+    mdp = make_mdp(FamilySpec(S=64, A=4, b=3, k=16, gamma=0.95, seed=1))
+    policy, _ = optimal_policy(mdp, mdp.rewards[None])
+    chain = ExpertChain.from_policy(mdp, policy[0])
+    kwargs = dict(gamma=mdp.gamma, horizon=221, m_grid=[10, 10**7, 2 * 10**10], reps=4, seed=9,
+                  sampler="counts")
+    np.testing.assert_array_equal(sample_occupancy(chain, backend="gpu", **kwargs).get(),
+                                  sample_occupancy(chain, **kwargs))
