@@ -88,3 +88,18 @@ def sample_complexity(m, failures, reps, delta, confidence=0.95) -> SampleComple
         m_lo=int(m[above[-1]]) if above.size else None,
         m_hi=None if upper is None else int(m[upper]),
         cap=int(m[-1]))
+
+
+def detectable_rate(reps: int, delta: float, confidence: float, power: float = 0.9) -> float:
+    """Smallest true failure rate that a one-sided test "Clopper-Pearson lower bound at
+    ``confidence`` > delta" on ``reps`` replicates detects with probability >= power."""
+    x = np.arange(reps + 1)
+    flagged = np.flatnonzero(clopper_pearson_lower(x, reps, confidence) > delta)
+    if flagged.size == 0:
+        return 1.0
+    critical = int(flagged[0])
+    lo, hi = delta, 1.0
+    for _ in range(60):  # P(X >= critical) grows with p: bisect
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if stats.binom.sf(critical - 1, reps, mid) >= power else (mid, hi)
+    return hi
