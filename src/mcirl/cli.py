@@ -470,22 +470,23 @@ def _open_results(db: Path):
     return Store(db)
 
 
-def _cells_of(store, runs):
-    from .results import collect
+def _cells_of(store, runs, elbows_too=False):
+    from .results import collect, collect_elbows
 
     run_ids = None if not runs else [store.resolve_run(r) for r in runs]
     cells = collect(store, run_ids)
-    if not cells:
+    elbow = collect_elbows(store, run_ids) if elbows_too else ([], [])
+    if not cells and not elbow[0]:
         raise InputError("db", "holds no finished cells to plot or report", str(store.path))
-    return cells, run_ids
+    return cells, run_ids, elbow
 
 
 def _cmd_plot(args) -> None:
     from .plots import write_plots
 
     with _open_results(args.db) as store:
-        cells, _ = _cells_of(store, args.run)
-    paths = [str(p) for p in write_plots(cells, args.out, args.format, args.criterion)]
+        cells, _, elbow = _cells_of(store, args.run, elbows_too=True)
+    paths = [str(p) for p in write_plots(cells, args.out, args.format, args.criterion, elbow)]
     if args.json:
         return _emit_json({"figures": paths, "cells": len(cells)})
     print("\n".join(paths))
@@ -497,7 +498,7 @@ def _cmd_report(args) -> None:
     from .results import run_info
 
     with _open_results(args.db) as store:
-        cells, run_ids = _cells_of(store, args.run)
+        cells, run_ids, _ = _cells_of(store, args.run)
         runs = run_info(store, run_ids)
     out = Path(args.output)
     figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png", args.criterion)
@@ -585,6 +586,55 @@ def _cmd_verify(args) -> int:
               f"rate {v.rate:.3f}; one-sided lower bound {v.lower:.4f} > delta = {v.cell.delta:g}\n"
               f"  saved {result.reproducer['npz']}; reproduce with:\n  {result.reproducer['command']}")
     return 1 if result.violation else 0
+
+
+# ---------------------------------------------------------------- elbow
+
+def _cmd_elbow(args) -> None:
+    from dataclasses import asdict
+
+    from .elbow.experiment import elbow_config, fit_scalings, load_elbow_config, run_elbow
+    from .sweep.store import Store
+
+    base = asdict(load_elbow_config(args.config)) if args.config else {}
+    source = args.config.name if args.config else "options"
+    for key in ("name", "k", "d", "noise", "feature_noise", "n_items", "n_min", "n_max", "reps",
+                "test_pairs", "ridge", "ranks", "bootstrap", "seed"):
+        value = getattr(args, key)
+        if value is not None:
+            base[key] = value
+    config = elbow_config(base, source)
+    with Store(args.db) as store:
+        with _progress(not (args.json or args.quiet)) as progress:
+            run_id = run_elbow(config, store, resume=args.resume, progress=progress,
+                               backend=args.backend)
+        elbows = store.table("elbows", run_id)
+    full = [e for e in elbows if e["rank"] == e["d"]]
+    found = [e for e in full if e["n_elbow"] is not None]
+    scalings = {}
+    for noise in sorted({e["noise"] for e in found}):
+        rows = [e for e in found if e["noise"] == noise]
+        if len(rows) >= 2:
+            scalings[str(noise)] = {name: {"c": c, "rms_log_residual": r} for name, (c, r) in
+                                    fit_scalings([e["k"] for e in rows], [e["n_elbow"] for e in rows]).items()}
+    if args.json:
+        return _emit_json({"run_id": run_id, "db": str(args.db), "elbows": elbows, "scalings": scalings})
+    out = Table(title=f"elbow {config.name} (run {run_id[:12]}) -> {args.db}: rank-d fits, "
+                      f"d = {config.d}, {config.reps} replicates")
+    for col in ("k", "noise", "N_elbow", "95% bootstrap", "median N_elbow of ranks r < d"):
+        out.add_column(col, justify="right")
+    for e in full:
+        others = [x["n_elbow"] for x in elbows if x["k"] == e["k"] and x["noise"] == e["noise"]
+                  and x["rank"] < x["d"] and x["n_elbow"] is not None]
+        out.add_row(str(e["k"]), f"{e['noise']:g}",
+                    "-" if e["n_elbow"] is None else f"{e['n_elbow']:.0f}",
+                    "-" if e["n_low"] is None else f"[{e['n_low']:.0f}, {e['n_high']:.0f}]",
+                    f"{np.median(others):.0f}" if others else "-")
+    Console().print(out)
+    for noise, fits in scalings.items():
+        best = min(fits, key=lambda n: fits[n]["rms_log_residual"])
+        Console().print(f"temperature {noise}: best scaling N_elbow ~ {fits[best]['c']:.3g} x {best} "
+                        + ", ".join(f"{n}: rms {f['rms_log_residual']:.2f}" for n, f in fits.items()))
 
 
 # ---------------------------------------------------------------- parser
@@ -681,6 +731,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="report.md", help="report.md (report.html beside it)")
     p.add_argument("--no-figures", dest="no_figures", action="store_true")
     p.set_defaults(handler=_cmd_report)
+
+    p = sub.add_parser("elbow", help="the pairwise-comparison elbow experiment (k-dim utilities)")
+    p.add_argument("config", nargs="?", type=Path, help="CONFIG.toml (keys as the options)")
+    p.add_argument("--name")
+    p.add_argument("--k", type=_count, nargs="+", help="latent dimensions (default 2 5 10 20)")
+    p.add_argument("--d", type=_count, help="feature dimension (default 20)")
+    p.add_argument("--noise", type=_real, nargs="+", help="Bradley-Terry temperatures (default 1)")
+    p.add_argument("--feature-noise", dest="feature_noise", type=_real)
+    p.add_argument("--n-items", dest="n_items", type=_count)
+    p.add_argument("--n-min", dest="n_min", type=_count)
+    p.add_argument("--n-max", dest="n_max", type=_count, help="most comparisons (default 2048)")
+    p.add_argument("--reps", type=_count, help="training sets per cell (default 20)")
+    p.add_argument("--test-pairs", dest="test_pairs", type=_count)
+    p.add_argument("--ridge", type=_real)
+    p.add_argument("--ranks", type=_count, nargs="+", help="model ranks (default 1..d)")
+    p.add_argument("--bootstrap", type=_count)
+    p.add_argument("--seed", type=_count)
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
+    p.add_argument("--backend", choices=BACKENDS, default="cpu")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_elbow)
 
     p = sub.add_parser("verify", help="search MDPs for a significant violation of a bound")
     p.add_argument("bound", help="a bound name (see mcirl bound) or a formula in k, gamma, eps, "

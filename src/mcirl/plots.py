@@ -299,21 +299,108 @@ def plot_performance(cells):
     return fig
 
 
-def write_plots(cells, out_dir, fmt="png", criterion="theorem") -> list[Path]:
-    """Save figures (a)-(d) (and the performance curve) as out_dir/<name>.<fmt>."""
+def _full_rank(rows):
+    """Rows of the full-rank model (r = d) only: the headline of the elbow experiment."""
+    return [r for r in rows if r["rank"] == r["d"]]
+
+
+def plot_elbow_curves(curves, elbows):
+    """Held-out accuracy against N per k (full rank), the elbow and its interval marked."""
+    curves, elbows = _full_rank(curves), _full_rank(elbows)
+    noises = sorted({r["noise"] for r in curves})
+    with plt.rc_context(STYLE):
+        fig, axes = _figure(len(noises), height=2.6)
+        for ax, noise in zip(axes, noises):
+            ks = sorted({r["k"] for r in curves if r["noise"] == noise})
+            for i, k in enumerate(ks):
+                rows = sorted((r for r in curves if r["noise"] == noise and r["k"] == k),
+                              key=lambda r: r["n"])
+                n = np.array([r["n"] for r in rows])
+                acc = np.array([r["accuracy"] for r in rows])
+                color = OKABE_ITO[i % len(OKABE_ITO)]
+                line, = ax.plot(n, acc, color=color, marker=MARKERS[i % len(MARKERS)], ms=2.5,
+                                label=f"k = {k}")
+                line.set_gid(f"accuracy:{k}")
+                ax.axhline(rows[0]["bayes_accuracy"], color=color, ls=":", lw=0.8)
+                elbow = next((e for e in elbows if e["noise"] == noise and e["k"] == k), None)
+                if elbow and elbow["n_elbow"] is not None:
+                    y = float(np.interp(np.log(elbow["n_elbow"]), np.log(n), acc))
+                    lo = elbow["n_low"] if elbow["n_low"] is not None else elbow["n_elbow"]
+                    hi = elbow["n_high"] if elbow["n_high"] is not None else elbow["n_elbow"]
+                    bar = ax.errorbar([elbow["n_elbow"]], [y], xerr=[[elbow["n_elbow"] - lo], [hi - elbow["n_elbow"]]],
+                                      fmt="*", ms=7, color=color, capsize=2)
+                    bar.lines[0].set_gid(f"elbow:{k}")
+            _log_axes(ax, y=False)
+            ax.set_xlabel("pairwise comparisons N")
+            ax.set_ylabel("held-out accuracy (expected)")
+            ax.set_title(f"rank-d fits, temperature {noise:g}\n"
+                         "star: elbow (bootstrap interval); dotted: Bayes")
+            ax.legend(loc="lower right")
+        fig.tight_layout()
+    return fig
+
+
+def plot_elbow_scaling(elbows):
+    """N_elbow against k, log-log, with the text's (k = 10, N = 150) and fitted k, k log k, k^2."""
+    from .elbow.experiment import SCALINGS, fit_scalings
+
+    elbows = [e for e in _full_rank(elbows) if e["n_elbow"] is not None]
+    noises = sorted({e["noise"] for e in elbows})
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(PANEL, 2.8))
+        all_k = [e["k"] for e in elbows]
+        k_line = np.geomspace(min(all_k + [10]) / 1.2, max(all_k + [10]) * 1.2, 50)
+        for i, noise in enumerate(noises):
+            rows = sorted((e for e in elbows if e["noise"] == noise), key=lambda e: e["k"])
+            k = np.array([e["k"] for e in rows], float)
+            n = np.array([e["n_elbow"] for e in rows], float)
+            lo = n - np.array([e["n_low"] if e["n_low"] is not None else e["n_elbow"] for e in rows])
+            hi = np.array([e["n_high"] if e["n_high"] is not None else e["n_elbow"] for e in rows]) - n
+            bar = ax.errorbar(k, n, yerr=[lo, hi], fmt=MARKERS[i % len(MARKERS)], color="black",
+                              capsize=2, ms=4, label=f"N_elbow, temperature {noise:g}")
+            bar.lines[0].set_gid(f"n_elbow:{noise:g}")
+            if len(rows) >= 2:
+                for j, (name, (c, rms)) in enumerate(fit_scalings(k, n).items()):
+                    line, = ax.plot(k_line, c * SCALINGS[name](k_line), color=OKABE_ITO[(j + 1) % 8],
+                                    ls=LINESTYLES[i % 4], lw=0.9,
+                                    label=f"{c:.3g} x {name} (rms log residual {rms:.2f})")
+                    line.set_gid(f"scaling:{name}:{noise:g}")
+        ax.plot([10], [150], marker="X", ms=8, color=OKABE_ITO[3], ls="none", gid="claim",
+                label="the text's claim: N ~ 150 at k ~ 10")
+        _log_axes(ax)
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        ticks = sorted(set(all_k) | {10})
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([str(k) for k in ticks])
+        ax.set_xlabel("latent utility dimension k")
+        ax.set_ylabel("elbow N (comparisons)")
+        ax.legend(loc="upper left", fontsize=5.5)
+    return fig
+
+
+def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None) -> list[Path]:
+    """Save figures (a)-(d), the performance curve and, given elbow = (curves, elbows), the
+    elbow figures as out_dir/<name>.<fmt>."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = {"mstar_vs_k": plot_mstar_vs_k(cells, criterion),
-               "failure_rates": plot_failure_curves(cells, criterion),
-               "looseness": plot_looseness(cells, criterion),
-               "seed_table": plot_seed_table(cells, criterion)}
-    measured = [c for c in cells if np.isfinite(c.performance).any()]
-    if measured:  # databases written before performance was recorded have none
-        figures["performance"] = plot_performance(measured)
+    figures = {}
+    if cells:
+        figures = {"mstar_vs_k": plot_mstar_vs_k(cells, criterion),
+                   "failure_rates": plot_failure_curves(cells, criterion),
+                   "looseness": plot_looseness(cells, criterion),
+                   "seed_table": plot_seed_table(cells, criterion)}
+        measured = [c for c in cells if np.isfinite(c.performance).any()]
+        if measured:  # databases written before performance was recorded have none
+            figures["performance"] = plot_performance(measured)
+    if elbow is not None and elbow[0]:
+        figures["elbow_curves"] = plot_elbow_curves(*elbow)
+        figures["elbow_scaling"] = plot_elbow_scaling(elbow[1])
     paths = []
     for name, fig in figures.items():
         path = out_dir / f"{name}.{fmt}"
-        fig.savefig(path, format=fmt)
+        fig.savefig(path, format=fmt, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
         plt.close(fig)
         paths.append(path)
     return paths

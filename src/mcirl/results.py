@@ -96,3 +96,11 @@ def run_info(store, run_ids=None) -> list[dict]:
         if run_ids is None or r["run_id"] in set(run_ids):
             out.append({**r, "config": json.loads(r["config"])})
     return out
+
+
+def collect_elbows(store, run_ids=None) -> tuple[list[dict], list[dict]]:
+    """(curve rows, elbow rows) of the elbow runs among run_ids (default: every run)."""
+    runs = [r["run_id"] for r in store.runs() if run_ids is None or r["run_id"] in set(run_ids)]
+    curves = [row for run in runs for row in store.table("elbow_curves", run)]
+    elbows = [row for run in runs for row in store.table("elbows", run)]
+    return curves, elbows

@@ -48,9 +48,16 @@ CREATE TABLE IF NOT EXISTS timings (
   run_id TEXT NOT NULL, key TEXT NOT NULL, seconds_sample REAL, seconds_learn REAL,
   seconds_total REAL, host TEXT, reused INTEGER, finished REAL, PRIMARY KEY (run_id, key));
 CREATE INDEX IF NOT EXISTS timings_by_key ON timings (key);
+CREATE TABLE IF NOT EXISTS elbow_curves (
+  run_id TEXT NOT NULL, k INTEGER, d INTEGER, noise REAL, rank INTEGER, n INTEGER, reps INTEGER,
+  accuracy REAL, accuracy_sd REAL, logloss REAL, bayes_accuracy REAL, bayes_logloss REAL,
+  PRIMARY KEY (run_id, k, noise, rank, n));
+CREATE TABLE IF NOT EXISTS elbows (
+  run_id TEXT NOT NULL, k INTEGER, d INTEGER, noise REAL, rank INTEGER, n_elbow REAL,
+  n_low REAL, n_high REAL, method TEXT, PRIMARY KEY (run_id, k, noise, rank));
 """
 
-TABLES = ("runs", "cells", "estimates", "mstar", "timings")
+TABLES = ("runs", "cells", "estimates", "mstar", "timings", "elbow_curves", "elbows")
 ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "reps",
                     "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
                     "mean_iterations", "mean_regret", "mean_performance", "variance", "horizon", "bound",
@@ -141,6 +148,19 @@ class Store:
                 " :instance, :status, :m_star, :m_lo, :m_hi, :cap, :reps, :evaluated)",
                 [{"run_id": run_id, **r} for r in rows])
 
+    def put_elbow(self, run_id: str, curves: list[dict], elbows: list[dict]) -> None:
+        """One (k, noise) of an elbow run, in one transaction."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO elbow_curves (run_id, k, d, noise, rank, n, reps, accuracy,"
+                " accuracy_sd, logloss, bayes_accuracy, bayes_logloss) VALUES (:run_id, :k, :d,"
+                " :noise, :rank, :n, :reps, :accuracy, :accuracy_sd, :logloss, :bayes_accuracy,"
+                " :bayes_logloss)", [{"run_id": run_id, **r} for r in curves])
+            self.db.executemany(
+                "INSERT OR IGNORE INTO elbows (run_id, k, d, noise, rank, n_elbow, n_low, n_high,"
+                " method) VALUES (:run_id, :k, :d, :noise, :rank, :n_elbow, :n_low, :n_high,"
+                " :method)", [{"run_id": run_id, **r} for r in elbows])
+
     def finish_run(self, run_id: str, seconds: float) -> None:
         with self.db:
             self.db.execute("UPDATE runs SET status = 'done', finished = ?, "
@@ -196,5 +216,6 @@ class Store:
         if name not in TABLES:
             raise InputError("table", f"must be one of {', '.join(TABLES)}", name)
         order = {"runs": "run_id", "cells": "cell_id", "estimates": "cell_id, instance, m, rep_start",
-                 "mstar": "cell_id, criterion, instance", "timings": "key"}[name]
+                 "mstar": "cell_id, criterion, instance", "timings": "key",
+                 "elbow_curves": "k, noise, rank, n", "elbows": "k, noise, rank"}[name]
         return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))

@@ -1,0 +1,108 @@
+import json
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from mcirl.cli import main
+from mcirl.elbow.experiment import ElbowConfig, elbow_config, fit_scalings, run_cell
+from mcirl.elbow.fit import bayes, fit_logistic, held_out, principal_directions
+from mcirl.elbow.knee import bootstrap_knee, kneedle
+from mcirl.elbow.model import comparisons, make_model
+from mcirl.errors import InputError
+from mcirl.plots import plot_elbow_curves, plot_elbow_scaling
+
+GRID = np.unique(np.round(4 * 2 ** (np.arange(20) / 2)).astype(int))
+
+
+def test_kneedle_finds_a_known_knee():
+    for knee in (16, 91, 362):
+        y = np.minimum(np.log(GRID), np.log(knee))  # linear in log N, then flat
+        assert kneedle(GRID, y) == knee
+    assert kneedle(GRID, np.ones(GRID.size)) is None  # no rise, no knee
+
+
+def test_bootstrap_interval_covers_the_knee(rng):
+    curves = np.minimum(np.log(GRID), np.log(91))[None] + 0.02 * rng.normal(size=(30, GRID.size))
+    knee, low, high = bootstrap_knee(GRID, curves, draws=200)
+    assert knee == 91 and low <= 91 <= high
+
+
+def test_fit_matches_a_direct_optimiser(rng):
+    f = rng.normal(size=(2, 60, 3))
+    y = np.where(rng.random((2, 60)) < 0.7, 1.0, -1.0)
+    theta = fit_logistic(f, y, 0.5)
+    for r in range(2):
+        def objective(t):
+            return np.logaddexp(0, -y[r] * (f[r] @ t)).sum() + 0.25 * t @ t
+        np.testing.assert_allclose(theta[r], minimize(objective, np.zeros(3), tol=1e-12).x, atol=1e-5)
+
+
+def test_fitted_utility_recovers_the_true_one(rng):
+    model = make_model(k=4, d=10, temperature=0.5, n_items=2000, feature_noise=0.05, rng=rng)
+    i, j, _, y = comparisons(model, 8000, rng, shape=(1,))
+    P = principal_directions(model.x)  # full rank: P is a rotation
+    theta = fit_logistic((model.x[i] - model.x[j]) @ P.T, y, 1.0)
+    learned = P.T @ theta[0]
+    v = model.direction
+    # compare on the item cloud (directions off the k-dim subspace barely matter)
+    cosine = np.corrcoef(model.x @ learned, model.x @ v)[0, 1]
+    assert cosine > 0.98
+
+
+def test_accuracy_never_exceeds_bayes(rng):
+    model = make_model(k=3, d=8, temperature=1.0, n_items=500, feature_noise=0.1, rng=rng)
+    ti, tj, p, _ = comparisons(model, 3000, rng)
+    b_acc, b_loss = bayes(p)
+    theta = rng.normal(size=(50, 8))
+    theta[0] = model.direction  # the true direction attains the Bayes accuracy
+    acc, loss = held_out(theta, model.x[ti] - model.x[tj], p)
+    assert (acc <= b_acc + 1e-12).all() and acc[0] == pytest.approx(b_acc)
+    assert (loss >= b_loss - 1e-12).all()
+    config = ElbowConfig(k=(2,), d=6, reps=4, n_max=256, test_pairs=500, bootstrap=20)
+    curves, _ = run_cell(config, 2, 0.5)
+    assert all(c["accuracy"] <= c["bayes_accuracy"] + 1e-12 for c in curves)
+
+
+def test_scaling_fits():
+    k = np.array([2, 5, 10, 20])
+    fits = fit_scalings(k, 15 * k)
+    assert fits["k"][0] == pytest.approx(15) and fits["k"][1] == pytest.approx(0, abs=1e-12)
+    assert min(fits, key=lambda n: fits[n][1]) == "k"
+
+
+@pytest.mark.parametrize("data, field", [({"k": [30], "d": 20}, "k"), ({"noise": [0]}, "noise"),
+                                         ({"reps": 1}, "reps"), ({"n_max": 2, "n_min": 4}, "n_max"),
+                                         ({"bogus": 1}, "bogus"), ({"k": ["a"]}, "k")])
+def test_config_errors(data, field):
+    with pytest.raises(InputError) as info:
+        elbow_config(data, "e.toml")
+    assert info.value.field == f"e.toml: {field}"
+
+
+def test_elbow_command_stores_and_plots(capsys, tmp_path):
+    db = tmp_path / "e.sqlite"
+    argv = ["elbow", "--k", "2", "4", "--d", "6", "--reps", "6", "--n-max", "512", "--test-pairs",
+            "800", "--bootstrap", "30", "--ranks", "2", "6", "--db", str(db), "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {(e["k"], e["rank"]) for e in result["elbows"]} == {(2, 2), (2, 6), (4, 2), (4, 6)}
+    assert set(result["scalings"]["1.0"]) == {"k", "k log k", "k^2"}
+    assert main(argv) == 2  # stored: refused without --resume
+    capsys.readouterr()
+    assert main(argv + ["--resume"]) == 0
+    assert json.loads(capsys.readouterr().out)["elbows"] == result["elbows"]  # nothing recomputed
+    assert main(["plot", "--db", str(db), "--out", str(tmp_path / "f"), "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["figures"]
+    assert {p.split("/")[-1] for p in files} == {"elbow_curves.png", "elbow_scaling.png"}
+    from mcirl.results import collect_elbows
+    from mcirl.sweep.store import Store
+
+    with Store(db) as store:
+        curves, elbows = collect_elbows(store)
+    (ax,) = plot_elbow_curves(curves, elbows).axes
+    assert {l.get_gid() for l in ax.lines if (l.get_gid() or "").startswith("accuracy:")} == {"accuracy:2", "accuracy:4"}
+    (ax,) = plot_elbow_scaling(elbows).axes
+    gids = {l.get_gid() for l in ax.lines}
+    assert "claim" in gids and sum(1 for g in gids if g and g.startswith("scaling:")) == 3
+    assert ax.get_xlabel() == "latent utility dimension k"
