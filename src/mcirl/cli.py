@@ -80,14 +80,24 @@ def _sig(x: float, digits: int = 4) -> str:
 
 
 @contextmanager
-def _progress(enabled: bool):
-    """A rich progress display on stderr; yields callback(phase, done, total)."""
+def _bars(enabled: bool, *columns):
+    """A transient rich progress display on stderr (None when disabled)."""
     if not enabled:
         yield None
         return
-    columns = (TextColumn("{task.description:<8}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        yield bar
+
+
+@contextmanager
+def _progress(enabled: bool):
+    """A bar per phase; yields callback(phase, done, total) (None when disabled)."""
+    columns = (TextColumn("{task.description:<8}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with _bars(enabled, *columns) as bar:
+        if bar is None:
+            yield None
+            return
         tasks = {}
 
         def update(phase, done, total):
@@ -353,12 +363,12 @@ def _print_mstar(rows: list[dict], title: str) -> None:
 @contextmanager
 def _sweep_progress(enabled: bool):
     """Bars for finished searches (cells x criteria) and tasks, with ETA and steps/s."""
-    if not enabled:
-        yield None
-        return
     columns = (TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with _bars(enabled, *columns) as bar:
+        if bar is None:
+            yield None
+            return
         ids = {}
         t0 = time.perf_counter()
 

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import bounds  # noqa: E402
+from .results import mstar_text  # noqa: E402
 from .stats import clopper_pearson  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -237,17 +238,6 @@ def plot_looseness(cells, criterion="theorem"):
     return fig
 
 
-def _mstar_text(row):
-    if row is None:
-        return "not measured"
-    if row["status"] == "above_cap":
-        return f"> {row['cap']:.3g}"
-    lo = "-" if row["m_lo"] is None else f"{row['m_lo']:.3g}"
-    hi = "-" if row["m_hi"] is None else f"{row['m_hi']:.3g}"
-    prefix = "<= " if row["status"] == "below_min" else ""
-    return f"{prefix}{row['m_star']:.3g} [{lo}, {hi}]"
-
-
 def plot_seed_table(cells, criterion="theorem"):
     """(d) the seed table: per (features, gamma) x k, m_AN, empirical m* [interval], ratio."""
     ks = sorted({c.k for c in cells})
@@ -264,7 +254,7 @@ def plot_seed_table(cells, criterion="theorem"):
             row = c.mstar.get(criterion)
             ratio = (f"{c.bound / row['m_star']:.3g}x" if row is not None and row["status"] == "found"
                      else "-")
-            line.append(f"m_AN {c.bound:.4g}\nm* {_mstar_text(row)}\nm_AN/m* {ratio}")
+            line.append(f"m_AN {c.bound:.4g}\nm* {mstar_text(row, '{:.3g}')}\nm_AN/m* {ratio}")
         text.append(line)
     labels = [f"{f}\n{a}\ngamma = {g:g}" for f, a, g in rows]
     with plt.rc_context(STYLE):

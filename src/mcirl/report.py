@@ -15,18 +15,8 @@ import os
 from pathlib import Path
 
 from . import bounds
+from .results import mstar_text
 from .stats import clopper_pearson
-
-
-def _mstar(row) -> str:
-    if row is None:
-        return "not measured"
-    if row["status"] == "above_cap":
-        return f"> {row['cap']:,}"
-    lo = "-" if row["m_lo"] is None else f"{row['m_lo']:,}"
-    hi = "-" if row["m_hi"] is None else f"{row['m_hi']:,}"
-    prefix = "<= " if row["status"] == "below_min" else ""
-    return f"{prefix}{row['m_star']:,} [{lo}, {hi}]"
 
 
 def _rate_at_bound(cell, criterion) -> str:
@@ -45,7 +35,7 @@ def cell_rows(cells, criterion):
         row = c.mstar.get(criterion)
         ratio = f"{c.bound / row['m_star']:.3g}" if row is not None and row["status"] == "found" else "-"
         rows.append([c.features, c.algorithm, str(c.k), f"{c.gamma:g}", str(c.S), f"{c.bound:.4g}",
-                     _mstar(row), ratio, _rate_at_bound(c, criterion)])
+                     mstar_text(row), ratio, _rate_at_bound(c, criterion)])
     return rows
 
 

@@ -104,3 +104,15 @@ def collect_elbows(store, run_ids=None) -> tuple[list[dict], list[dict]]:
     curves = [row for run in runs for row in store.table("elbow_curves", run)]
     elbows = [row for run in runs for row in store.table("elbows", run)]
     return curves, elbows
+
+
+def mstar_text(row, number="{:,}") -> str:
+    """An m* row as text: 'm* [m_lo, m_hi]', '<= m*' below the grid, '> cap' above it."""
+    if row is None:
+        return "not measured"
+    if row["status"] == "above_cap":
+        return f"> {number.format(row['cap'])}"
+    lo = "-" if row["m_lo"] is None else number.format(row["m_lo"])
+    hi = "-" if row["m_hi"] is None else number.format(row["m_hi"])
+    prefix = "<= " if row["status"] == "below_min" else ""
+    return f"{prefix}{number.format(row['m_star'])} [{lo}, {hi}]"
