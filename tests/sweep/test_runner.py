@@ -90,12 +90,16 @@ def tasks_stored(db):
 def interrupted_sweep(db, config_path, sig, after_tasks=2, timeout=120):
     """Start a sweep in a subprocess and send it sig once a few tasks are stored; True when
     the signal landed mid-run (the process had not finished yet)."""
+    # a shell's background job ignores SIGINT and children inherit that: restore the default
     proc = subprocess.Popen([sys.executable, "-m", "mcirl", "sweep", str(config_path), "--db",
-                             str(db), "--quiet"], stderr=subprocess.PIPE, text=True)
+                             str(db), "--quiet"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + timeout
     while proc.poll() is None and tasks_stored(db) < after_tasks and time.time() < deadline:
         time.sleep(0.01)
     if proc.poll() is not None:
+        _, err = proc.communicate()
+        assert proc.returncode == 0, f"the sweep failed before it could be interrupted: {err}"
         return False
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
