@@ -36,7 +36,8 @@ def achievable_targets(mdp, n, rng):
 
 
 def test_projection_mu_bar_stays_in_the_hull(cell, rng):
-    """Replays the projection steps and checks each mu_bar_i lies in conv(mu_0..mu_i)."""
+    """Replays the projection steps: the learner's t_i equal the formula's, and each mu_bar_i
+    lies in conv(mu_0..mu_i)."""
     mdp, _ = cell
     targets = achievable_targets(mdp, 6, rng)
     res = learn(mdp, targets, 0.05, max_iter=40)
@@ -46,6 +47,10 @@ def test_projection_mu_bar_stays_in_the_hull(cell, rng):
     hull = [mu_bar.copy()]
     for i in range(int(res.iterations.max())):
         w = targets - mu_bar
+        # the learner's margins are exactly the formula's (DESIGN section 2's update)
+        running = ~np.isnan(res.t_history[:, i])
+        np.testing.assert_allclose(res.t_history[running, i], np.linalg.norm(w, axis=1)[running],
+                                   rtol=1e-9)
         policy, _ = optimal_policy(mdp, w @ mdp.phi.T)
         mu_i = feature_expectations(mdp, policy)
         hull.append(mu_i)
