@@ -195,10 +195,9 @@ def _spec(args) -> FamilySpec:
 
 
 def _mdp_summary(mdp) -> dict:
-    from .solve import feature_expectations, optimal_policy
+    from .solve import expert
 
-    policy, _ = optimal_policy(mdp, mdp.rewards[None])
-    mu_E = feature_expectations(mdp, policy)[0]
+    _, mu_E = expert(mdp)
     onehot = bool(np.all((mdp.phi == 0) | (mdp.phi == 1)) and np.all(mdp.phi.sum(axis=1) == 1))
     return {"S": mdp.S, "A": mdp.A, "B": mdp.B, "k": mdp.k, "gamma": mdp.gamma,
             "transitions_nonzero": int((mdp.prob > 0).sum()),

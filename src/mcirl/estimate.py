@@ -20,7 +20,7 @@ from .errors import InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA, learn, successes
 from .learn.result import to_numpy
 from .sample import SAMPLERS, ExpertChain, check_grid, choose_sampler, mu_hat, sample_occupancy
-from .solve import feature_expectations, optimal_policy
+from .solve import expert
 from .stats import clopper_pearson
 
 #: The largest m any sampler accepts (int64 counts with room to spare).
@@ -127,8 +127,8 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     # The GPU backend keeps the MDP, mu_hat and the learner on the device (CuPy); the samplers
     # are CUDA kernels. Everything comes back to the host as counts.
     device = mdp if config.backend == "cpu" else mdp.to(_cupy())
-    expert_policy, _ = optimal_policy(device, device.rewards[None])
-    mu_E = to_numpy(feature_expectations(device, expert_policy)[0])
+    expert_policy, mu_E = expert(device)
+    mu_E = to_numpy(mu_E)
     H = int(bounds.horizon(k, gamma, eps))
     chain = ExpertChain.from_policy(mdp, to_numpy(expert_policy)[0])
     sampler = choose_sampler(config.sampler, chain, grid, H)

@@ -22,6 +22,7 @@ from .backend import array_module
 from .kernels.alias import alias_tables
 from .kernels.counts import counts_units
 from .kernels.trajectories import walk_units
+from .solve.rows import policy_rows
 
 SAMPLERS = ("counts", "trajectories", "auto")
 #: Trajectories per work unit of the walker (fixed: it sets the summation order).
@@ -45,10 +46,10 @@ class ExpertChain:
 
     @classmethod
     def from_policy(cls, mdp, policy) -> "ExpertChain":
-        """Chain of a deterministic policy (S,) int on mdp."""
-        states = np.arange(mdp.S)
-        return cls(nxt=np.ascontiguousarray(mdp.nxt[states, policy]),
-                   prob=np.ascontiguousarray(mdp.prob[states, policy]), d0=np.asarray(mdp.d0))
+        """Chain of a deterministic policy (S,) int on mdp (a host MDP)."""
+        nxt, prob = policy_rows(mdp, np.asarray(policy)[None])
+        return cls(nxt=np.ascontiguousarray(nxt[0]), prob=np.ascontiguousarray(prob[0]),
+                   d0=np.asarray(mdp.d0))
 
     @property
     def S(self) -> int:

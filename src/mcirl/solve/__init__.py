@@ -6,8 +6,8 @@
 """
 
 from .evaluate import evaluate, feature_expectations, occupancy
-from .plan import bellman_residual, optimal_policy
+from .plan import bellman_residual, expert, optimal_policy
 from .rows import policy_rows, uniform_policy
 
 __all__ = ["evaluate", "occupancy", "feature_expectations", "optimal_policy",
-           "bellman_residual", "policy_rows", "uniform_policy"]
+           "bellman_residual", "expert", "policy_rows", "uniform_policy"]

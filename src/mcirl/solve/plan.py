@@ -10,7 +10,7 @@ Bellman residual max_a Q(s, a) - V(s) is at most that tolerance, so V is within
 from __future__ import annotations
 
 from ..backend import array_module
-from .evaluate import evaluate
+from .evaluate import evaluate, feature_expectations
 
 IMPROVEMENT_TOLERANCE = 1e-12
 MAX_SWEEPS = 10_000
@@ -57,3 +57,10 @@ def optimal_policy(mdp, rewards, policy0=None):
         if active.size == 0:
             return policy, values
     raise RuntimeError("policy iteration did not converge")  # finite in theory: a bug if hit
+
+
+def expert(mdp):
+    """The expert of DESIGN section 2: its deterministic optimal policy for R = Phi w*,
+    (1, S) int64, and its exact feature expectations mu_E, (k,) float64 (on mdp's module)."""
+    policy, _ = optimal_policy(mdp, mdp.rewards[None])
+    return policy, feature_expectations(mdp, policy)[0]
