@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..backend import resolve_backend
 from .config import SweepConfig
 from .plan import Cell, cells, grid_for, rep_blocks, tasks_for
 from .search import MStarSearch
@@ -30,6 +31,10 @@ def run_metadata(backend: str) -> dict:
     except (OSError, subprocess.SubprocessError):
         sha = None
     device = f"cpu: {platform.processor() or platform.machine()}"
+    if resolve_backend(backend) == "gpu":  # the runs table must say where the numbers came from
+        import cupy
+
+        device = "gpu: " + cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
     return {"package_version": __version__, "git_sha": sha, "host": socket.gethostname(),
             "device": device}
 
