@@ -94,7 +94,7 @@ def applicable_bounds(features: str) -> dict:
             if onehot or not name.endswith("-onehot")}
 
 
-def _bound_curves(ax, cells, ks, label_once=True):
+def _bound_curves(ax, cells, ks):
     """Every applicable bound, one colour each, line style by gamma (explained in the legend)."""
     eps, delta = cells[0].eps, cells[0].delta
     gammas = _gammas(cells)
@@ -106,7 +106,7 @@ def _bound_curves(ax, cells, ks, label_once=True):
                 continue
             line, = ax.plot(ks, bound(ks, g, eps, delta), color=OKABE_ITO[bi % len(OKABE_ITO)],
                             ls=LINESTYLES[gi % len(LINESTYLES)], lw=0.9,
-                            label=f"{name} ({criterion})" if gi == 0 or not label_once else None)
+                            label=f"{name} ({criterion})" if gi == 0 else None)
             line.set_gid(f"bound:{name}:{g:g}")
         measured = [c for c in cells if c.gamma == g and np.isfinite(c.variance)]
         if measured:

@@ -11,6 +11,7 @@ low dimension itself).
 from __future__ import annotations
 
 import math
+import time
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -164,8 +165,6 @@ def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
     store.start_run(run_id, config.name, {"elbow": asdict(config)}, run_metadata(backend), resume)
     done = {(r["k"], r["noise"]) for r in store.table("elbows", run_id)}
     cells = [(k, t) for k in config.k for t in config.noise]
-    import time
-
     t0 = time.perf_counter()
     for index, (k, t) in enumerate(cells):
         if (k, t) not in done:

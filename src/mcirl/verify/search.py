@@ -113,9 +113,9 @@ def bound_m(bound: Bound, cell: Cell) -> int:
     """ceil(BOUND) at the cell, at least 1; an error names the cell if it is not a number."""
     f = cell.family
     value = float(bound(f.k, f.gamma, cell.eps, cell.delta, f.S, f.A, f.b))
-    if not math.isfinite(value) and not value == math.inf:
+    if math.isnan(value) or value == -math.inf:
         raise InputError("bound", f"evaluates to {value} at {cell.describe()}", bound.text)
-    return int(min(max(math.ceil(value) if math.isfinite(value) else M_MAX, 1), M_MAX))
+    return max(1, math.ceil(min(value, M_MAX)))  # +inf (and anything huge) is capped at M_MAX
 
 
 def evaluate(config: VerifyConfig, bound: Bound, cell: Cell) -> Example:
