@@ -87,26 +87,33 @@ def tasks_stored(db):
         return 0
 
 
+def deliverable_sigint():
+    """In the child, before exec: a shell's background job ignores SIGINT and a thread of the
+    test process may have blocked it; children inherit both. Restore the default, unblocked."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def interrupted_sweep(db, config_path, sig, after_tasks=2, timeout=120):
     """Start a sweep in a subprocess and send it sig once a few tasks are stored; True when
-    the signal landed mid-run (the process had not finished yet)."""
-    # a shell's background job ignores SIGINT and children inherit that: restore the default
+    the signal landed mid-run, else why not."""
     proc = subprocess.Popen([sys.executable, "-m", "mcirl", "sweep", str(config_path), "--db",
                              str(db), "--quiet"], stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=deliverable_sigint)
     deadline = time.time() + timeout
     while proc.poll() is None and tasks_stored(db) < after_tasks and time.time() < deadline:
         time.sleep(0.01)
     if proc.poll() is not None:
         _, err = proc.communicate()
         assert proc.returncode == 0, f"the sweep failed before it could be interrupted: {err}"
-        return False
+        return "finished before any task was seen stored"
+    sent_at = tasks_stored(db)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     with Store(db) as store:
         (run,) = store.runs()
     if run["status"] == "done":  # the signal came after the last task: the run outran it
-        return False
+        return f"signal sent at {sent_at} tasks, run done anyway (rc {proc.returncode}, {err!r})"
     assert proc.returncode != 0 and "Traceback" not in err, err
     return True
 
@@ -114,12 +121,15 @@ def interrupted_sweep(db, config_path, sig, after_tasks=2, timeout=120):
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_sweep_resumes_to_the_same_rows(tmp_path, config_path, reference_db, sig):
+    misses = []
     for attempt in range(3):  # the signal must land mid-run; a run that outran it is retried
         db = tmp_path / f"killed{attempt}.sqlite"
-        if interrupted_sweep(db, config_path, sig):
+        outcome = interrupted_sweep(db, config_path, sig)
+        if outcome is True:
             break
+        misses.append(outcome)
     else:
-        pytest.fail("the sweep finished three times before it could be interrupted")
+        pytest.fail(f"the sweep could not be interrupted mid-run: {misses}")
     (full,) = dump(reference_db)[1]
     with Store(db) as store:
         (run,) = store.runs()
