@@ -112,26 +112,37 @@ def counts_kernel(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
         g *= gamma
 
 
+def walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, S):
+    """walk_kernel's host arguments in order, the zeroed (U, S) float64 output last."""
+    return (table, init, np.float64(gamma), np.int64(horizon), np.int64(seed), unit_rep,
+            unit_start, unit_count, np.zeros((unit_rep.size, S)))
+
+
+def counts_args(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi):
+    """counts_kernel's host arguments in order: int64 scratch, then the (U, S) float64 output."""
+    U, S = unit_rep.size, cond.shape[0]
+    return (nxt, cond, init_cond, np.float64(gamma), np.int64(horizon), np.int64(seed), unit_rep,
+            unit_lo, unit_hi, np.zeros((U, S), np.int64), np.zeros((U, S), np.int64),
+            np.zeros((U, S)))
+
+
+def _to_device(args):
+    return tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args)
+
+
 def launch_walk(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, S,
                 threads=THREADS):
     """Run the walker on units; returns a (U, S) float64 device array."""
-    out = cuda.to_device(np.zeros((unit_rep.size, S)))
-    walk_kernel[unit_rep.size, threads](
-        cuda.to_device(table), cuda.to_device(init), np.float64(gamma), np.int64(horizon),
-        np.int64(seed), cuda.to_device(unit_rep), cuda.to_device(unit_start),
-        cuda.to_device(unit_count), out)
-    return out
+    args = _to_device(walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start,
+                                unit_count, S))
+    walk_kernel[unit_rep.size, threads](*args)
+    return args[-1]
 
 
 def launch_counts(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
                   threads=THREADS):
     """Run the count chains of units; returns a (U, S) float64 device array."""
-    U, S = unit_rep.size, cond.shape[0]
-    cur = cuda.to_device(np.zeros((U, S), np.int64))
-    new = cuda.to_device(np.zeros((U, S), np.int64))
-    out = cuda.to_device(np.zeros((U, S)))
-    counts_kernel[U, min(threads, max(32, S))](
-        cuda.to_device(nxt), cuda.to_device(cond), cuda.to_device(init_cond), np.float64(gamma),
-        np.int64(horizon), np.int64(seed), cuda.to_device(unit_rep), cuda.to_device(unit_lo),
-        cuda.to_device(unit_hi), cur, new, out)
-    return out
+    args = _to_device(counts_args(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
+                                  unit_hi))
+    counts_kernel[unit_rep.size, min(threads, max(32, cond.shape[0]))](*args)
+    return args[-1]
