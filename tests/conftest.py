@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import os
 
-from mcirl.backend import gpu_available
+from mcirl.backend import gpu_available, gpu_missing
 
-if not gpu_available():
+#: Set (benchmarks/gpu_session.sh does) to stop rather than simulate or skip without a GPU.
+REQUIRE_GPU = os.environ.get("MCIRL_REQUIRE_GPU", "") not in ("", "0")
+
+if not gpu_available() and not REQUIRE_GPU:
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from mcirl.mdp import FamilySpec, make_mdp  # noqa: E402
+
+
+def pytest_configure(config):
+    if REQUIRE_GPU and not gpu_available():
+        pytest.exit(f"MCIRL_REQUIRE_GPU is set but there is no usable GPU: {gpu_missing()}",
+                    returncode=3)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -26,3 +26,21 @@ def test_gpu_request_without_gpu_is_one_line(capsys, monkeypatch):
     assert main(["estimate", "--backend", "gpu", "--m", "4"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no CUDA device is visible" in err
+
+
+@pytest.mark.skipif(backend.gpu_available(), reason="checks the run without a GPU")
+def test_a_suite_that_requires_the_gpu_stops_without_one():
+    """MCIRL_REQUIRE_GPU (benchmarks/gpu_session.sh) must not quietly simulate or skip."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, MCIRL_REQUIRE_GPU="1")
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "tests/test_stats.py"], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 3, run.stdout[-2000:]
+    assert "no usable GPU" in run.stdout + run.stderr
