@@ -3,6 +3,7 @@
 # the device's facts, the kernel and gpu-marked tests on the device, both GPU benchmarks.
 #
 #   bash benchmarks/gpu_session.sh [PROBE_DIR]        (PROBE_DIR: where sol.py is; ../shared/probe)
+#   STEPS="tests-gpu bench-learner" bash benchmarks/gpu_session.sh ...     (only these steps)
 #
 # Logs and JSON go to $OUT (the device tool's result folder) or ./gpu-results. Every step runs
 # even when an earlier one fails; the exit status is the number of failed steps. mcirl runs from
@@ -15,11 +16,13 @@ mkdir -p "$out"
 # MCIRL_REQUIRE_GPU: the test suite stops at once, rather than simulating or skipping, if it
 # cannot reach the GPU.
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MCIRL_REQUIRE_GPU=1
+py="${PYTHON:-python3}"
 failed=0
 
 step() {  # step NAME COMMAND...: run, log to $out/NAME.log, count a failure
     local name=$1
     shift
+    [[ -z "${STEPS:-}" || " $STEPS " == *" $name "* ]] || return 0
     echo "== $name: $*"
     local t0=$SECONDS
     if "$@" >"$out/$name.log" 2>&1; then
@@ -31,11 +34,16 @@ step() {  # step NAME COMMAND...: run, log to $out/NAME.log, count a failure
     fi
 }
 
-step device sh -ec 'nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv;
-    python -c "import sys, numba, numba.cuda, cupy; print(sys.version.split()[0], numba.__version__, cupy.__version__, numba.cuda.get_current_device().name)"; date -u'
-step tests-kernels python -m pytest -q -p no:cacheprovider tests/kernels tests/test_sample.py
-step tests-gpu python -m pytest -q -p no:cacheprovider -m gpu tests
-step bench-gpu-sampler python benchmarks/bench_gpu_sampler.py --probe "$probe" --json
-step bench-learner python benchmarks/bench_learner.py --backend gpu --json
+device_facts() {  # && because set -e is off inside step's if
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv &&
+        "$py" -c "import sys, numba, numba.cuda, cupy; print(sys.version.split()[0], numba.__version__, cupy.__version__, numba.cuda.get_current_device().name)" &&
+        date -u
+}
+
+step device device_facts
+step tests-kernels "$py" -m pytest -q -p no:cacheprovider tests/kernels tests/test_sample.py
+step tests-gpu "$py" -m pytest -q -p no:cacheprovider -m gpu tests
+step bench-gpu-sampler "$py" benchmarks/bench_gpu_sampler.py --probe "$probe" --json
+step bench-learner "$py" benchmarks/bench_learner.py --backend gpu --json
 cat "$out/device.log"
 exit "$failed"
