@@ -11,9 +11,10 @@ optimal policy for reward w_t . phi. The output is the uniform mixture of pi_1..
 feature expectations are the mean of mu_1..mu_T. T is Syed & Schapire's iteration count
 (:func:`mcirl.bounds.mwal_iterations`) or the cap, whichever is smaller.
 
-The payoff and beta are those of a public MATLAB implementation of the paper, MWAL.m (``X = ((1-GAMMA)
-.*(M - E) + 2)./4``, ``B = 1./(1 + sqrt(2*log(K)/T))``), checked against it on 2026-11-23; the
-theorem's constants for T and m were not (see :func:`mcirl.bounds.mwal_trajectories`).
+The payoff and beta are those of a public MATLAB implementation of the paper, MWAL.m
+(``X = ((1-GAMMA).*(M - E) + 2)./4``, ``B = 1./(1 + sqrt(2*log(K)/T))``), checked against it on
+2026-11-23; the theorem's constants for T and m were not (see
+:func:`mcirl.bounds.mwal_trajectories`).
 """
 
 from __future__ import annotations
