@@ -4,6 +4,10 @@ R = 1000, m = 1e3, 1e5, 1e7 and the bound) on the GPU backend. The per-iteration
 run on the CPU (--backend cpu) for comparison.
 
     python benchmarks/bench_learner.py [--backend gpu|cpu] [--json] [--skip-estimate]
+                                       [--skip-per-iteration] [--reps R]
+
+--reps shrinks the estimate (R = 1000 by default) so that the CPU can run the same cell: its
+iteration counts per m are what sets the learner's cost anywhere.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default="gpu", choices=("gpu", "cpu"))
     ap.add_argument("--skip-estimate", action="store_true")
+    ap.add_argument("--skip-per-iteration", action="store_true")
+    ap.add_argument("--reps", type=int, default=1000, help="replicates of the estimate")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     try:
@@ -52,17 +58,25 @@ def main() -> None:
     sizes = [(64, 100), (64, 1000), (256, 1000), (1024, 100), (1024, 1000)]
     if backend == "cpu":
         sizes = [(64, 100), (64, 1000), (256, 100)]
+    if args.skip_per_iteration:
+        sizes = []
     rows = [{"S": S, "R": R, "seconds_per_iteration": per_iteration(backend, S, R)} for S, R in sizes]
     result = {"backend": backend, "per_iteration": rows}
     if not args.skip_estimate:
         mdp = make_mdp(FamilySpec(S=1024, A=4, b=3, k=1000, gamma=0.99, seed=1))
-        config = EstimateConfig(m=(10**3, 10**5, 10**7, 21193269472), eps=0.1, reps=1000,
-                                seed=1, sampler="auto", backend=backend)
+        try:
+            config = EstimateConfig(m=(10**3, 10**5, 10**7, 21193269472), eps=0.1, reps=args.reps,
+                                    seed=1, sampler="auto", backend=backend)
+        except InputError as exc:
+            sys.exit(f"bench: error: {exc}")
         t0 = time.perf_counter()
         est = run_estimate(mdp, config)
         result["estimate"] = {"seconds": time.perf_counter() - t0, **est.seconds,
                               "sampler": est.sampler,
-                              "rows": [(r.m, r.failures, r.reps) for r in est.rows]}
+                              "reps": args.reps,
+                              "rows": [{"m": r.m, "failures": r.failures, "reps": r.reps,
+                                        "mean_iterations": r.mean_iterations,
+                                        "nonterminated": r.nonterminated} for r in est.rows]}
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -70,8 +84,13 @@ def main() -> None:
         print(f"{backend}: S={r['S']:5d} R={r['R']:5d}: {1e3 * r['seconds_per_iteration']:.1f} ms per iteration")
     if "estimate" in result:
         e = result["estimate"]
-        print(f"estimate (S=1024, k=1000, gamma=0.99, R=1000, m=1e3..bound): {e['seconds']:.1f} s; "
-              f"expert {e['expert']:.1f} s, sampler {e['sample']:.1f} s, learner {e['learn']:.1f} s")
+        print(f"estimate (S=1024, k=1000, gamma=0.99, R={e['reps']}, m=1e3..bound): "
+              f"{e['seconds']:.1f} s; expert {e['expert']:.1f} s, sampler {e['sample']:.1f} s, "
+              f"learner {e['learn']:.1f} s")
+        for r in e["rows"]:
+            print(f"  m={r['m']:.3g}: {r['failures']}/{r['reps']} failures, "
+                  f"{r['mean_iterations']:.1f} learner iterations on average, "
+                  f"{r['nonterminated']} at the cap")
 
 
 if __name__ == "__main__":
