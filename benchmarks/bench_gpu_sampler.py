@@ -39,9 +39,8 @@ def timed(fn, repeats=5):
 def walker(S, H, gamma):
     import cupy
     import sol
-    from numba import cuda
 
-    from mcirl.kernels.cuda import THREADS, walk_kernel
+    from mcirl.kernels.cuda import THREADS, device_args, walk_args, walk_kernel
 
     P = np.random.default_rng(0).dirichlet(np.full(S, 0.1), size=S)
     d0 = np.zeros(S)
@@ -50,13 +49,12 @@ def walker(S, H, gamma):
     sms = cupy.cuda.Device(0).attributes["MultiProcessorCount"]
     n = sms * 16 * 256 * 8  # the reference's trajectories per launch
     rep, seg, start, count, stream_rep = _units(np.array([n]), 1, 0, 1024)
-    args = [cuda.to_device(a) for a in (chain.alias, chain.init_alias)]
-    units = [cuda.to_device(a) for a in (stream_rep, start, count)]
-    out = cuda.device_array((rep.size, S))
+    # Tables and units on the device once: the timing is the kernel's alone.
+    args = device_args(walk_args(chain.alias, chain.init_alias, gamma, H, 1, stream_rep, start,
+                                 count, S))
 
     def ours():
-        walk_kernel[rep.size, THREADS](args[0], args[1], np.float64(gamma), np.int64(H),
-                                       np.int64(1), *units, out)
+        walk_kernel[rep.size, THREADS](*args)
 
     seconds = timed(ours)
     ref = sol.steps_per_second(S, H, gamma)

@@ -17,7 +17,6 @@ import json
 import sys
 import time
 
-import numpy as np
 
 from mcirl.backend import resolve_backend
 from mcirl.errors import InputError

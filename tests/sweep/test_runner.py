@@ -1,7 +1,6 @@
 """End-to-end sweeps: stored rows, resume after SIGKILL or Ctrl-C, Dask, export round trip."""
 
 import csv
-import os
 import signal
 import sqlite3
 import subprocess

@@ -126,14 +126,15 @@ def counts_args(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, u
             np.zeros((U, S)))
 
 
-def _to_device(args):
+def device_args(args):
+    """A kernel's host arguments with every array copied to the device (scalars as they are)."""
     return tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args)
 
 
 def launch_walk(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, S,
                 threads=THREADS):
     """Run the walker on units; returns a (U, S) float64 device array."""
-    args = _to_device(walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start,
+    args = device_args(walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start,
                                 unit_count, S))
     walk_kernel[unit_rep.size, threads](*args)
     return args[-1]
@@ -142,7 +143,7 @@ def launch_walk(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
 def launch_counts(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
                   threads=THREADS):
     """Run the count chains of units; returns a (U, S) float64 device array."""
-    args = _to_device(counts_args(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
+    args = device_args(counts_args(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
                                   unit_hi))
     counts_kernel[unit_rep.size, min(threads, max(32, cond.shape[0]))](*args)
     return args[-1]

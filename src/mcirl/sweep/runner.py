@@ -180,8 +180,6 @@ def _finish_search(store, run_id, config, cell_id, criterion, search, batches, r
 def dry_run(config: SweepConfig, calibrate: bool = True) -> dict:
     """The plan of a sweep without running it: cells, tasks, walker-equivalent trajectory
     steps and, from one short calibration task, a rough time estimate."""
-    from .tasks import run_task
-
     all_cells = cells(config)
     blocks = len(rep_blocks(config))
     per_cell_tasks = config.instances.count * blocks

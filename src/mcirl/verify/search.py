@@ -16,8 +16,6 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InputError, check_int, check_real
 from ..estimate import M_MAX, EstimateConfig, run_estimate
 from ..learn import ALGORITHMS, CRITERIA
