@@ -10,7 +10,7 @@
 # src/ (PYTHONPATH), so the machine needs only the [gpu] packages, pytest and hypothesis.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-probe="$(realpath "${1:-../shared/probe}")"
+probe="$(realpath -m "${1:-../shared/probe}")"
 out="${OUT:-gpu-results}"
 mkdir -p "$out"
 # MCIRL_REQUIRE_GPU: the test suite stops at once, rather than simulating or skipping, if it
