@@ -62,6 +62,13 @@ ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "r
                     "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
                     "mean_iterations", "mean_regret", "mean_performance", "variance", "horizon", "bound",
                     "sampler", "design", "seed", "mdp_seed")
+CELL_COLUMNS = ("run_id", "cell_id", "family", "features", "k", "gamma", "S", "algorithm", "eps",
+                "delta", "horizon", "bound", "cap", "spec")
+MSTAR_COLUMNS = ("run_id", "cell_id", "criterion", "instance", "status", "m_star", "m_lo", "m_hi",
+                 "cap", "reps", "evaluated")
+ELBOW_CURVE_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n", "reps", "accuracy", "accuracy_sd",
+                       "logloss", "bayes_accuracy", "bayes_logloss")
+ELBOW_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n_elbow", "n_low", "n_high", "method")
 
 
 class Store:
@@ -118,21 +125,22 @@ class Store:
             else:
                 self.db.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (run_id,))
 
+    def _insert(self, table: str, columns: tuple, rows: list[dict]) -> None:
+        """INSERT OR IGNORE rows (dicts with at least these columns) into table; the caller
+        holds the transaction."""
+        self.db.executemany(f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES "
+                            f"({', '.join(':' + c for c in columns)})", rows)
+
     def add_cells(self, run_id: str, rows: list[dict]) -> None:
         with self.db:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO cells (run_id, cell_id, family, features, k, gamma, S,"
-                " algorithm, eps, delta, horizon, bound, cap, spec) VALUES (:run_id, :cell_id,"
-                " :family, :features, :k, :gamma, :S, :algorithm, :eps, :delta, :horizon, :bound,"
-                " :cap, :spec)", [{"run_id": run_id, **r} for r in rows])
+            self._insert("cells", CELL_COLUMNS, [{"run_id": run_id, **r} for r in rows])
 
     def put_task(self, run_id: str, key: str, rows: list[dict], timing: dict) -> None:
         """A task's estimate rows and timing, in one transaction (all or nothing)."""
-        placeholders = ", ".join(f":{c}" for c in ESTIMATE_COLUMNS)
         with self.db:
-            self.db.executemany(
-                f"INSERT OR IGNORE INTO estimates ({', '.join(ESTIMATE_COLUMNS)}) VALUES ({placeholders})",
-                [{**{c: r.get(c) for c in ESTIMATE_COLUMNS}, "run_id": run_id, "key": key} for r in rows])
+            self._insert("estimates", ESTIMATE_COLUMNS,
+                         [{**{c: r.get(c) for c in ESTIMATE_COLUMNS}, "run_id": run_id, "key": key}
+                          for r in rows])
             self.db.execute(
                 "INSERT OR IGNORE INTO timings (run_id, key, seconds_sample, seconds_learn,"
                 " seconds_total, host, reused, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -142,24 +150,14 @@ class Store:
 
     def put_mstar(self, run_id: str, rows: list[dict]) -> None:
         with self.db:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO mstar (run_id, cell_id, criterion, instance, status, m_star,"
-                " m_lo, m_hi, cap, reps, evaluated) VALUES (:run_id, :cell_id, :criterion,"
-                " :instance, :status, :m_star, :m_lo, :m_hi, :cap, :reps, :evaluated)",
-                [{"run_id": run_id, **r} for r in rows])
+            self._insert("mstar", MSTAR_COLUMNS, [{"run_id": run_id, **r} for r in rows])
 
     def put_elbow(self, run_id: str, curves: list[dict], elbows: list[dict]) -> None:
         """One (k, noise) of an elbow run, in one transaction."""
         with self.db:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO elbow_curves (run_id, k, d, noise, rank, n, reps, accuracy,"
-                " accuracy_sd, logloss, bayes_accuracy, bayes_logloss) VALUES (:run_id, :k, :d,"
-                " :noise, :rank, :n, :reps, :accuracy, :accuracy_sd, :logloss, :bayes_accuracy,"
-                " :bayes_logloss)", [{"run_id": run_id, **r} for r in curves])
-            self.db.executemany(
-                "INSERT OR IGNORE INTO elbows (run_id, k, d, noise, rank, n_elbow, n_low, n_high,"
-                " method) VALUES (:run_id, :k, :d, :noise, :rank, :n_elbow, :n_low, :n_high,"
-                " :method)", [{"run_id": run_id, **r} for r in elbows])
+            self._insert("elbow_curves", ELBOW_CURVE_COLUMNS,
+                         [{"run_id": run_id, **r} for r in curves])
+            self._insert("elbows", ELBOW_COLUMNS, [{"run_id": run_id, **r} for r in elbows])
 
     def finish_run(self, run_id: str, seconds: float) -> None:
         with self.db:
