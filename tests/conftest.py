@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 
-from mcirl.backend import gpu_available, gpu_missing
+from mcirl.backend import gpu_missing
 
 #: Set (benchmarks/gpu_session.sh does) to stop rather than simulate or skip without a GPU.
 REQUIRE_GPU = os.environ.get("MCIRL_REQUIRE_GPU", "") not in ("", "0")
+#: What the GPU backend lacks here (None with a GPU), asked once: it probes CuPy and the driver.
+GPU_MISSING = gpu_missing()
 
-if not gpu_available() and not REQUIRE_GPU:
+if GPU_MISSING is not None and not REQUIRE_GPU:
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 import numpy as np  # noqa: E402
@@ -23,18 +25,25 @@ from mcirl.mdp import FamilySpec, make_mdp  # noqa: E402
 
 
 def pytest_configure(config):
-    if REQUIRE_GPU and not gpu_available():
-        pytest.exit(f"MCIRL_REQUIRE_GPU is set but there is no usable GPU: {gpu_missing()}",
+    if REQUIRE_GPU and GPU_MISSING is not None:
+        pytest.exit(f"MCIRL_REQUIRE_GPU is set but there is no usable GPU: {GPU_MISSING}",
                     returncode=3)
 
 
 def pytest_collection_modifyitems(config, items):
-    if gpu_available():
+    if GPU_MISSING is None:
         return
     skip = pytest.mark.skip(reason="needs a CUDA device and CuPy")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def unsimulated_env():
+    """This process's environment without NUMBA_ENABLE_CUDASIM, for a child process that must
+    see numba's real CUDA target (a compiler or a GPU), not the simulator set above."""
+    return {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
 
 
 @pytest.fixture

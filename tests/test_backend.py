@@ -29,16 +29,14 @@ def test_gpu_request_without_gpu_is_one_line(capsys, monkeypatch):
 
 
 @pytest.mark.skipif(backend.gpu_available(), reason="checks the run without a GPU")
-def test_a_suite_that_requires_the_gpu_stops_without_one():
+def test_a_suite_that_requires_the_gpu_stops_without_one(unsimulated_env):
     """MCIRL_REQUIRE_GPU (benchmarks/gpu_session.sh) must not quietly simulate or skip."""
-    import os
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, MCIRL_REQUIRE_GPU="1")
-    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    env = dict(unsimulated_env, MCIRL_REQUIRE_GPU="1")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "tests/test_stats.py"], cwd=root, env=env, capture_output=True,
                          text=True, timeout=300)

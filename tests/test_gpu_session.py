@@ -1,7 +1,6 @@
 """benchmarks/gpu_session.sh, the one command a session with a GPU runs, must not report success
 where it could not reach a GPU (it would leave the GPU backend looking measured)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(gpu_available(), reason="checks the run without a GPU")
-def test_gpu_session_fails_every_step_without_a_gpu(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    env.update(OUT=str(tmp_path), PYTHON=sys.executable,
+def test_gpu_session_fails_every_step_without_a_gpu(tmp_path, unsimulated_env):
+    env = dict(unsimulated_env, OUT=str(tmp_path), PYTHON=sys.executable,
                STEPS="device tests-gpu bench-gpu-sampler")
     run = subprocess.run(["bash", "benchmarks/gpu_session.sh", str(tmp_path)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)

@@ -49,6 +49,11 @@ def example_args():
     }
 
 
+def arch(cc):
+    """'sm_90' for compute capability (9, 0)."""
+    return f"sm_{cc[0]}{cc[1]}"
+
+
 def resources(kernel, args, cc):
     """ptxas' allotment for kernel compiled for capability cc: registers and bytes."""
     from numba import cuda
@@ -58,11 +63,11 @@ def resources(kernel, args, cc):
     from cuda.core import Linker, LinkerOptions, ObjectCode  # after NVVM: see numba-cuda's order
 
     linker = Linker(ObjectCode.from_ptx(ptx.encode()),
-                    options=LinkerOptions(arch=f"sm_{cc[0]}{cc[1]}", verbose=True))
+                    options=LinkerOptions(arch=arch(cc), verbose=True))
     try:
         linker.link("cubin")
     except Exception as error:  # nvJitLink says only ERROR_INTERNAL; its log says why
-        raise RuntimeError(f"{kernel.__name__} for sm_{cc[0]}{cc[1]}: "
+        raise RuntimeError(f"{kernel.__name__} for {arch(cc)}: "
                            f"{linker.get_error_log().strip()}") from error
     registers, stack, smem, lmem = map(int, _USAGE.search(linker.get_info_log()).groups())
     return {"registers": registers, "stack": stack, "smem": smem, "lmem": lmem}
@@ -73,7 +78,7 @@ def main():
     for cc in ARCHS:
         _pretend_device(cc)
         for kernel, args in example_args().items():
-            report.setdefault(kernel.__name__, {})[f"sm_{cc[0]}{cc[1]}"] = resources(kernel, args, cc)
+            report.setdefault(kernel.__name__, {})[arch(cc)] = resources(kernel, args, cc)
     json.dump(report, sys.stdout)
 
 

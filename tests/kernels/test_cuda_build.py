@@ -7,7 +7,6 @@ more registers at THREADS per block than an SM has (65536), which could not laun
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def report():
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    run = subprocess.run([sys.executable, "-m", "tests.kernels.cuda_build"], cwd=ROOT, env=env,
+def report(unsimulated_env):
+    run = subprocess.run([sys.executable, "-m", "tests.kernels.cuda_build"], cwd=ROOT,
+                         env=unsimulated_env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-4000:]
     return json.loads(run.stdout)
