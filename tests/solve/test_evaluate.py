@@ -1,8 +1,12 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mcirl.kernels.linalg import iterate_occupancy, iterate_values
 from mcirl.mdp import FamilySpec, make_mdp
-from mcirl.solve import evaluate, feature_expectations, occupancy, uniform_policy
+from mcirl.solve import evaluate, feature_expectations, occupancy, policy_rows, uniform_policy
+from mcirl.solve.evaluate import tolerance
 from tests import oracle
 
 
@@ -61,3 +65,92 @@ def test_array_module_path_matches_the_cpu_kernel(small_garnet, rng):
         np.testing.assert_allclose(evaluate(mdp, policies, rhs, adjoint=adjoint, method="dense-array"),
                                    evaluate(mdp, policies, rhs, adjoint=adjoint, method="dense"),
                                    rtol=1e-10, atol=1e-12)
+
+
+# --- the certified iteration (McQueen's bounds for values, mass extrapolation for occupancies)
+
+FAMILIES = {
+    "garnet": FamilySpec(S=64, A=4, b=3, k=4, gamma=0.99, seed=5),
+    "gridworld": FamilySpec(family="gridworld", N=6, macro=3, gamma=0.95, seed=0),
+    "dirichlet": FamilySpec(family="dirichlet", S=20, A=3, alpha=0.5, k=4, gamma=0.9, seed=2),
+}
+
+
+def exact(mdp, policies, rhs, adjoint):
+    P = oracle.dense(mdp)
+    rows = []
+    for r in range(len(rhs)):
+        P_pi = oracle.chain(P, policies[r])
+        M = np.eye(mdp.S) - mdp.gamma * (P_pi.T if adjoint else P_pi)
+        rows.append(np.linalg.solve(M, rhs[r]))
+    return np.stack(rows)
+
+
+def assert_certified(mdp, policies, rhs, adjoint, method):
+    x, err = evaluate(mdp, policies, rhs, adjoint=adjoint, method=method, with_error=True)
+    truth = exact(mdp, policies, rhs, adjoint)
+    actual = np.abs(x - truth).sum(axis=1) if adjoint else np.abs(x - truth).max(axis=1)
+    scale = np.abs(rhs).sum(axis=1) / (1 - mdp.gamma) if adjoint else np.abs(truth).max(axis=1)
+    rounding = 1e-14 * scale / (1 - mdp.gamma)  # the oracle's own LU error
+    assert (actual <= err + rounding).all(), (actual, err)
+    assert (err <= tolerance(mdp.gamma) * scale * (1 + 1e-9)).all()
+    return err
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("method", ["iterative", "iterative-array"])
+@pytest.mark.parametrize("adjoint", [False, True])
+def test_iterative_error_is_within_its_certified_bound(family, method, adjoint, rng):
+    mdp = make_mdp(FAMILIES[family])
+    policies = random_policies(mdp, 4, rng)
+    rhs = np.abs(rng.normal(size=(4, mdp.S))) if adjoint else rng.normal(size=(4, mdp.S))
+    assert_certified(mdp, policies, rhs, adjoint, method)
+    stochastic = rng.dirichlet(np.ones(mdp.A), size=(4, mdp.S))
+    assert_certified(mdp, stochastic, rhs, adjoint, method)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(S=st.integers(1, 24), A=st.integers(1, 3), b=st.integers(1, 4), seed=st.integers(0, 99),
+       gamma=st.sampled_from([0.0, 0.5, 0.9, 0.99, 0.999]), adjoint=st.booleans(),
+       signed=st.booleans())
+def test_certified_bound_holds_on_random_garnets(S, A, b, seed, gamma, adjoint, signed):
+    """Any chain (periodic, reducible, absorbing), any sign of the right-hand side."""
+    mdp = make_mdp(FamilySpec(S=S, A=A, b=min(b, S), k=1, gamma=gamma, seed=seed))
+    rng = np.random.default_rng(seed)
+    policies = random_policies(mdp, 3, rng)
+    rhs = rng.normal(size=(3, S)) if signed else rng.random((3, S))
+    assert_certified(mdp, policies, rhs, adjoint, "iterative")
+
+
+def test_kernel_and_array_paths_agree(rng):
+    mdp = make_mdp(FAMILIES["garnet"])
+    policies = random_policies(mdp, 5, rng)
+    rhs = rng.normal(size=(5, mdp.S))
+    for adjoint in (False, True):
+        kernel = evaluate(mdp, policies, rhs, adjoint=adjoint, method="iterative")
+        array = evaluate(mdp, policies, rhs, adjoint=adjoint, method="iterative-array")
+        np.testing.assert_allclose(kernel, array, rtol=1e-11, atol=1e-11 * np.abs(array).max())
+
+
+def test_fast_mixing_chains_stop_long_before_the_contraction_bound(rng):
+    """Garnet at gamma = 0.99: the bounds certify in ~120 sweeps; gamma^n / (1 - gamma) alone
+    would need ~2700. 300 sweeps must do for values and occupancies."""
+    mdp = make_mdp(FamilySpec(S=256, A=4, b=3, k=4, gamma=0.99, seed=1))
+    nxt, prob = policy_rows(mdp, random_policies(mdp, 3, rng))
+    rhs = rng.normal(size=(3, mdp.S))
+    tol = tolerance(mdp.gamma)
+    assert iterate_values(nxt, prob, mdp.gamma, rhs, rhs, tol, 300)[2].all()
+    assert iterate_occupancy(nxt, prob, mdp.gamma, np.abs(rhs), tol, 300)[2].all()
+
+
+def test_auto_iterates_a_garnet_and_solves_slow_or_dense_chains_densely(rng):
+    garnet = make_mdp(FamilySpec(S=256, A=4, b=3, k=4, gamma=0.99, seed=1))
+    grid = make_mdp(FamilySpec(family="gridworld", N=16, macro=4, gamma=0.99, seed=0))
+    dirichlet = make_mdp(FamilySpec(family="dirichlet", S=256, A=2, k=4, gamma=0.99, seed=0))
+    for mdp, iterated in ((garnet, True), (grid, False), (dirichlet, False)):
+        policies = random_policies(mdp, 3, rng)
+        rhs = rng.normal(size=(3, mdp.S))
+        x, err = evaluate(mdp, policies, rhs, with_error=True)
+        assert (err > 0).all() == iterated and (err == 0).all() != iterated
+        np.testing.assert_allclose(x, evaluate(mdp, policies, rhs, method="dense"),
+                                   rtol=0, atol=1e-11 * np.abs(x).max())
