@@ -34,3 +34,16 @@ def test_large_gridworld_plans_with_sparse_transitions():
     mdp = make_mdp(FamilySpec(family="gridworld", N=36, macro=6, gamma=0.9, seed=3))
     policy, values = optimal_policy(mdp, mdp.rewards[None])
     assert (np.abs(bellman_residual(mdp, mdp.rewards[None], values)) <= 1e-8).all()
+
+
+def test_policy_iteration_over_certified_iterative_evaluations():
+    """At S = 256 'auto' iterates a Garnet's evaluations; the plan must still be V*."""
+    mdp = make_mdp(FamilySpec(S=256, A=4, b=3, k=8, features="dense", gamma=0.99, seed=7))
+    rewards = np.stack([mdp.rewards, np.random.default_rng(7).normal(size=mdp.S)])
+    policy, values = optimal_policy(mdp, rewards)
+    assert (np.abs(bellman_residual(mdp, rewards, values)) <= 1e-9).all()
+    P = oracle.dense(mdp)
+    for r in range(2):
+        V_star, greedy = oracle.value_iteration(P, rewards[r], mdp.gamma)
+        np.testing.assert_allclose(values[r], V_star, atol=1e-9 * np.abs(V_star).max())
+        np.testing.assert_array_equal(policy[r], greedy)

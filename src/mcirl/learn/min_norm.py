@@ -7,6 +7,13 @@ method: each major step adds the point most aligned against the current x; minor
 affine min-norm problem on the active set and drop points whose weight would turn negative.
 Tolerances: Z1 = 1e-12 (relative to the largest squared norm) for optimality, Z2 = 1e-10 for
 positive weights, as Wolfe recommends.
+
+As in Wolfe's paper (section 4), the points enter only through their Gram matrix G = Q Q^T,
+formed once, and the affine problem on the active set A is solved from an upper-triangular R
+with R^T R = G_AA + s e e^T, kept up to date as points enter (one triangular solve) and leave
+(Givens rotations): O(|A|^2) a step instead of a fresh O(|A|^2 k + |A|^3) solve. The weights of
+the affine min-norm point are alpha = u / (e . u) with R^T R u = e, for any s > 0 (the KKT
+condition G alpha = lambda e); s = max ||q_j||^2 keeps R as well conditioned as G allows.
 """
 
 from __future__ import annotations
@@ -16,55 +23,94 @@ import numpy as np
 
 Z1 = 1e-12
 Z2 = 1e-10
+#: A point whose new diagonal entry of R is below this (relative to s) is affinely dependent
+#: on the active set to rounding: Wolfe's step cannot add it, so the current point is returned.
+DEPENDENT = 1e-13
 
 
 @nb.njit(cache=True)
-def _affine_weights(Q, active, n_active):
-    """Weights alpha (sum 1) of the min-norm point of the affine hull of Q[active[:n]]."""
-    n = n_active
-    M = np.zeros((n + 1, n + 1))
-    rhs = np.zeros(n + 1)
-    for a in range(n):
-        for b in range(a, n):
-            g = np.dot(Q[active[a]], Q[active[b]])
-            M[a, b] = g
-            M[b, a] = g
-        M[a, n] = 1.0
-        M[n, a] = 1.0
-    rhs[n] = 1.0
-    sol = np.linalg.lstsq(M, rhs, rcond=1e-14)[0]
-    return sol[:n]
+def _affine_weights(R, n):
+    """alpha (n,), sum 1, from R^T R u = e: the min-norm point of the active set's affine hull."""
+    y = np.empty(n)
+    for i in range(n):  # R^T y = e
+        acc = 1.0
+        for j in range(i):
+            acc -= R[j, i] * y[j]
+        y[i] = acc / R[i, i]
+    u = np.empty(n)
+    for i in range(n - 1, -1, -1):  # R u = y
+        acc = y[i]
+        for j in range(i + 1, n):
+            acc -= R[i, j] * u[j]
+        u[i] = acc / R[i, i]
+    return u / u.sum()
 
 
 @nb.njit(cache=True)
-def wolfe(Q):
-    """Convex weights lambda (n,) of the min-norm point of conv(rows of Q (n, k)); ok flag."""
-    n, k = Q.shape
+def _drop(R, active, n, p):
+    """Remove active position p of n: shift columns left, re-triangularise with Givens."""
+    for j in range(p, n - 1):
+        active[j] = active[j + 1]
+        for i in range(n):
+            R[i, j] = R[i, j + 1]
+    for i in range(p, n - 1):  # R[i + 1, i] is the one entry below the diagonal in column i
+        a, b = R[i, i], R[i + 1, i]
+        h = np.hypot(a, b)
+        c, s = a / h, b / h
+        for j in range(i, n - 1):
+            t1, t2 = R[i, j], R[i + 1, j]
+            R[i, j] = c * t1 + s * t2
+            R[i + 1, j] = -s * t1 + c * t2
+    for i in range(n):
+        R[n - 1, i] = 0.0
+        R[i, n - 1] = 0.0
+
+
+@nb.njit(cache=True)
+def wolfe_gram(G, cap):
+    """Convex weights lambda (n,) of the min-norm point of conv(rows of Q) from G = Q Q^T (n, n),
+    with at most ``cap`` active points (k + 1 for points in R^k); ok flag."""
+    n = G.shape[0]
     norms = np.empty(n)
     for j in range(n):
-        norms[j] = np.dot(Q[j], Q[j])
+        norms[j] = G[j, j]
     scale = max(norms.max(), 1e-300)
     lam = np.zeros(n)
-    active = np.empty(min(n, k + 1) + 1, np.int64)
+    active = np.empty(cap, np.int64)
+    R = np.zeros((cap, cap))
     j0 = np.argmin(norms)
     active[0] = j0
+    R[0, 0] = np.sqrt(G[j0, j0] + scale)
     n_active = 1
     lam[j0] = 1.0
-    x = Q[j0].copy()
+    Glam = G[:, j0].copy()  # Q x for x = Q^T lam: the dot of every point with x
     for _major in range(50 * n + 1000):
-        dots = Q @ x
-        j = np.argmin(dots)
-        if np.dot(x, x) - dots[j] <= Z1 * scale:
+        xx = 0.0
+        for a in range(n_active):
+            xx += lam[active[a]] * Glam[active[a]]
+        j = np.argmin(Glam)
+        if xx - Glam[j] <= Z1 * scale:
             return lam, True
         for a in range(n_active):
             if active[a] == j:
                 return lam, True  # numerically converged: the best point is already active
-        if n_active == active.shape[0]:
+        if n_active == cap:
             return lam, False
+        col = np.empty(n_active)  # R^T col = G[A, j] + s: the new column of R
+        for i in range(n_active):
+            acc = G[active[i], j] + scale
+            for m in range(i):
+                acc -= R[m, i] * col[m]
+            col[i] = acc / R[i, i]
+        diag = G[j, j] + scale - np.dot(col, col)
+        if diag <= DEPENDENT * scale:
+            return lam, True
+        R[:n_active, n_active] = col
+        R[n_active, n_active] = np.sqrt(diag)
         active[n_active] = j
         n_active += 1
         while True:  # minor cycle
-            alpha = _affine_weights(Q, active, n_active)
+            alpha = _affine_weights(R, n_active)
             if alpha.min() > Z2:
                 for a in range(n_active):
                     lam[active[a]] = alpha[a]
@@ -74,16 +120,14 @@ def wolfe(Q):
                 la = lam[active[a]]
                 if alpha[a] <= Z2 and la - alpha[a] > 0:
                     theta = min(theta, la / (la - alpha[a]))
-            kept = 0
             for a in range(n_active):
                 i = active[a]
                 lam[i] = theta * alpha[a] + (1.0 - theta) * lam[i]
-                if lam[i] > Z2:
-                    active[kept] = i
-                    kept += 1
-                else:
-                    lam[i] = 0.0
-            n_active = kept
+            for a in range(n_active - 1, -1, -1):  # from the back: positions stay valid
+                if lam[active[a]] <= Z2:
+                    lam[active[a]] = 0.0
+                    _drop(R, active, n_active, a)
+                    n_active -= 1
             total = 0.0
             for a in range(n_active):
                 total += lam[active[a]]
@@ -92,10 +136,17 @@ def wolfe(Q):
             if n_active == 1:
                 lam[active[0]] = 1.0
                 break
-        x[:] = 0.0
+        Glam[:] = 0.0
         for a in range(n_active):
-            x += lam[active[a]] * Q[active[a]]
+            Glam += lam[active[a]] * G[:, active[a]]
     return lam, False
+
+
+@nb.njit(cache=True)
+def wolfe(Q):
+    """Convex weights lambda (n,) of the min-norm point of conv(rows of Q (n, k)); ok flag."""
+    n, k = Q.shape
+    return wolfe_gram(Q @ Q.T, min(n, k + 1))
 
 
 @nb.njit(parallel=True, cache=True)
