@@ -36,6 +36,7 @@ def _pretend_device(cc):
 def example_args():
     """Host arguments of each kernel as the launchers build them, on a tiny chain."""
     from mcirl.kernels import cuda as kernels
+    from mcirl.kernels import cuda_solve as solve
     from mcirl.sample import ExpertChain
 
     S = 4
@@ -43,9 +44,13 @@ def example_args():
                         d0=np.full(S, 1.0 / S))
     units = np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64)
     cond, init_cond = chain.cond
+    rows = np.zeros((1, S, S), np.int64), np.full((1, S, S), 1.0 / S)  # one policy's P_pi
+    rhs = np.ones((1, S))
     return {
         kernels.walk_kernel: kernels.walk_args(chain.alias, chain.init_alias, 0.9, 8, 1, *units, S),
         kernels.counts_kernel: kernels.counts_args(chain.nxt, cond, init_cond, 0.9, 8, 1, *units),
+        solve.values_kernel: solve.values_args(*rows, 0.9, rhs, rhs, 1e-12, 8, empty=np.empty),
+        solve.occupancy_kernel: solve.occupancy_args(*rows, 0.9, rhs, 1e-12, 8, empty=np.empty),
     }
 
 

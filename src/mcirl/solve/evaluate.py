@@ -29,7 +29,9 @@ contraction bound gamma^n / (1 - gamma) needs ~2800:
 
 A row is done when its bound is at most ``tolerance(gamma)`` times ||x||_inf (values) or
 ||d0||_1 / (1 - gamma) (occupancy). On the CPU the iteration runs in a Numba kernel, each row
-stopping on its own bound; ``iterative-array`` forces the array-module path CuPy runs.
+stopping on its own bound, and on the GPU in numba-cuda kernels (:mod:`mcirl.kernels.cuda_solve`,
+one block per row); ``iterative-array`` forces the array-module path (NumPy stands in for CuPy
+in tests).
 
 ``auto`` picks per call. Above 1024 states it iterates (dense would not fit). Otherwise it
 iterates for at most the sweeps that cost about as much as one dense LU and solves the rows not
@@ -45,7 +47,7 @@ import math
 import numpy as np
 
 from ..backend import array_module
-from ..kernels.linalg import iterate_occupancy, iterate_values, solve_deterministic
+from ..kernels import linalg
 from .rows import policy_rows
 
 DENSE_MAX_STATES = 1024
@@ -87,7 +89,7 @@ def _dense(mdp, policy, rhs, adjoint, kernel=True):
     R, S = rhs.shape
     P = mdp.dense
     if kernel and xp is np and policy.ndim == 2:
-        return solve_deterministic(P, policy.astype(np.int64, copy=False), mdp.gamma,
+        return linalg.solve_deterministic(P, policy.astype(np.int64, copy=False), mdp.gamma,
                                    np.ascontiguousarray(rhs, dtype=np.float64), adjoint)
     out = xp.empty((R, S))
     eye = xp.eye(S)
@@ -111,12 +113,18 @@ def _iterative(mdp, policy, rhs, adjoint, x0, sweeps, kernel=True):
     R, S, Bp = prob_pi.shape
     gamma = mdp.gamma
     tol = tolerance(gamma)
-    if kernel and xp is np:
-        rhs = np.ascontiguousarray(rhs, dtype=np.float64)
+    if kernel:
+        kernels = linalg
+        if xp is not np:  # CuPy: numba-cuda kernels, one block per row, all sweeps in one launch
+            from ..kernels import cuda_solve as kernels
+            nxt_pi, prob_pi = xp.ascontiguousarray(nxt_pi), xp.ascontiguousarray(prob_pi)
+        rhs = xp.ascontiguousarray(rhs, dtype=xp.float64)
         if adjoint:
-            return iterate_occupancy(nxt_pi, prob_pi, gamma, rhs, tol, sweeps)
-        start = rhs if x0 is None else np.ascontiguousarray(x0, dtype=np.float64)
-        return iterate_values(nxt_pi, prob_pi, gamma, rhs, start, tol, sweeps)
+            out = kernels.iterate_occupancy(nxt_pi, prob_pi, gamma, rhs, tol, sweeps)
+        else:
+            start = rhs if x0 is None else xp.ascontiguousarray(x0, dtype=xp.float64)
+            out = kernels.iterate_values(nxt_pi, prob_pi, gamma, rhs, start, tol, sweeps)
+        return tuple(xp.asarray(a) for a in out)
     flat = (xp.arange(R)[:, None, None] * S + nxt_pi).ravel()
     if adjoint:
         def step(v):  # P^T v, row by row
