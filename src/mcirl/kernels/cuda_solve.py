@@ -75,28 +75,17 @@ def values_kernel(nxt, prob, gamma, rhs, x0, tol, sweeps, buf, out, err, done):
 
 
 @cuda.jit
-def occupancy_kernel(nxt, prob, gamma, rhs, tol, sweeps, buf, out, err, done):
+def occupancy_kernel(nxt, prob, gamma, rhs, mass, tol, sweeps, buf, out, err, done):
     """Row r = block: d = sum_j gamma^j (P_r^T)^j rhs_r with the remainder extrapolated onto the
-    last term, until the l1 bound <= tol ||rhs_r||_1 / (1 - gamma)."""
+    last term, until the l1 bound <= tol mass_r / (1 - gamma), mass_r = ||rhs_r||_1."""
     r = cuda.blockIdx.x
     t = cuda.threadIdx.x
     width = cuda.blockDim.x
     S, B = prob.shape[1], prob.shape[2]
     sum_s = cuda.shared.array(THREADS, numba.float64)
-    a = 0.0
     for s in range(t, S, width):
         buf[0, r, s] = rhs[r, s]
         out[r, s] = rhs[r, s]
-        a += abs(rhs[r, s])
-    sum_s[t] = a
-    cuda.syncthreads()
-    half = width // 2
-    while half > 0:
-        if t < half:
-            sum_s[t] += sum_s[t + half]
-        cuda.syncthreads()
-        half //= 2
-    mass = sum_s[0]
     cuda.syncthreads()
     p = 0
     scale, rest, bound = 1.0, 0.0, 0.0
@@ -126,8 +115,8 @@ def occupancy_kernel(nxt, prob, gamma, rhs, tol, sweeps, buf, out, err, done):
                 sum_s[t] += sum_s[t + half]
             cuda.syncthreads()
             half //= 2
-        bound = rest * min(2.0 * mass, sum_s[0] / (1.0 - gamma))
-        finished = bound <= tol * mass / (1.0 - gamma)
+        bound = rest * min(2.0 * mass[r], sum_s[0] / (1.0 - gamma))
+        finished = bound <= tol * mass[r] / (1.0 - gamma)
         p = 1 - p
         cuda.syncthreads()
         if finished:
@@ -155,7 +144,8 @@ def values_args(nxt, prob, gamma, rhs, x0, tol, sweeps, empty=cuda.device_array)
 def occupancy_args(nxt, prob, gamma, rhs, tol, sweeps, empty=cuda.device_array):
     """occupancy_kernel's arguments in order (as :func:`values_args`)."""
     R, S = rhs.shape
-    return (nxt, prob, np.float64(gamma), rhs, np.float64(tol), np.int64(sweeps),
+    mass = abs(rhs).sum(axis=1)  # on rhs's own module: NumPy, CuPy or numba's simulator
+    return (nxt, prob, np.float64(gamma), rhs, mass, np.float64(tol), np.int64(sweeps),
             *_outputs(R, S, empty))
 
 
