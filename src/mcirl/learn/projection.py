@@ -55,9 +55,12 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
     xp = array_module(mu_hat)
     N, k = mu_hat.shape
     mu0 = feature_expectations(mdp, uniform_policy(mdp))[0]
-    points = xp.empty((N, 8, k))
-    points[:, 0] = mu0
-    counts = xp.ones(N, dtype=xp.int64)
+    # The hulls' points stay on the host, where Wolfe's method reads them (max-margin every
+    # iteration): on a GPU they would fill (N, max_iter, k) of its memory and cross the bus
+    # whole each time; this way only each iteration's mu_i crosses.
+    points = np.empty((N, 8, k))
+    points[:, 0] = to_numpy(mu0)
+    counts = np.ones(N, dtype=np.int64)
     mu_bar = xp.broadcast_to(mu0, (N, k)).copy()
     policies = xp.zeros((N, mdp.S), dtype=xp.int64)
     iterations = xp.zeros(N, dtype=xp.int64)
@@ -82,10 +85,11 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
         pi, _ = optimal_policy(mdp, w @ mdp.phi.T, policy0=policies[active] if i > 1 else None)
         policies[active] = pi
         mu_i = feature_expectations(mdp, pi)
+        rows = to_numpy(active)
         if int(counts.max()) == points.shape[1]:
-            points = xp.concatenate([points, xp.empty_like(points)], axis=1)
-        points[active, counts[active]] = mu_i
-        counts[active] += 1
+            points = np.concatenate([points, np.empty_like(points)], axis=1)
+        points[rows, counts[rows]] = to_numpy(mu_i)
+        counts[rows] += 1
         iterations[active] = i
         if not max_margin:
             v = mu_i - mu_bar[active]
@@ -93,7 +97,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
             coef = xp.where(vv > 0, (v * w).sum(axis=1) / xp.where(vv > 0, vv, 1.0), 0.0)
             new = mu_bar[active] + coef[:, None] * v
         else:
-            _, new = closest_in_hull(points[active], counts[active], mu_hat[active])
+            _, new = closest_in_hull(points[rows], counts[rows], mu_hat[active])
             new = xp.asarray(new)
         stalled = (new == mu_bar[active]).all(axis=1)
         mu_bar[active] = new
@@ -102,8 +106,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
         if active.size == 0:
             break
     lam, mu_tilde = closest_in_hull(points, counts, mu_hat)
-    counts_host = to_numpy(counts)
     return LearnResult(
         iterations=to_numpy(iterations), terminated=to_numpy(terminated), t=to_numpy(t_last),
         t_history=to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde,
-        mixture=[lam[r, :counts_host[r]] for r in range(N)])
+        mixture=[lam[r, :counts[r]] for r in range(N)])
