@@ -9,11 +9,12 @@ Tolerances: Z1 = 1e-12 (relative to the largest squared norm) for optimality, Z2
 positive weights, as Wolfe recommends.
 
 As in Wolfe's paper (section 4), the points enter only through their Gram matrix G = Q Q^T,
-formed once, and the affine problem on the active set A is solved from an upper-triangular R
-with R^T R = G_AA + s e e^T, kept up to date as points enter (one triangular solve) and leave
+formed once, and the affine problem on the active set A is solved from a lower-triangular L
+with L L^T = G_AA + s e e^T, kept up to date as points enter (one triangular solve) and leave
 (Givens rotations): O(|A|^2) a step instead of a fresh O(|A|^2 k + |A|^3) solve. The weights of
-the affine min-norm point are alpha = u / (e . u) with R^T R u = e, for any s > 0 (the KKT
-condition G alpha = lambda e); s = max ||q_j||^2 keeps R as well conditioned as G allows.
+the affine min-norm point are alpha = u / (e . u) with L L^T u = e, for any s > 0 (the KKT
+condition G alpha = lambda e); s = max ||q_j||^2 keeps L as well conditioned as G allows.
+L is stored by rows, so both triangular solves and the updates of G x read contiguous memory.
 """
 
 from __future__ import annotations
@@ -23,47 +24,44 @@ import numpy as np
 
 Z1 = 1e-12
 Z2 = 1e-10
-#: A point whose new diagonal entry of R is below this (relative to s) is affinely dependent
+#: A point whose new diagonal entry of L is below this (relative to s) is affinely dependent
 #: on the active set to rounding: Wolfe's step cannot add it, so the current point is returned.
 DEPENDENT = 1e-13
 
 
 @nb.njit(cache=True)
-def _affine_weights(R, n):
-    """alpha (n,), sum 1, from R^T R u = e: the min-norm point of the active set's affine hull."""
+def _affine_weights(L, n):
+    """alpha (n,), sum 1, from L L^T u = e: the min-norm point of the active set's affine hull."""
     y = np.empty(n)
-    for i in range(n):  # R^T y = e
+    for i in range(n):  # L y = e, by rows
         acc = 1.0
         for j in range(i):
-            acc -= R[j, i] * y[j]
-        y[i] = acc / R[i, i]
-    u = np.empty(n)
-    for i in range(n - 1, -1, -1):  # R u = y
-        acc = y[i]
-        for j in range(i + 1, n):
-            acc -= R[i, j] * u[j]
-        u[i] = acc / R[i, i]
-    return u / u.sum()
+            acc -= L[i, j] * y[j]
+        y[i] = acc / L[i, i]
+    for i in range(n - 1, -1, -1):  # L^T u = y, by columns of L^T = rows of L; u overwrites y
+        y[i] /= L[i, i]
+        for j in range(i):
+            y[j] -= L[i, j] * y[i]
+    return y / y.sum()
 
 
 @nb.njit(cache=True)
-def _drop(R, active, n, p):
-    """Remove active position p of n: shift columns left, re-triangularise with Givens."""
-    for j in range(p, n - 1):
-        active[j] = active[j + 1]
-        for i in range(n):
-            R[i, j] = R[i, j + 1]
-    for i in range(p, n - 1):  # R[i + 1, i] is the one entry below the diagonal in column i
-        a, b = R[i, i], R[i + 1, i]
+def _drop(L, active, n, p):
+    """Remove active position p of n: shift rows up, re-triangularise with Givens rotations
+    of column pairs (L L^T is unchanged by them)."""
+    for i in range(p, n - 1):
+        active[i] = active[i + 1]
+        L[i, :n] = L[i + 1, :n]
+    for i in range(p, n - 1):  # L[i, i + 1] is the one entry above the diagonal in row i
+        a, b = L[i, i], L[i, i + 1]
         h = np.hypot(a, b)
         c, s = a / h, b / h
         for j in range(i, n - 1):
-            t1, t2 = R[i, j], R[i + 1, j]
-            R[i, j] = c * t1 + s * t2
-            R[i + 1, j] = -s * t1 + c * t2
-    for i in range(n):
-        R[n - 1, i] = 0.0
-        R[i, n - 1] = 0.0
+            t1, t2 = L[j, i], L[j, i + 1]
+            L[j, i] = c * t1 + s * t2
+            L[j, i + 1] = -s * t1 + c * t2
+    L[n - 1, :n] = 0.0
+    L[:n, n - 1] = 0.0
 
 
 @nb.njit(cache=True)
@@ -77,13 +75,13 @@ def wolfe_gram(G, cap):
     scale = max(norms.max(), 1e-300)
     lam = np.zeros(n)
     active = np.empty(cap, np.int64)
-    R = np.zeros((cap, cap))
+    L = np.zeros((cap, cap))
     j0 = np.argmin(norms)
     active[0] = j0
-    R[0, 0] = np.sqrt(G[j0, j0] + scale)
+    L[0, 0] = np.sqrt(G[j0, j0] + scale)
     n_active = 1
     lam[j0] = 1.0
-    Glam = G[:, j0].copy()  # Q x for x = Q^T lam: the dot of every point with x
+    Glam = G[j0].copy()  # Q x for x = Q^T lam: the dot of every point with x
     for _major in range(50 * n + 1000):
         xx = 0.0
         for a in range(n_active):
@@ -96,21 +94,21 @@ def wolfe_gram(G, cap):
                 return lam, True  # numerically converged: the best point is already active
         if n_active == cap:
             return lam, False
-        col = np.empty(n_active)  # R^T col = G[A, j] + s: the new column of R
+        row = L[n_active]  # L row = G[A, j] + s: the new row of L, solved in place
         for i in range(n_active):
-            acc = G[active[i], j] + scale
+            acc = G[j, active[i]] + scale
             for m in range(i):
-                acc -= R[m, i] * col[m]
-            col[i] = acc / R[i, i]
-        diag = G[j, j] + scale - np.dot(col, col)
+                acc -= L[i, m] * row[m]
+            row[i] = acc / L[i, i]
+        diag = G[j, j] + scale - np.dot(row[:n_active], row[:n_active])
         if diag <= DEPENDENT * scale:
+            row[:n_active] = 0.0
             return lam, True
-        R[:n_active, n_active] = col
-        R[n_active, n_active] = np.sqrt(diag)
+        row[n_active] = np.sqrt(diag)
         active[n_active] = j
         n_active += 1
         while True:  # minor cycle
-            alpha = _affine_weights(R, n_active)
+            alpha = _affine_weights(L, n_active)
             if alpha.min() > Z2:
                 for a in range(n_active):
                     lam[active[a]] = alpha[a]
@@ -126,7 +124,7 @@ def wolfe_gram(G, cap):
             for a in range(n_active - 1, -1, -1):  # from the back: positions stay valid
                 if lam[active[a]] <= Z2:
                     lam[active[a]] = 0.0
-                    _drop(R, active, n_active, a)
+                    _drop(L, active, n_active, a)
                     n_active -= 1
             total = 0.0
             for a in range(n_active):
@@ -138,7 +136,7 @@ def wolfe_gram(G, cap):
                 break
         Glam[:] = 0.0
         for a in range(n_active):
-            Glam += lam[active[a]] * G[:, active[a]]
+            Glam += lam[active[a]] * G[active[a]]  # a row: G is symmetric, rows are contiguous
     return lam, False
 
 
