@@ -3,7 +3,8 @@
 - :mod:`.projection`: Abbeel & Ng's projection and max-margin methods;
 - :mod:`.mwal`: Syed & Schapire's multiplicative-weights learner;
 - :mod:`.lpal`: Syed, Bowling & Schapire's linear program;
-- :mod:`.min_norm`: Wolfe's min-norm point; :mod:`.criteria`: theorem, l2, regret.
+- :mod:`.min_norm`: Wolfe's min-norm point; :mod:`.hulls`: the learners' hulls, unpadded, and
+  their points closest to mu_hat; :mod:`.criteria`: theorem, l2, regret.
 """
 
 import numpy as np

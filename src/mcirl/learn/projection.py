@@ -27,25 +27,8 @@ import numpy as np
 
 from ..backend import array_module
 from ..solve import feature_expectations, optimal_policy, uniform_policy
-from .min_norm import min_norm_points
+from .hulls import HullPoints
 from .result import LearnResult, to_numpy
-
-#: Memory budget (float64 entries) of one chunk of the final min-norm-point problems.
-MNP_CHUNK_ENTRIES = 2**24
-
-
-def closest_in_hull(points, counts, target):
-    """Chunked :func:`min_norm_points` on host arrays: (lam (N, n), closest (N, k))."""
-    points, counts, target = (np.ascontiguousarray(to_numpy(a)) for a in (points, counts, target))
-    N, n, k = points.shape
-    lam = np.zeros((N, n))
-    closest = np.empty((N, k))
-    step = max(1, MNP_CHUNK_ENTRIES // max(1, n * k))
-    for lo in range(0, N, step):
-        hi = min(N, lo + step)
-        lam[lo:hi], closest[lo:hi], _ = min_norm_points(points[lo:hi], counts[lo:hi], target[lo:hi])
-    return lam, closest
-
 
 def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=None):
     """Run the projection (or max-margin) learner on every row of mu_hat: (N, k) float64
@@ -58,9 +41,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
     # The hulls' points stay on the host, where Wolfe's method reads them (max-margin every
     # iteration): on a GPU they would fill (N, max_iter, k) of its memory and cross the bus
     # whole each time; this way only each iteration's mu_i crosses.
-    points = np.empty((N, 8, k))
-    points[:, 0] = to_numpy(mu0)
-    counts = np.ones(N, dtype=np.int64)
+    hulls = HullPoints(to_numpy(mu0), N)
     mu_bar = xp.broadcast_to(mu0, (N, k)).copy()
     policies = xp.zeros((N, mdp.S), dtype=xp.int64)
     iterations = xp.zeros(N, dtype=xp.int64)
@@ -86,10 +67,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
         policies[active] = pi
         mu_i = feature_expectations(mdp, pi)
         rows = to_numpy(active)
-        if int(counts.max()) == points.shape[1]:
-            points = np.concatenate([points, np.empty_like(points)], axis=1)
-        points[rows, counts[rows]] = to_numpy(mu_i)
-        counts[rows] += 1
+        hulls.add(rows, to_numpy(mu_i))
         iterations[active] = i
         if not max_margin:
             v = mu_i - mu_bar[active]
@@ -97,7 +75,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
             coef = xp.where(vv > 0, (v * w).sum(axis=1) / xp.where(vv > 0, vv, 1.0), 0.0)
             new = mu_bar[active] + coef[:, None] * v
         else:
-            _, new = closest_in_hull(points[rows], counts[rows], mu_hat[active])
+            _, new = hulls.closest(rows, to_numpy(mu_hat[active]))
             new = xp.asarray(new)
         stalled = (new == mu_bar[active]).all(axis=1)
         mu_bar[active] = new
@@ -105,8 +83,8 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
         active = active[~stalled]
         if active.size == 0:
             break
-    lam, mu_tilde = closest_in_hull(points, counts, mu_hat)
+    lam, mu_tilde = hulls.closest(np.arange(N), to_numpy(mu_hat))
     return LearnResult(
         iterations=to_numpy(iterations), terminated=to_numpy(terminated), t=to_numpy(t_last),
         t_history=to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde,
-        mixture=[lam[r, :counts[r]] for r in range(N)])
+        mixture=[lam[r, :hulls.counts[r]] for r in range(N)])

@@ -1,0 +1,43 @@
+import numpy as np
+
+from mcirl.learn import min_norm_points
+from mcirl.learn.hulls import HullPoints
+
+
+def grow(rng, N=7, k=3, iterations=6):
+    """A hull store fed as the learners feed it (running rows shrink, never return), next to
+    the padded array it replaces."""
+    mu0 = rng.random(k)
+    hulls = HullPoints(mu0, N)
+    padded = np.zeros((N, iterations + 1, k))
+    padded[:, 0] = mu0
+    running = np.arange(N)
+    for i in range(1, iterations + 1):
+        running = running[rng.random(running.size) < 0.8]
+        if running.size == 0:
+            break
+        new = rng.random((running.size, k))
+        hulls.add(running, new)
+        padded[running, i] = new
+    return hulls, padded
+
+
+def test_padded_rebuilds_each_rows_points(rng):
+    hulls, padded = grow(rng)
+    for rows in (np.arange(7), np.array([1, 4, 6]), np.array([3])):
+        points, counts = hulls.padded(rows)
+        for j, r in enumerate(rows):
+            np.testing.assert_array_equal(points[j, :counts[j]], padded[r, :counts[j]])
+            assert (points[j, counts[j]:] == 0).all()
+
+
+def test_closest_matches_the_solver_on_the_padded_array(rng, monkeypatch):
+    hulls, padded = grow(rng)
+    target = rng.random((7, 3)) * 2
+    lam_full, closest_full, _ = min_norm_points(padded, hulls.counts, target)
+    monkeypatch.setattr("mcirl.learn.hulls.MNP_CHUNK_ENTRIES", 7)  # one or two rows a chunk
+    lam, closest = hulls.closest(np.arange(7), target)
+    np.testing.assert_allclose(closest, closest_full, atol=1e-12)
+    np.testing.assert_allclose(lam, lam_full[:, :lam.shape[1]], atol=1e-12)
+    rows = np.array([0, 5])
+    np.testing.assert_allclose(hulls.closest(rows, target[rows])[1], closest_full[rows], atol=1e-12)
