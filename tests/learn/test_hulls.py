@@ -35,7 +35,8 @@ def test_closest_matches_the_solver_on_the_padded_array(rng, monkeypatch):
     hulls, padded = grow(rng)
     target = rng.random((7, 3)) * 2
     lam_full, closest_full, _ = min_norm_points(padded, hulls.counts, target)
-    monkeypatch.setattr("mcirl.learn.hulls.MNP_CHUNK_ENTRIES", 7)  # one or two rows a chunk
+    # chunks of two rows (the last of one), as the budget allows at 2 x longest hull x k
+    monkeypatch.setattr("mcirl.learn.hulls.MNP_CHUNK_ENTRIES", 2 * int(hulls.counts.max()) * 3)
     lam, closest = hulls.closest(np.arange(7), target)
     np.testing.assert_allclose(closest, closest_full, atol=1e-12)
     np.testing.assert_allclose(lam, lam_full[:, :lam.shape[1]], atol=1e-12)
