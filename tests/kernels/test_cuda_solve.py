@@ -55,3 +55,16 @@ def test_a_short_budget_reports_rows_not_done():
     x, err, done = (a.copy_to_host() for a in cuda_solve.iterate_values(
         nxt, prob, gamma, rhs, rhs, tolerance(gamma), 3, THREADS))
     assert not done.any() and (err > tolerance(gamma) * np.abs(x).max(axis=1)).all()
+
+
+def test_outputs_can_come_from_the_callers_allocator():
+    """evaluate passes cupy.empty (its memory pool); np.empty stands in for it here."""
+    nxt, prob, gamma, rng = rows(False)
+    rhs = rng.normal(size=(3, nxt.shape[1]))
+    tol = tolerance(gamma)
+    own = cuda_solve.iterate_values(nxt, prob, gamma, rhs, rhs, tol, 10_000, THREADS, empty=np.empty)
+    assert all(isinstance(a, np.ndarray) for a in own)
+    default = [a.copy_to_host() for a in cuda_solve.iterate_values(nxt, prob, gamma, rhs, rhs, tol,
+                                                                     10_000, THREADS)]
+    for a, b in zip(own, default):
+        np.testing.assert_array_equal(a, b)

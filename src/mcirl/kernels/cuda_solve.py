@@ -154,16 +154,19 @@ def _threads(S, threads):
     return min(threads, max(32, 1 << (S - 1).bit_length()))
 
 
-def iterate_values(nxt, prob, gamma, rhs, x0, tol, sweeps, threads=THREADS):
+def iterate_values(nxt, prob, gamma, rhs, x0, tol, sweeps, threads=THREADS,
+                   empty=cuda.device_array):
     """The GPU twin of :func:`mcirl.kernels.linalg.iterate_values`: arrays on the device (CuPy
-    or numba), returns device arrays x (R, S), err (R,), done (R,)."""
-    args = values_args(nxt, prob, gamma, rhs, x0, tol, sweeps)
+    or numba), returns device arrays x (R, S), err (R,), done (R,) made by ``empty`` (pass
+    ``cupy.empty`` to draw them from CuPy's memory pool)."""
+    args = values_args(nxt, prob, gamma, rhs, x0, tol, sweeps, empty)
     values_kernel[rhs.shape[0], _threads(rhs.shape[1], threads)](*args)
     return args[-3:]
 
 
-def iterate_occupancy(nxt, prob, gamma, rhs, tol, sweeps, threads=THREADS):
+def iterate_occupancy(nxt, prob, gamma, rhs, tol, sweeps, threads=THREADS,
+                      empty=cuda.device_array):
     """The GPU twin of :func:`mcirl.kernels.linalg.iterate_occupancy`."""
-    args = occupancy_args(nxt, prob, gamma, rhs, tol, sweeps)
+    args = occupancy_args(nxt, prob, gamma, rhs, tol, sweeps, empty)
     occupancy_kernel[rhs.shape[0], _threads(rhs.shape[1], threads)](*args)
     return args[-3:]

@@ -114,16 +114,17 @@ def _iterative(mdp, policy, rhs, adjoint, x0, sweeps, kernel=True):
     gamma = mdp.gamma
     tol = tolerance(gamma)
     if kernel:
-        kernels = linalg
+        kernels, device = linalg, {}
         if xp is not np:  # CuPy: numba-cuda kernels, one block per row, all sweeps in one launch
             from ..kernels import cuda_solve as kernels
             nxt_pi, prob_pi = xp.ascontiguousarray(nxt_pi), xp.ascontiguousarray(prob_pi)
+            device = {"empty": xp.empty}  # outputs and scratch from CuPy's memory pool
         rhs = xp.ascontiguousarray(rhs, dtype=xp.float64)
         if adjoint:
-            out = kernels.iterate_occupancy(nxt_pi, prob_pi, gamma, rhs, tol, sweeps)
+            out = kernels.iterate_occupancy(nxt_pi, prob_pi, gamma, rhs, tol, sweeps, **device)
         else:
             start = rhs if x0 is None else xp.ascontiguousarray(x0, dtype=xp.float64)
-            out = kernels.iterate_values(nxt_pi, prob_pi, gamma, rhs, start, tol, sweeps)
+            out = kernels.iterate_values(nxt_pi, prob_pi, gamma, rhs, start, tol, sweeps, **device)
         return tuple(xp.asarray(a) for a in out)
     flat = (xp.arange(R)[:, None, None] * S + nxt_pi).ravel()
     if adjoint:
