@@ -68,3 +68,13 @@ def test_outputs_can_come_from_the_callers_allocator():
                                                                      10_000, THREADS)]
     for a, b in zip(own, default):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_empty_batch_launches_nothing():
+    """A zero-block grid is an invalid launch on a device (the simulator tolerates it, so this
+    bites in benchmarks/gpu_session.sh's device run of tests/kernels)."""
+    nxt, prob, gamma, _ = rows(False, R=0)
+    empty = np.zeros((0, nxt.shape[1]))
+    for out in (cuda_solve.iterate_values(nxt, prob, gamma, empty, empty, 1e-12, 10, THREADS),
+                cuda_solve.iterate_occupancy(nxt, prob, gamma, empty, 1e-12, 10, THREADS)):
+        assert [a.shape for a in out] == [(0, nxt.shape[1]), (0,), (0,)]

@@ -160,7 +160,8 @@ def iterate_values(nxt, prob, gamma, rhs, x0, tol, sweeps, threads=THREADS,
     or numba), returns device arrays x (R, S), err (R,), done (R,) made by ``empty`` (pass
     ``cupy.empty`` to draw them from CuPy's memory pool)."""
     args = values_args(nxt, prob, gamma, rhs, x0, tol, sweeps, empty)
-    values_kernel[rhs.shape[0], _threads(rhs.shape[1], threads)](*args)
+    if rhs.shape[0]:  # a grid of no blocks is an invalid launch
+        values_kernel[rhs.shape[0], _threads(rhs.shape[1], threads)](*args)
     return args[-3:]
 
 
@@ -168,5 +169,6 @@ def iterate_occupancy(nxt, prob, gamma, rhs, tol, sweeps, threads=THREADS,
                       empty=cuda.device_array):
     """The GPU twin of :func:`mcirl.kernels.linalg.iterate_occupancy`."""
     args = occupancy_args(nxt, prob, gamma, rhs, tol, sweeps, empty)
-    occupancy_kernel[rhs.shape[0], _threads(rhs.shape[1], threads)](*args)
+    if rhs.shape[0]:
+        occupancy_kernel[rhs.shape[0], _threads(rhs.shape[1], threads)](*args)
     return args[-3:]
