@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the GPU backend still needs measured, in one command on a machine with a GPU:
-# the device's facts, the kernel and gpu-marked tests on the device, both GPU benchmarks.
+# the device's facts, the kernel and gpu-marked tests on the device, the GPU benchmarks.
 #
 #   bash benchmarks/gpu_session.sh [PROBE_DIR]        (PROBE_DIR: where sol.py is; ../shared/probe)
 #   STEPS="tests-gpu bench-learner" bash benchmarks/gpu_session.sh ...     (only these steps)
@@ -44,6 +44,7 @@ step device device_facts
 step tests-kernels "$py" -m pytest -q -p no:cacheprovider tests/kernels tests/test_sample.py
 step tests-gpu "$py" -m pytest -q -p no:cacheprovider -m gpu tests
 step bench-gpu-sampler "$py" benchmarks/bench_gpu_sampler.py --probe "$probe" --json
+step bench-evaluate "$py" benchmarks/bench_evaluate.py --backend gpu --json
 step bench-learner "$py" benchmarks/bench_learner.py --backend gpu --json
 cat "$out/device.log"
 exit "$failed"
