@@ -90,7 +90,7 @@ def _dense(mdp, policy, rhs, adjoint, kernel=True):
     P = mdp.dense
     if kernel and xp is np and policy.ndim == 2:
         return linalg.solve_deterministic(P, policy.astype(np.int64, copy=False), mdp.gamma,
-                                   np.ascontiguousarray(rhs, dtype=np.float64), adjoint)
+                                          np.ascontiguousarray(rhs, dtype=np.float64), adjoint)
     out = xp.empty((R, S))
     eye = xp.eye(S)
     step = max(1, DENSE_CHUNK_ENTRIES // (S * S))
