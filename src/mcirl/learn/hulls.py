@@ -41,10 +41,8 @@ class HullPoints:
         out = np.zeros((len(rows), int(counts.max()), self.mu0.size))
         out[:, 0] = self.mu0
         for i in range(1, out.shape[1]):
-            ids = self._rows[i - 1]
-            pos = np.minimum(np.searchsorted(ids, rows), len(ids) - 1)
-            hit = ids[pos] == rows
-            out[hit, i] = self._blocks[i - 1][pos[hit]]
+            grew = counts > i  # rows never restart: block i holds exactly the rows this long
+            out[grew, i] = self._blocks[i - 1][np.searchsorted(self._rows[i - 1], rows[grew])]
         return out, counts
 
     def closest(self, rows, target):
