@@ -17,7 +17,6 @@ import json
 import sys
 import time
 
-
 from mcirl.backend import resolve_backend
 from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate

@@ -62,6 +62,8 @@ ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "r
                     "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
                     "mean_iterations", "mean_regret", "mean_performance", "variance", "horizon", "bound",
                     "sampler", "design", "seed", "mdp_seed")
+TIMING_COLUMNS = ("run_id", "key", "seconds_sample", "seconds_learn", "seconds_total", "host",
+                  "reused", "finished")
 CELL_COLUMNS = ("run_id", "cell_id", "family", "features", "k", "gamma", "S", "algorithm", "eps",
                 "delta", "horizon", "bound", "cap", "spec")
 MSTAR_COLUMNS = ("run_id", "cell_id", "criterion", "instance", "status", "m_star", "m_lo", "m_hi",
@@ -141,12 +143,9 @@ class Store:
             self._insert("estimates", ESTIMATE_COLUMNS,
                          [{**{c: r.get(c) for c in ESTIMATE_COLUMNS}, "run_id": run_id, "key": key}
                           for r in rows])
-            self.db.execute(
-                "INSERT OR IGNORE INTO timings (run_id, key, seconds_sample, seconds_learn,"
-                " seconds_total, host, reused, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, key, timing.get("seconds_sample"), timing.get("seconds_learn"),
-                 timing.get("seconds_total"), timing.get("host"), int(timing.get("reused", 0)),
-                 time.time()))
+            self._insert("timings", TIMING_COLUMNS, [{
+                **{c: timing.get(c) for c in TIMING_COLUMNS}, "run_id": run_id, "key": key,
+                "reused": int(timing.get("reused", 0)), "finished": time.time()}])
 
     def put_mstar(self, run_id: str, rows: list[dict]) -> None:
         with self.db:
