@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 
 def _counts(failures, n):
@@ -98,8 +98,10 @@ def detectable_rate(reps: int, delta: float, confidence: float, power: float = 0
     if flagged.size == 0:
         return 1.0
     critical = int(flagged[0])
-    lo, hi = delta, 1.0
-    for _ in range(60):  # P(X >= critical) grows with p: bisect
-        mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if stats.binom.sf(critical - 1, reps, mid) >= power else (mid, hi)
-    return hi
+
+    def power_gap(p):  # P(X >= critical) - power: increasing in p, and 1 - power > 0 at p = 1
+        return stats.binom.sf(critical - 1, reps, p) - power
+
+    if power_gap(delta) >= 0:
+        return float(delta)
+    return float(optimize.brentq(power_gap, delta, 1.0, xtol=1e-15))
