@@ -27,9 +27,14 @@ def chain(P, policy):
     return np.einsum("sa,sat->st", policy, P)
 
 
-def occupancy(P, policy, d0, gamma):
+def evaluate(P, policy, rhs, gamma, adjoint=False):
+    """x solving (I - gamma P_pi) x = rhs (values), or with P_pi^T if adjoint (occupancies)."""
     P_pi = chain(P, policy)
-    return np.linalg.solve(np.eye(len(d0)) - gamma * P_pi.T, d0)
+    return np.linalg.solve(np.eye(len(rhs)) - gamma * (P_pi.T if adjoint else P_pi), rhs)
+
+
+def occupancy(P, policy, d0, gamma):
+    return evaluate(P, policy, d0, gamma, adjoint=True)
 
 
 def mu(P, policy, d0, phi, gamma):

@@ -78,12 +78,7 @@ FAMILIES = {
 
 def exact(mdp, policies, rhs, adjoint):
     P = oracle.dense(mdp)
-    rows = []
-    for r in range(len(rhs)):
-        P_pi = oracle.chain(P, policies[r])
-        M = np.eye(mdp.S) - mdp.gamma * (P_pi.T if adjoint else P_pi)
-        rows.append(np.linalg.solve(M, rhs[r]))
-    return np.stack(rows)
+    return np.stack([oracle.evaluate(P, pi, b, mdp.gamma, adjoint) for pi, b in zip(policies, rhs)])
 
 
 def assert_certified(mdp, policies, rhs, adjoint, method):
