@@ -30,6 +30,12 @@ def best_of(fn, repeats: int = 3) -> float:
     return min(times)
 
 
+def partial(row: dict) -> None:
+    """One measurement as a JSON line on stderr, at once: a run cut off by a time limit (the GPU
+    session's calls) still leaves every measurement it finished in its log."""
+    print("partial:", json.dumps(row), file=sys.stderr, flush=True)
+
+
 def emit(rows: list[dict], as_json: bool, columns: list[tuple[str, str]]) -> None:
     if as_json:
         print(json.dumps(rows, indent=2))

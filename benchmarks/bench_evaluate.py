@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from _common import best_of, emit
+from _common import best_of, emit, partial
 from mcirl.backend import resolve_backend
 from mcirl.errors import InputError
 from mcirl.mdp import FamilySpec, make_mdp
@@ -66,6 +66,7 @@ def main() -> None:
                      "auto_ms_per_row": 1e3 * timings["auto"],
                      "reference_ms_per_row": 1e3 * timings[reference],
                      "ratio": timings["auto"] / timings[reference]})
+        partial(rows[-1])
     emit(rows, args.json, [("case", "case"), ("R", "R"), ("auto_ms_per_row", "auto ms/row"),
                            ("reference", "reference"), ("reference_ms_per_row", "ref ms/row"),
                            ("ratio", "auto / ref")])

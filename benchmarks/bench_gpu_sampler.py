@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from _common import probe_dir
+from _common import partial, probe_dir
 
 from mcirl.backend import gpu_missing
 from mcirl.sample import ExpertChain, _units
@@ -90,8 +90,13 @@ def main() -> None:
     if missing:
         sys.exit(f"bench: error: this benchmark needs a CUDA GPU ({missing})")
     probe_dir(args.probe)
-    rows = [walker(S, H, 0.99) for S in (64, 256, 1024) for H in (100, 1000)]
+    rows = []
+    for S in (64, 256, 1024):
+        for H in (100, 1000):
+            rows.append(walker(S, H, 0.99))
+            partial(rows[-1])
     counts = counts_vs_walker()
+    partial(counts)
     if args.json:
         print(json.dumps({"walker": rows, "counts": counts}, indent=2))
         return

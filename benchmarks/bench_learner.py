@@ -17,6 +17,8 @@ import json
 import sys
 import time
 
+from _common import partial
+
 from mcirl.backend import resolve_backend
 from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate
@@ -41,6 +43,20 @@ def per_iteration(backend, S, R, iterations=10):
     return (time.perf_counter() - t0) / iterations
 
 
+class Heartbeat:
+    """Estimate progress as a partial line every ``every`` seconds: where a cut-off run got to."""
+
+    def __init__(self, t0, every=10.0):
+        self.t0, self.every, self.last = t0, every, t0
+
+    def __call__(self, phase, done, total):
+        now = time.perf_counter()
+        if now - self.last >= self.every:
+            self.last = now
+            partial({"estimate_phase": phase, "done": done, "total": total,
+                     "seconds": round(now - self.t0, 1)})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default="gpu", choices=("gpu", "cpu"))
@@ -58,7 +74,10 @@ def main() -> None:
         sizes = [(64, 100), (64, 1000), (256, 100)]
     if args.skip_per_iteration:
         sizes = []
-    rows = [{"S": S, "R": R, "seconds_per_iteration": per_iteration(backend, S, R)} for S, R in sizes]
+    rows = []
+    for S, R in sizes:
+        rows.append({"S": S, "R": R, "seconds_per_iteration": per_iteration(backend, S, R)})
+        partial(rows[-1])
     result = {"backend": backend, "per_iteration": rows}
     if not args.skip_estimate:
         mdp = make_mdp(FamilySpec(S=1024, A=4, b=3, k=1000, gamma=0.99, seed=1))
@@ -68,7 +87,7 @@ def main() -> None:
         except InputError as exc:
             sys.exit(f"bench: error: {exc}")
         t0 = time.perf_counter()
-        est = run_estimate(mdp, config)
+        est = run_estimate(mdp, config, progress=Heartbeat(t0))
         result["estimate"] = {"seconds": time.perf_counter() - t0, **est.seconds,
                               "sampler": est.sampler,
                               "reps": args.reps,

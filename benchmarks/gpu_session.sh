@@ -4,10 +4,13 @@
 #
 #   bash benchmarks/gpu_session.sh [PROBE_DIR]        (PROBE_DIR: where sol.py is; ../shared/probe)
 #   STEPS="tests-gpu bench-learner" bash benchmarks/gpu_session.sh ...     (only these steps)
+#   STEP_TIMEOUT=240 bash benchmarks/gpu_session.sh ...   (stop any one step after 240 s)
 #
 # Logs and JSON go to $OUT (the device tool's result folder) or ./gpu-results. Every step runs
-# even when an earlier one fails; the exit status is the number of failed steps. mcirl runs from
-# src/ (PYTHONPATH), so the machine needs only the [gpu] packages, pytest and hypothesis.
+# even when an earlier one fails or runs out of STEP_TIMEOUT seconds (the benchmarks log each
+# measurement as they finish it, so a cut-off step keeps those); the exit status is the number
+# of failed steps. mcirl runs from src/ (PYTHONPATH), so the machine needs only the [gpu]
+# packages, pytest and hypothesis.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 probe="$(realpath -m "${1:-../shared/probe}")"
@@ -24,8 +27,9 @@ step() {  # step NAME COMMAND...: run, log to $out/NAME.log, count a failure
     shift
     [[ -z "${STEPS:-}" || " $STEPS " == *" $name "* ]] || return 0
     echo "== $name: $*"
-    local t0=$SECONDS
-    if "$@" >"$out/$name.log" 2>&1; then
+    local t0=$SECONDS limit=()
+    [[ $(type -t "$1") == file ]] && limit=(timeout "${STEP_TIMEOUT:-0}")  # 0: no limit
+    if "${limit[@]}" "$@" >"$out/$name.log" 2>&1; then
         echo "   ok ($((SECONDS - t0)) s)"
     else
         echo "   FAILED ($((SECONDS - t0)) s): tail of $out/$name.log"
