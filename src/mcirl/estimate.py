@@ -40,7 +40,7 @@ class EstimateConfig:
     max_iter: int = 1000  #: learner iteration cap; hitting it is a failure
     seed: int = 0  #: seed of the expert trajectories
     sampler: str = "counts"  #: counts | trajectories | auto
-    backend: str = "cpu"  #: cpu | auto
+    backend: str = "cpu"  #: cpu | gpu | auto (resolved to cpu or gpu on construction)
     confidence: float = 0.95  #: level of the Clopper-Pearson intervals
     rep_offset: int = 0  #: first replicate's index (its RNG streams): replicate blocks of a sweep
 
