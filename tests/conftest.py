@@ -47,6 +47,18 @@ def unsimulated_env():
 
 
 @pytest.fixture
+def fake_cupy():
+    """tests/fake_cupy.py installed as ``cupy`` for the test (with the CUDA simulator, the GPU
+    backend's glue runs without a GPU). Skipped where a GPU is: the gpu tests use real CuPy."""
+    if GPU_MISSING is None:
+        pytest.skip("a GPU is present: the gpu-marked tests run the real CuPy")
+    from tests import fake_cupy as module
+
+    with module.installed() as cupy:
+        yield cupy
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(20261123)
 

@@ -127,6 +127,24 @@ def test_kernel_and_array_paths_agree(rng):
         np.testing.assert_allclose(kernel, array, rtol=1e-11, atol=1e-11 * np.abs(array).max())
 
 
+def test_device_arrays_take_the_cuda_kernels(fake_cupy, rng):
+    """evaluate on CuPy arrays (tests/fake_cupy.py; the kernels in the CUDA simulator): the
+    numba-cuda kernels run, outputs come back as device arrays, within the certified bounds of
+    the CPU kernel's answer. gamma = 0.2 keeps the simulated sweeps few (~15)."""
+    mdp = make_mdp(FamilySpec(S=12, A=3, b=3, k=4, gamma=0.2, seed=3))
+    policies = random_policies(mdp, 1, rng)
+    rhs = rng.random((1, mdp.S))
+    device = mdp.to(fake_cupy)
+    for adjoint in (False, True):
+        x, err = evaluate(mdp, policies, rhs, adjoint=adjoint, method="iterative", with_error=True)
+        gx, gerr = evaluate(device, fake_cupy.asarray(policies), fake_cupy.asarray(rhs),
+                            adjoint=adjoint, method="iterative", with_error=True)
+        assert isinstance(gx, fake_cupy.ndarray) and isinstance(gerr, fake_cupy.ndarray)
+        gap = np.abs(gx.get() - x)
+        gap = gap.sum(axis=1) if adjoint else gap.max(axis=1)
+        assert (gap <= err + gerr.get() + 1e-15).all()
+
+
 def test_fast_mixing_chains_stop_long_before_the_contraction_bound(rng):
     """Garnet at gamma = 0.99: the bounds certify in ~120 sweeps; gamma^n / (1 - gamma) alone
     would need ~2700. 300 sweeps must do for values and occupancies."""

@@ -1,0 +1,190 @@
+"""A stand-in for CuPy in CI: NumPy arrays that say they live on a device, and refuse to mix.
+
+The GPU backend's glue (the MDP moved to the device, the samplers' CUDA kernels handing their
+output to CuPy, mu_hat and the learner on the device, results fetched back) otherwise runs only
+on a machine with a GPU. With this module installed as ``cupy`` (:func:`installed`), that glue
+runs here: :func:`mcirl.backend.array_module` sees these arrays as CuPy's, the CUDA kernels run
+in numba's simulator, and every NumPy operation works on them as it would on CuPy's arrays.
+
+Strict where CuPy is: an operation mixing a device array with a host array (a NumPy array with
+at least one dimension) raises TypeError, as CuPy does; only ``asarray``/``array``/
+``ascontiguousarray`` take host data, and ``.get()`` gives it back. Not caught: ``np.asarray``
+of a device array, which real CuPy refuses but a NumPy subclass cannot (mcirl fetches with
+``.get()``, see :func:`mcirl.learn.result.to_numpy`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.machinery
+import sys
+import types
+
+import numpy as np
+import scipy.sparse
+
+
+class ndarray(np.ndarray):
+    """A 'device' array: a NumPy array of this subclass."""
+
+    def get(self):
+        return np.array(self.view(np.ndarray))
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _refuse_host(inputs, kwargs.get("out", ()))
+        result = getattr(ufunc, method)(*_host(inputs), **_host(kwargs))
+        return None if method == "at" else _device(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        _refuse_host(args, kwargs)
+        return _device(func(*_host(args), **_host(kwargs)))
+
+
+ndarray.__module__ = "cupy"  # what mcirl.backend.array_module looks at
+
+
+def _leaves(obj):
+    if isinstance(obj, (tuple, list)):
+        for x in obj:
+            yield from _leaves(x)
+    elif isinstance(obj, dict):
+        for x in obj.values():
+            yield from _leaves(x)
+    else:
+        yield obj
+
+
+def _refuse_host(*objs):
+    for x in _leaves(objs):
+        if isinstance(x, np.ndarray) and not isinstance(x, ndarray) and x.ndim > 0:
+            raise TypeError(f"fake cupy: a host (NumPy) array of shape {x.shape} mixed with "
+                            "device arrays; CuPy refuses this")
+
+
+def _host(obj):
+    """obj with every device array viewed as a plain NumPy array (for NumPy to compute on)."""
+    if isinstance(obj, ndarray):
+        return obj.view(np.ndarray)
+    if isinstance(obj, tuple):
+        return tuple(_host(x) for x in obj)
+    if isinstance(obj, list):
+        return [_host(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _host(v) for k, v in obj.items()}
+    return obj
+
+
+def _device(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.view(ndarray)
+    if isinstance(obj, tuple):
+        return tuple(_device(x) for x in obj)
+    if isinstance(obj, list):
+        return [_device(x) for x in obj]
+    return obj
+
+
+def asarray(a, dtype=None):
+    """Host data, a device array (itself when no conversion is needed, as in CuPy), or a CUDA
+    array (numba's, e.g. a kernel's output), as a device array."""
+    if hasattr(a, "copy_to_host"):
+        a = a.copy_to_host()
+    if isinstance(a, ndarray) and (dtype is None or a.dtype == dtype):
+        return a
+    return np.array(_host(a), dtype=dtype).view(ndarray)
+
+
+def array(a, dtype=None, copy=True):
+    return np.array(_host(a), dtype=dtype, copy=copy).view(ndarray)
+
+
+def ascontiguousarray(a, dtype=None):
+    return np.ascontiguousarray(_host(asarray(a)), dtype=dtype).view(ndarray)
+
+
+def asnumpy(a):
+    return a.get() if isinstance(a, ndarray) else np.asarray(a)
+
+
+def _on_device(func):
+    """func, refusing host arrays and returning device arrays."""
+    if isinstance(func, np.ufunc):  # its calls and methods go through ndarray.__array_ufunc__
+        return func
+
+    def call(*args, **kwargs):
+        _refuse_host(args, kwargs)
+        return _device(func(*_host(args), **_host(kwargs)))
+
+    return call
+
+
+def _function(name):
+    """cupy.<name>: numpy.<name> on device arrays."""
+    return _on_device(getattr(np, name))
+
+
+class _Sparse:
+    """cupyx.scipy.sparse matrices, as far as mcirl uses them: build, convert, multiply."""
+
+    def __init__(self, matrix):
+        self.matrix = matrix
+        self.shape = matrix.shape
+
+    def tocsr(self):
+        return _Sparse(self.matrix.tocsr())
+
+    def toarray(self):
+        return _device(self.matrix.toarray())
+
+    def __matmul__(self, other):
+        _refuse_host(other)
+        return _device(self.matrix @ _host(other))
+
+
+def _coo_matrix(arg, shape=None):
+    _refuse_host(arg)
+    return _Sparse(scipy.sparse.coo_matrix(_host(arg), shape=shape))
+
+
+def _csr_matrix(arg, shape=None):
+    _refuse_host(arg)
+    return _Sparse(scipy.sparse.csr_matrix(_host(arg), shape=shape))
+
+
+def _module(name, **attrs):
+    module = types.ModuleType(name)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    module.__dict__.update(attrs)
+    return module
+
+
+def _build():
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None)
+    linalg = types.SimpleNamespace(solve=_on_device(np.linalg.solve))
+    cupy = _module("cupy", ndarray=ndarray, asarray=asarray, array=array,
+                   ascontiguousarray=ascontiguousarray, asnumpy=asnumpy,
+                   cuda=types.SimpleNamespace(runtime=runtime), linalg=linalg,
+                   float64=np.float64, int64=np.int64, bool_=np.bool_, nan=np.nan, inf=np.inf,
+                   newaxis=None)
+    cupy.__getattr__ = _function
+    sparse = _module("cupyx.scipy.sparse", coo_matrix=_coo_matrix, csr_matrix=_csr_matrix)
+    scipy_ = _module("cupyx.scipy", sparse=sparse)
+    cupyx = _module("cupyx", scipy=scipy_)
+    return {"cupy": cupy, "cupyx": cupyx, "cupyx.scipy": scipy_, "cupyx.scipy.sparse": sparse}
+
+
+@contextlib.contextmanager
+def installed():
+    """``import cupy`` gives this module (and ``cupyx.scipy.sparse`` its sparse matrices)
+    inside the block; whatever was there before comes back after it."""
+    modules = _build()
+    saved = {name: sys.modules.get(name) for name in modules}
+    sys.modules.update(modules)
+    try:
+        yield modules["cupy"]
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
