@@ -7,8 +7,9 @@ runs here: :func:`mcirl.backend.array_module` sees these arrays as CuPy's, the C
 in numba's simulator, and every NumPy operation works on them as it would on CuPy's arrays.
 
 Strict where CuPy is: an operation mixing a device array with a host array (a NumPy array with
-at least one dimension) raises TypeError, as CuPy does; only ``asarray``/``array``/
-``ascontiguousarray`` take host data, and ``.get()`` gives it back. Not caught: ``np.asarray``
+at least one dimension) raises TypeError, as CuPy does, and so does passing a device array to a
+CPU (njit) kernel; only ``asarray``/``array``/``ascontiguousarray`` take host data, and
+``.get()`` gives it back. Not caught: ``np.asarray``
 of a device array, which real CuPy refuses but a NumPy subclass cannot (mcirl fetches with
 ``.get()``, see :func:`mcirl.learn.result.to_numpy`).
 """
@@ -22,10 +23,13 @@ import types
 
 import numpy as np
 import scipy.sparse
+from numba.core.typing.typeof import typeof_impl
 
 
 class ndarray(np.ndarray):
     """A 'device' array: a NumPy array of this subclass."""
+
+    __numba_array_subtype_dispatch__ = True  # numba asks typeof_impl (below), not its fast path
 
     def get(self):
         return np.array(self.view(np.ndarray))
@@ -41,6 +45,12 @@ class ndarray(np.ndarray):
 
 
 ndarray.__module__ = "cupy"  # what mcirl.backend.array_module looks at
+
+
+@typeof_impl.register(ndarray)
+def _typeof_device_array(val, c):
+    # Numba's CPU kernels cannot read CuPy's memory, and refuse its arrays: so must these.
+    raise TypeError("fake cupy: a device array passed to a CPU (njit) kernel")
 
 
 def _leaves(obj):
