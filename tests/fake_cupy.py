@@ -169,7 +169,8 @@ def _module(name, **attrs):
 
 
 def _build():
-    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None)
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None,
+                                    getDeviceProperties=lambda i: {"name": b"fake_cupy"})
     linalg = types.SimpleNamespace(solve=_on_device(np.linalg.solve))
     cupy = _module("cupy", ndarray=ndarray, asarray=asarray, array=array,
                    ascontiguousarray=ascontiguousarray, asnumpy=asnumpy,
@@ -181,6 +182,21 @@ def _build():
     scipy_ = _module("cupyx.scipy", sparse=sparse)
     cupyx = _module("cupyx", scipy=scipy_)
     return {"cupy": cupy, "cupyx": cupyx, "cupyx.scipy": scipy_, "cupyx.scipy.sparse": sparse}
+
+
+def assert_same_rows(actual, expected, skip=()):
+    """Result rows (lists of dicts) of a GPU-glue run equal the CPU run's: floats to rounding
+    (the device path's solves and sums may round differently), all else exactly; ``skip``
+    names keys that legitimately differ (run ids, content hashes)."""
+    import pytest
+
+    assert len(actual) == len(expected) > 0
+    for a, e in zip(actual, expected):
+        assert a.keys() == e.keys()
+        for key, value in e.items():
+            if key not in skip:
+                close = pytest.approx(value, rel=1e-9, nan_ok=True) if isinstance(value, float) else value
+                assert a[key] == close, key
 
 
 @contextlib.contextmanager

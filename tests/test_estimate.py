@@ -7,6 +7,7 @@ from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.mdp import FamilySpec, make_mdp
 from tests import oracle
+from tests.fake_cupy import assert_same_rows
 from tests.stats_checks import Z_MAX, two_proportion_z
 
 # A cell whose failure rate at m = 8 is near 0.4: sensitive to any error in the pipeline.
@@ -89,10 +90,5 @@ def test_gpu_backend_glue_gives_the_cpu_rows(fake_cupy, sampler, algorithm):
         by_criterion = fields.pop("failures_by_criterion")
         return {**fields, **by_criterion}
 
-    for g, c in zip(gpu.rows, cpu.rows, strict=True):
-        g, c = flat(g), flat(c)
-        assert g.keys() == c.keys()
-        for key, value in c.items():
-            expected = pytest.approx(value, rel=1e-9, nan_ok=True) if isinstance(value, float) else value
-            assert g[key] == expected, key
+    assert_same_rows([flat(r) for r in gpu.rows], [flat(r) for r in cpu.rows])
     assert gpu.rows[0].failures > gpu.rows[1].failures  # m = 2 fails, m = 64 succeeds: not vacuous

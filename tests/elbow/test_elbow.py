@@ -11,6 +11,7 @@ from mcirl.elbow.knee import bootstrap_knee, kneedle
 from mcirl.elbow.model import comparisons, make_model
 from mcirl.errors import InputError
 from mcirl.plots import plot_elbow_curves, plot_elbow_scaling
+from tests.fake_cupy import assert_same_rows
 
 GRID = np.unique(np.round(4 * 2 ** (np.arange(20) / 2)).astype(int))
 
@@ -106,3 +107,24 @@ def test_elbow_command_stores_and_plots(capsys, tmp_path):
     gids = {l.get_gid() for l in ax.lines}
     assert "claim" in gids and sum(1 for g in gids if g and g.startswith("scaling:")) == 3
     assert ax.get_xlabel() == "latent utility dimension k"
+
+
+def test_elbow_on_the_gpu_backend_gives_the_cpu_numbers(capsys, tmp_path, fake_cupy):
+    """--backend gpu with tests/fake_cupy.py for CuPy: the fits run on device arrays (mixing in
+    a host array would raise, as in CuPy) and give the CPU's curves and elbows to rounding."""
+    argv = ["elbow", "--k", "2", "--d", "4", "--reps", "4", "--n-max", "128", "--test-pairs",
+            "200", "--bootstrap", "10", "--ranks", "1", "4", "--json"]
+    results = {}
+    for backend in ("cpu", "gpu"):
+        assert main(argv + ["--backend", backend, "--db", str(tmp_path / f"{backend}.sqlite")]) == 0
+        results[backend] = json.loads(capsys.readouterr().out)
+    assert_same_rows(results["gpu"]["elbows"], results["cpu"]["elbows"])
+    from mcirl.results import collect_elbows
+    from mcirl.sweep.store import Store
+
+    curves = {}
+    for backend in ("cpu", "gpu"):
+        with Store(tmp_path / f"{backend}.sqlite") as store:
+            curves[backend] = collect_elbows(store)[0]
+            assert store.runs()[0]["device"].startswith(backend)  # "gpu: fake_cupy"
+    assert_same_rows(curves["gpu"], curves["cpu"], skip=("run_id",))

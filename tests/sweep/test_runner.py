@@ -15,6 +15,7 @@ from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor, make_executor
 from mcirl.sweep.runner import run_sweep
 from mcirl.sweep.store import Store
+from tests.fake_cupy import assert_same_rows
 
 CONFIG = """
 name = "resume-test"
@@ -248,3 +249,46 @@ def test_scheduler_address_joins_an_existing_cluster(tmp_path):
         finally:
             executor.close()
     assert remote == local
+
+
+TINY = """
+name = "gpu-glue"
+seed = 3
+backend = "{backend}"
+[mdp]
+S = 10
+A = 2
+b = 3
+[cells]
+k = [2]
+gamma = [0.5]
+eps = 0.2
+delta = 0.1
+[instances]
+count = 1
+reps = 4
+[search]
+factor = 8
+cap = 64
+bisect = 1
+sampler = "counts"
+max_iter = 50
+"""
+
+
+def test_a_gpu_backend_sweep_stores_the_cpu_results(tmp_path, fake_cupy):
+    """A sweep with backend = "gpu" (tests/fake_cupy.py for CuPy, the CUDA simulator for the
+    kernels) stores what the CPU run stores, and says in its runs row that it ran on the GPU."""
+    results = {}
+    for backend in ("cpu", "gpu"):
+        path = tmp_path / f"{backend}.toml"
+        path.write_text(TINY.format(backend=backend))
+        db = tmp_path / f"{backend}.sqlite"
+        assert main(["sweep", str(path), "--db", str(db), "--quiet"]) == 0
+        results[backend] = dump(db)
+    (gpu, gpu_runs), (cpu, cpu_runs) = results["gpu"], results["cpu"]
+    assert gpu_runs[0]["device"] == "gpu: fake_cupy" and cpu_runs[0]["device"].startswith("cpu")
+    assert cpu["estimates"] and cpu["mstar"]
+
+    for table in RESULT_TABLES:  # the content keys and run ids hash the backend: they differ
+        assert_same_rows(gpu[table], cpu[table], skip=("run_id", "key", "cell_id"))
