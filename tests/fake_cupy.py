@@ -8,10 +8,10 @@ in numba's simulator, and every NumPy operation works on them as it would on CuP
 
 Strict where CuPy is: an operation mixing a device array with a host array (a NumPy array with
 at least one dimension) raises TypeError, as CuPy does, and so does passing a device array to a
-CPU (njit) kernel; only ``asarray``/``array``/``ascontiguousarray`` take host data, and
-``.get()`` gives it back. Not caught: ``np.asarray``
-of a device array, which real CuPy refuses but a NumPy subclass cannot (mcirl fetches with
-``.get()``, see :func:`mcirl.learn.result.to_numpy`).
+CPU (njit) kernel; only ``asarray`` and ``ascontiguousarray`` take host data, and
+``.get()`` gives it back. Not caught: ``np.asarray`` of a device array, which real CuPy refuses
+but a NumPy subclass cannot (mcirl fetches with ``.get()``: :func:`mcirl.learn.result.to_numpy`),
+and host values assigned into a device array by indexing.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sys
 import types
 
 import numpy as np
+import pytest
 import scipy.sparse
 from numba.core.typing.typeof import typeof_impl
 
@@ -104,16 +105,8 @@ def asarray(a, dtype=None):
     return np.array(_host(a), dtype=dtype).view(ndarray)
 
 
-def array(a, dtype=None, copy=True):
-    return np.array(_host(a), dtype=dtype, copy=copy).view(ndarray)
-
-
 def ascontiguousarray(a, dtype=None):
     return np.ascontiguousarray(_host(asarray(a)), dtype=dtype).view(ndarray)
-
-
-def asnumpy(a):
-    return a.get() if isinstance(a, ndarray) else np.asarray(a)
 
 
 def _on_device(func):
@@ -134,7 +127,7 @@ def _function(name):
 
 
 class _Sparse:
-    """cupyx.scipy.sparse matrices, as far as mcirl uses them: build, convert, multiply."""
+    """A cupyx.scipy.sparse matrix, as far as mcirl uses one: convert, densify, multiply."""
 
     def __init__(self, matrix):
         self.matrix = matrix
@@ -156,11 +149,6 @@ def _coo_matrix(arg, shape=None):
     return _Sparse(scipy.sparse.coo_matrix(_host(arg), shape=shape))
 
 
-def _csr_matrix(arg, shape=None):
-    _refuse_host(arg)
-    return _Sparse(scipy.sparse.csr_matrix(_host(arg), shape=shape))
-
-
 def _module(name, **attrs):
     module = types.ModuleType(name)
     module.__spec__ = importlib.machinery.ModuleSpec(name, None)
@@ -172,13 +160,12 @@ def _build():
     runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None,
                                     getDeviceProperties=lambda i: {"name": b"fake_cupy"})
     linalg = types.SimpleNamespace(solve=_on_device(np.linalg.solve))
-    cupy = _module("cupy", ndarray=ndarray, asarray=asarray, array=array,
-                   ascontiguousarray=ascontiguousarray, asnumpy=asnumpy,
+    cupy = _module("cupy", ndarray=ndarray, asarray=asarray, ascontiguousarray=ascontiguousarray,
                    cuda=types.SimpleNamespace(runtime=runtime), linalg=linalg,
                    float64=np.float64, int64=np.int64, bool_=np.bool_, nan=np.nan, inf=np.inf,
                    newaxis=None)
     cupy.__getattr__ = _function
-    sparse = _module("cupyx.scipy.sparse", coo_matrix=_coo_matrix, csr_matrix=_csr_matrix)
+    sparse = _module("cupyx.scipy.sparse", coo_matrix=_coo_matrix)
     scipy_ = _module("cupyx.scipy", sparse=sparse)
     cupyx = _module("cupyx", scipy=scipy_)
     return {"cupy": cupy, "cupyx": cupyx, "cupyx.scipy": scipy_, "cupyx.scipy.sparse": sparse}
@@ -188,8 +175,6 @@ def assert_same_rows(actual, expected, skip=()):
     """Result rows (lists of dicts) of a GPU-glue run equal the CPU run's: floats to rounding
     (the device path's solves and sums may round differently), all else exactly; ``skip``
     names keys that legitimately differ (run ids, content hashes)."""
-    import pytest
-
     assert len(actual) == len(expected) > 0
     for a, e in zip(actual, expected):
         assert a.keys() == e.keys()
