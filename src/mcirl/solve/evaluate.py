@@ -53,9 +53,11 @@ from .rows import policy_rows
 DENSE_MAX_STATES = 1024
 #: Memory budget (float64 entries) of one chunk of dense (rows, S, S) systems.
 DENSE_CHUNK_ENTRIES = 2**24
-#: One dense LU per row costs about S^2 / (DENSE_SWEEPS_RATIO B') sweeps of the iterative
-#: method (B' non-zeros per row of P_pi): measured with the CPU kernels, 17 at S = 64, 40 at
-#: S = 256, 66 at S = 1024 (Garnet, b = 3). Not yet measured on a GPU.
+#: One dense LU per row costs about S^2 / (ratio B') sweeps of the iterative method (B'
+#: non-zeros per row of P_pi). Measured with the CPU kernels (Garnet, b = 3, R = 1000 at
+#: S <= 128), the ratio was 17, 40, 66 at S = 64, 256, 1024 one day and 13, 35, 28 on a rerun
+#: (2026-11-23; 5.4 at S = 32): with 50 the sweep budget stays under one LU. Not yet measured
+#: on a GPU.
 DENSE_SWEEPS_RATIO = 50
 #: ``auto`` solves densely at once when that budget is under this many sweeps (Dirichlet's
 #: dense rows, small S): a fast-mixing chain still needs ~40-120 sweeps at gamma = 0.99.
