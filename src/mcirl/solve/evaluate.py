@@ -36,8 +36,8 @@ in tests).
 ``auto`` picks per call. Above 1024 states it iterates (dense would not fit). Otherwise it
 iterates for at most the sweeps that cost about as much as one dense LU and solves the rows not
 yet certified densely, or goes dense at once when that budget is tiny (dense rows, small S).
-So a Garnet at S = 1024 costs ~1/50 of an LU and a slowly mixing gridworld at most about twice
-one.
+So a Garnet at S = 1024 costs ~1/50 of an LU and a slowly mixing gridworld about two (1.65-1.9
+measured at S = 256).
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ DENSE_MAX_STATES = 1024
 #: Memory budget (float64 entries) of one chunk of dense (rows, S, S) systems.
 DENSE_CHUNK_ENTRIES = 2**24
 #: One dense LU per row costs about S^2 / (ratio B') sweeps of the iterative method (B'
-#: non-zeros per row of P_pi). Measured with the CPU kernels (Garnet, b = 3, R = 1000 at
-#: S <= 128), the ratio was 17, 40, 66 at S = 64, 256, 1024 one day and 13, 35, 28 on a rerun
-#: (2026-11-23; 5.4 at S = 32): with 50 the sweep budget stays under one LU. Not yet measured
-#: on a GPU.
+#: non-zeros per row of P_pi). With the CPU kernels on Garnets (b = 3) the ratio measured
+#: 11-20, 27-40 and 28-76 at S = 64, 256 and 1024 over several runs on the noisy 2-core VM
+#: (`benchmarks/bench_evaluate.py` prints it): at 50 the budget costs 0.2-1.5 LUs. Not yet
+#: measured on a GPU.
 DENSE_SWEEPS_RATIO = 50
 #: ``auto`` solves densely at once when that budget is under this many sweeps (Dirichlet's
 #: dense rows, small S): a fast-mixing chain still needs ~40-120 sweeps at gamma = 0.99.
