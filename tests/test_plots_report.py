@@ -150,3 +150,14 @@ def test_plot_and_report_errors(capsys, tmp_path):
     Store(empty).close()
     assert main(["report", "--db", str(empty)]) == 2
     assert "holds no" in capsys.readouterr().err
+
+
+def test_report_of_a_single_k_says_why_it_has_no_growth_table(cells):
+    from mcirl.report import blocks
+
+    growth = "Growth from the smallest to the largest k of the seed table"
+    for subset, has_table in ((cells, True), ([c for c in cells if c.k == 2], False)):
+        out = blocks(subset, [], "theorem", [])
+        kind, payload = out[[b[1] for b in out].index(growth) + 1]
+        assert (kind == "table" and len(payload[1]) > 0) if has_table else (
+            kind == "p" and "two or more values of k" in payload)

@@ -76,10 +76,13 @@ def blocks(cells, runs, criterion, figures):
     first = [c for c in cells if runs and runs[0]["run_id"] in c.run_ids] or cells
     ks = sorted({c.k for c in first})
     seed = [c for c in first if c.k in (ks[0], ks[-1])] if ks else []
+    growth = ratio_rows(first, criterion)
     out += [("h2", "Seed table"), ("table", (CELL_HEADER, cell_rows(seed, criterion))),
             ("h2", "Growth from the smallest to the largest k of the seed table"),
             ("table", (["features", "algorithm", "gamma", "ratio", "empirical m* ratio",
-                        "bound ratio"], ratio_rows(first, criterion))),
+                        "bound ratio"], growth)) if growth else
+            ("p", "(Needs cells at two or more values of k with the same features, algorithm "
+                  "and gamma; this run has none.)"),
             ("h2", "Every cell"), ("table", (CELL_HEADER, cell_rows(cells, criterion)))]
     meta = []
     for r in runs:
