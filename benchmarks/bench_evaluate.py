@@ -28,7 +28,7 @@ from mcirl.backend import resolve_backend
 from mcirl.errors import InputError
 from mcirl.mdp import FamilySpec, make_mdp
 from mcirl.solve import evaluate, policy_rows
-from mcirl.solve.evaluate import DENSE_SWEEPS_RATIO
+from mcirl.solve.evaluate import DENSE_SWEEPS_RATIO, iteration_kernels
 
 CASES = [
     ("garnet S=256 b=3", FamilySpec(S=256, A=4, b=3, k=4, gamma=0.99, seed=1)),
@@ -40,14 +40,12 @@ CASES = [
 
 def calibrate(backend, xp, S, R, sweeps=(10, 60)):
     """Seconds of one dense LU and of one sweep, per batch of R rows, and the ratio they imply."""
-    from mcirl.kernels import cuda_solve, linalg
-
     mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=4, gamma=0.99, seed=1)).to(xp)
     rng = np.random.default_rng(0)
     policies = xp.asarray(rng.integers(0, mdp.A, size=(R, S)))
     rhs = xp.asarray(rng.normal(size=(R, S)))
     nxt, prob = (xp.ascontiguousarray(a) for a in policy_rows(mdp, policies))
-    kernels, extra = (linalg, {}) if backend == "cpu" else (cuda_solve, {"empty": xp.empty})
+    kernels, extra = iteration_kernels(xp)  # the ones evaluate runs
     lu = timed(backend, lambda: evaluate(mdp, policies, rhs, method="dense"))
     # tolerance 0: no row stops early, so the difference is the cost of the extra sweeps
     few, many = (timed(backend, lambda n=n: kernels.iterate_values(

@@ -85,6 +85,7 @@ def test_gpu_backend_glue_gives_the_cpu_rows(fake_cupy, sampler, algorithm):
     gpu = run_estimate(mdp, EstimateConfig(backend="gpu", **options))
     cpu = run_estimate(mdp, EstimateConfig(backend="cpu", **options))
     assert gpu.config.backend == "gpu" and gpu.sampler == cpu.sampler
+
     def flat(row):
         fields = asdict(row)
         by_criterion = fields.pop("failures_by_criterion")

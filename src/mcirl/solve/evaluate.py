@@ -104,6 +104,18 @@ def _dense(mdp, policy, rhs, adjoint, kernel=True):
     return out
 
 
+def iteration_kernels(xp):
+    """The kernels of the certified iteration for arrays of module xp, and the keyword arguments
+    they take: Numba's CPU kernels (:mod:`mcirl.kernels.linalg`) for NumPy; for CuPy the
+    numba-cuda kernels (:mod:`mcirl.kernels.cuda_solve`: one block per row, every sweep in one
+    launch) with outputs and scratch drawn from CuPy's memory pool."""
+    if xp is np:
+        return linalg, {}
+    from ..kernels import cuda_solve
+
+    return cuda_solve, {"empty": xp.empty}
+
+
 def _iterative(mdp, policy, rhs, adjoint, x0, sweeps, kernel=True):
     """The certified iteration of the module docstring, at most ``sweeps`` sweeps.
 
@@ -116,11 +128,9 @@ def _iterative(mdp, policy, rhs, adjoint, x0, sweeps, kernel=True):
     gamma = mdp.gamma
     tol = tolerance(gamma)
     if kernel:
-        kernels, device = linalg, {}
-        if xp is not np:  # CuPy: numba-cuda kernels, one block per row, all sweeps in one launch
-            from ..kernels import cuda_solve as kernels
+        kernels, device = iteration_kernels(xp)
+        if xp is not np:
             nxt_pi, prob_pi = xp.ascontiguousarray(nxt_pi), xp.ascontiguousarray(prob_pi)
-            device = {"empty": xp.empty}  # outputs and scratch from CuPy's memory pool
         rhs = xp.ascontiguousarray(rhs, dtype=xp.float64)
         if adjoint:
             out = kernels.iterate_occupancy(nxt_pi, prob_pi, gamma, rhs, tol, sweeps, **device)
