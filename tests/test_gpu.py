@@ -7,6 +7,7 @@ from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.mdp import FamilySpec, make_mdp
 from mcirl.sample import ExpertChain, mu_hat, sample_occupancy
 from mcirl.solve import optimal_policy
+from tests.solve.test_evaluate import assert_device_evaluation_within_bounds
 from tests.stats_checks import Z_MAX, mean_z, two_proportion_z, z_threshold
 from tests.test_sample import truncated_mu
 
@@ -49,17 +50,8 @@ def test_gpu_policy_evaluation_matches_the_cpu_within_its_certified_bounds():
     """CuPy arrays take the numba-cuda kernels (one block per row); the CPU its Numba kernel."""
     import cupy
 
-    from mcirl.solve import evaluate
-
     mdp = make_mdp(FamilySpec(S=1024, A=4, b=3, k=16, gamma=0.99, seed=1))
     rng = np.random.default_rng(3)
     policies = rng.integers(0, mdp.A, size=(64, mdp.S))
     rhs = rng.random((64, mdp.S))
-    device = mdp.to(cupy)
-    for adjoint in (False, True):
-        x, err = evaluate(mdp, policies, rhs, adjoint=adjoint, method="iterative", with_error=True)
-        gx, gerr = evaluate(device, cupy.asarray(policies), cupy.asarray(rhs), adjoint=adjoint,
-                            method="iterative", with_error=True)
-        diff = np.abs(gx.get() - x)
-        gap = diff.sum(axis=1) if adjoint else diff.max(axis=1)
-        assert (gap <= err + gerr.get() + 1e-14 * np.abs(x).max()).all()
+    assert_device_evaluation_within_bounds(mdp, cupy, policies, rhs, rtol=1e-14)

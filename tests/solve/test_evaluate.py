@@ -127,22 +127,27 @@ def test_kernel_and_array_paths_agree(rng):
         np.testing.assert_allclose(kernel, array, rtol=1e-11, atol=1e-11 * np.abs(array).max())
 
 
-def test_device_arrays_take_the_cuda_kernels(fake_cupy, rng):
-    """evaluate on CuPy arrays (tests/fake_cupy.py; the kernels in the CUDA simulator): the
-    numba-cuda kernels run, outputs come back as device arrays, within the certified bounds of
-    the CPU kernel's answer. gamma = 0.2 keeps the simulated sweeps few (~15)."""
-    mdp = make_mdp(FamilySpec(S=12, A=3, b=3, k=4, gamma=0.2, seed=3))
-    policies = random_policies(mdp, 1, rng)
-    rhs = rng.random((1, mdp.S))
-    device = mdp.to(fake_cupy)
+def assert_device_evaluation_within_bounds(mdp, cupy, policies, rhs, atol=0.0, rtol=0.0):
+    """evaluate on CuPy arrays takes the numba-cuda kernels: device arrays come back, each row
+    within the two certified bounds of the CPU kernel's answer x, plus atol + rtol max|x| for
+    rounding. Also run by tests/test_gpu.py with the real CuPy."""
+    device = mdp.to(cupy)
     for adjoint in (False, True):
         x, err = evaluate(mdp, policies, rhs, adjoint=adjoint, method="iterative", with_error=True)
-        gx, gerr = evaluate(device, fake_cupy.asarray(policies), fake_cupy.asarray(rhs),
-                            adjoint=adjoint, method="iterative", with_error=True)
-        assert isinstance(gx, fake_cupy.ndarray) and isinstance(gerr, fake_cupy.ndarray)
+        gx, gerr = evaluate(device, cupy.asarray(policies), cupy.asarray(rhs), adjoint=adjoint,
+                            method="iterative", with_error=True)
+        assert isinstance(gx, cupy.ndarray) and isinstance(gerr, cupy.ndarray)
         gap = np.abs(gx.get() - x)
         gap = gap.sum(axis=1) if adjoint else gap.max(axis=1)
-        assert (gap <= err + gerr.get() + 1e-15).all()
+        assert (gap <= err + gerr.get() + atol + rtol * np.abs(x).max()).all()
+
+
+def test_device_arrays_take_the_cuda_kernels(fake_cupy, rng):
+    """With tests/fake_cupy.py for CuPy and the kernels in the CUDA simulator. gamma = 0.2 keeps
+    the simulated sweeps few (~15)."""
+    mdp = make_mdp(FamilySpec(S=12, A=3, b=3, k=4, gamma=0.2, seed=3))
+    assert_device_evaluation_within_bounds(mdp, fake_cupy, random_policies(mdp, 1, rng),
+                                           rng.random((1, mdp.S)), atol=1e-15)
 
 
 def test_fast_mixing_chains_stop_long_before_the_contraction_bound(rng):

@@ -289,6 +289,5 @@ def test_a_gpu_backend_sweep_stores_the_cpu_results(tmp_path, fake_cupy):
     (gpu, gpu_runs), (cpu, cpu_runs) = results["gpu"], results["cpu"]
     assert gpu_runs[0]["device"] == "gpu: fake_cupy" and cpu_runs[0]["device"].startswith("cpu")
     assert cpu["estimates"] and cpu["mstar"]
-
     for table in RESULT_TABLES:  # the content keys and run ids hash the backend: they differ
         assert_same_rows(gpu[table], cpu[table], skip=("run_id", "key", "cell_id"))
