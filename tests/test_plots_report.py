@@ -161,3 +161,26 @@ def test_report_of_a_single_k_says_why_it_has_no_growth_table(cells):
         kind, payload = out[[b[1] for b in out].index(growth) + 1]
         assert (kind == "table" and len(payload[1]) > 0) if has_table else (
             kind == "p" and "two or more values of k" in payload)
+
+
+def test_gamma_growth_compares_cells_that_differ_only_in_gamma(cells):
+    from dataclasses import replace
+
+    from mcirl.report import blocks, growth_rows
+
+    def at(c, gamma, **changes):
+        mstar = {"theorem": {**c.mstar["theorem"], "m_star": 2 * c.mstar["theorem"]["m_star"]}}
+        return replace(c, gamma=gamma, mstar=mstar, cell_id=f"{c.cell_id}-{gamma}",
+                       bound=float(bounds.abbeel_ng_trajectories(c.k, gamma, c.eps, c.delta)),
+                       **changes)
+
+    k2, k4 = cells
+    assert all(c.mstar["theorem"]["status"] == "found" for c in cells)
+    more = [at(k2, 0.9), at(k4, 0.9, S=k4.S + 1)]  # the k = 4 copy differs in S too
+    rows = growth_rows(cells + more, "theorem", "gamma")
+    assert rows == [["onehot", "projection", "2", "gamma=0.9 / gamma=0.8", "2x", "4x"]]
+    assert growth_rows(cells, "theorem", "gamma") == []
+    out = blocks(cells + more, [], "theorem", [])
+    kind, payload = out[[b[1] for b in out].index(
+        "Growth from the smallest to the largest gamma over every run") + 1]
+    assert kind == "table" and payload[1] == rows
