@@ -72,9 +72,12 @@ class ExpertChain:
         return np.where(tail > 0, prob / np.where(tail > 0, tail, 1.0), 0.0)
 
     @cached_property
-    def cond(self):
-        """((S, B) conditional slot probabilities, (S,) the same for d0), for the counts sampler."""
-        return self.conditional(self.prob), self.conditional(self.d0)
+    def counts_rows(self):
+        """(nxt, cond, init_nxt, init_cond) for the counts sampler: the chain's successors and
+        conditional slot probabilities, (S, B), and d0 as one more row, (1, S), whose slots are
+        the states, so that drawing n_0 ~ Multinomial(m, d0) is the same split as every step."""
+        return (self.nxt, self.conditional(self.prob), np.arange(self.S, dtype=np.int64)[None, :],
+                self.conditional(self.d0[None, :]))
 
 
 def check_grid(m_grid) -> np.ndarray:
@@ -128,8 +131,7 @@ def _run_units_cpu(sampler, chain, gamma, horizon, seed, rep, start, count, out)
     if sampler == "trajectories":
         walk_units(chain.alias, chain.init_alias, gamma, horizon, seed, rep, start, count, out)
     else:
-        cond, init_cond = chain.cond
-        counts_units(chain.nxt, cond, init_cond, gamma, horizon, seed, rep, start, start + count, out)
+        counts_units(*chain.counts_rows, gamma, horizon, seed, rep, start, start + count, out)
     return out
 
 
@@ -141,9 +143,8 @@ def _run_units_gpu(sampler, chain, gamma, horizon, seed, rep, start, count, thre
         out = kernels.launch_walk(chain.alias, chain.init_alias, gamma, horizon, seed, rep,
                                   start, count, chain.S, threads)
     else:
-        cond, init_cond = chain.cond
-        out = kernels.launch_counts(chain.nxt, cond, init_cond, gamma, horizon, seed, rep,
-                                    start, start + count, threads)
+        out = kernels.launch_counts(*chain.counts_rows, gamma, horizon, seed, rep, start,
+                                    start + count, threads)
     try:
         import cupy
 

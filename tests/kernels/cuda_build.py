@@ -43,12 +43,11 @@ def example_args():
     chain = ExpertChain(nxt=np.tile(np.arange(S), (S, 1)), prob=np.full((S, S), 1.0 / S),
                         d0=np.full(S, 1.0 / S))
     units = np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64)
-    cond, init_cond = chain.cond
     rows = np.zeros((1, S, S), np.int64), np.full((1, S, S), 1.0 / S)  # one policy's P_pi
     rhs = np.ones((1, S))
     return {
         kernels.walk_kernel: kernels.walk_args(chain.alias, chain.init_alias, 0.9, 8, 1, *units, S),
-        kernels.counts_kernel: kernels.counts_args(chain.nxt, cond, init_cond, 0.9, 8, 1, *units),
+        kernels.counts_kernel: kernels.counts_args(*chain.counts_rows, 0.9, 8, 1, *units),
         solve.values_kernel: solve.values_args(*rows, 0.9, rhs, rhs, 1e-12, 8, empty=np.empty),
         solve.occupancy_kernel: solve.occupancy_args(*rows, 0.9, rhs, 1e-12, 8, empty=np.empty),
     }

@@ -45,9 +45,8 @@ def test_walker_walks_the_cpu_trajectories(S):
 def test_count_chains_equal_the_cpu_bit_for_bit(grid):
     c = chain(7, 3, seed=2)
     rep, start, count = units(grid, 2, 0, None)
-    cond, init_cond = c.cond
-    gpu = host(kernels.launch_counts(c.nxt, cond, init_cond, 0.8, 9, 5, rep, start,
-                                     start + count, THREADS))
+    gpu = host(kernels.launch_counts(*c.counts_rows, 0.8, 9, 5, rep, start, start + count,
+                                     THREADS))
     cpu = _run_units_cpu("counts", c, 0.8, 9, 5, rep, start, count, np.zeros((rep.size, 7)))
     np.testing.assert_array_equal(gpu, cpu)
 

@@ -67,9 +67,8 @@ def test_cuda_kernels_agree_with_the_cpu(S, B, seed):
     nxt = np.stack([rng.choice(S, B, replace=False) for _ in range(S)]).astype(np.int64)
     chain = ExpertChain(nxt=nxt, prob=rng.dirichlet(np.ones(B), size=S), d0=rng.dirichlet(np.ones(S)))
     rep, seg, start, count, stream = _units(np.array([3, 11]), 2, seed, None)
-    cond, init_cond = chain.cond
-    gpu = kernels.launch_counts(chain.nxt, cond, init_cond, 0.8, 6, seed, stream, start,
-                                start + count, 8).copy_to_host()
+    gpu = kernels.launch_counts(*chain.counts_rows, 0.8, 6, seed, stream, start, start + count,
+                                8).copy_to_host()
     cpu = _run_units_cpu("counts", chain, 0.8, 6, seed, stream, start, count, np.zeros((stream.size, S)))
     np.testing.assert_array_equal(gpu, cpu)
     rep, seg, start, count, stream = _units(np.array([5]), 1, seed, 4)

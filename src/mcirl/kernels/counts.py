@@ -23,25 +23,49 @@ from .binomial import binomial
 from .rng import COUNTS, stream_key, substream
 
 
+def make_split(scatter):
+    """The step both count samplers share, for a given scatter.
+
+    ``split(c, cond, nxt, s, key, new)`` splits the c chains in state s over its successors,
+    Multinomial(c, P_piE[s, .]) as sequential binomials on the stream ``key``, and adds x chains
+    to successor i with ``scatter(new, i, x)``: a plain add on the CPU, an integer atomic on the
+    GPU, where the threads of other states add to the same counts. n_0 is the same split, of the
+    m chains over d0's one row (state 0 of ``init_nxt, init_cond``). It is returned as a Python
+    function for the CPU to compile with ``njit`` and the GPU with ``cuda.jit(device=True)``
+    (under the CUDA simulator it then runs as Python on the simulator's arrays, which a
+    CPU-compiled function could not take).
+    """
+    def split(c, cond, nxt, s, key, new):
+        counter = 0
+        left = c
+        for j in range(cond.shape[1]):
+            if left == 0:
+                break
+            x, counter = binomial(left, cond[s, j], key, counter)
+            scatter(new, nxt[s, j], x)
+            left -= x
+    return split
+
+
 @nb.njit(cache=True)
-def counts_chain(nxt, cond, init_cond, gamma, horizon, key, m, occ):
+def _add(new, i, x):
+    new[i] += x
+
+
+_split = nb.njit(make_split(_add))
+
+
+@nb.njit(cache=True)
+def counts_chain(nxt, cond, init_nxt, init_cond, gamma, horizon, key, m, occ):
     """Add the discounted occupancy of m chains into occ: (S,) float64.
 
     nxt: (S, B) int64 successors; cond: (S, B) float64 conditional slot probabilities;
-    init_cond: (S,) the same for d0 (one row, slots = states).
+    init_nxt, init_cond: (1, S) the same for d0 (one row, slots = states).
     """
-    S, B = cond.shape
+    S = cond.shape[0]
     cur = np.zeros(S, np.int64)
     new = np.zeros(S, np.int64)
-    sub = substream(key, 0)
-    counter = 0
-    left = np.int64(m)
-    for s in range(S):
-        if left == 0:
-            break
-        x, counter = binomial(left, init_cond[s], sub, counter)
-        cur[s] = x
-        left -= x
+    _split(m, init_cond, init_nxt, 0, substream(key, 0), cur)
     g = 1.0
     for t in range(horizon):
         new[:] = 0
@@ -52,23 +76,16 @@ def counts_chain(nxt, cond, init_cond, gamma, horizon, key, m, occ):
             occ[s] += g * c
             if t + 1 == horizon:
                 continue
-            sub = substream(key, 1 + t * S + s)
-            counter = 0
-            left = c
-            for j in range(B):
-                if left == 0:
-                    break
-                x, counter = binomial(left, cond[s, j], sub, counter)
-                new[nxt[s, j]] += x
-                left -= x
+            _split(c, cond, nxt, s, substream(key, 1 + t * S + s), new)
         cur, new = new, cur
         g *= gamma
 
 
 @nb.njit(parallel=True, cache=True)
-def counts_units(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi, out):
+def counts_units(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
+                 out):
     """Unit u is the block [unit_lo[u], unit_hi[u]) of replicate unit_rep[u]; out: (U, S)."""
     for u in nb.prange(unit_rep.shape[0]):
         key = stream_key(seed, COUNTS, unit_rep[u], unit_lo[u], unit_hi[u])
-        counts_chain(nxt, cond, init_cond, gamma, horizon, key,
+        counts_chain(nxt, cond, init_nxt, init_cond, gamma, horizon, key,
                      unit_hi[u] - unit_lo[u], out[u])

@@ -1,6 +1,7 @@
 """CUDA kernels of the expert samplers (numba-cuda), built on the same device functions as the
 CPU kernels: the counter-based RNG (:mod:`.rng`), the alias decisions (:mod:`.alias`) and the
-binomial sampler (:mod:`.binomial`).
+count chains' multinomial split (:func:`.counts.make_split`, over the binomial sampler of
+:mod:`.binomial`).
 
 - :func:`walk_kernel`: one block per work unit (a block of one replicate's trajectories, the
   CPU's units), one thread per trajectory (strided); visits are accumulated in float64 in a
@@ -12,9 +13,11 @@ binomial sampler (:mod:`.binomial`).
   (step, state) split draws from its own sub-stream, exactly as the CPU loop does, and integer
   counts are summed with integer atomics, so counts and occupancies equal the CPU's bit for bit.
 
-Kernels pass only scalars to the shared device functions (the CUDA simulator, which runs these
-kernels in CI with NUMBA_ENABLE_CUDASIM=1, cannot hand arrays to them), and wrap their uint64
-results in np.uint64 (a no-op on the device, needed by the simulator).
+Kernels pass only scalars to the CPU-compiled device functions (the CUDA simulator, which runs
+these kernels in CI with NUMBA_ENABLE_CUDASIM=1, cannot hand arrays to them), and wrap their
+uint64 results in np.uint64 (a no-op on the device, needed by the simulator). The split, which
+reads the chain's rows, is compiled for the GPU from its Python source instead, so that the
+simulator runs it as Python.
 """
 
 from __future__ import annotations
@@ -24,12 +27,20 @@ import numpy as np
 from numba import cuda
 
 from .alias import alias_keeps, alias_slot
-from .binomial import binomial
+from .counts import make_split
 from .rng import COUNTS, TRAJECTORIES, draw, stream_key, substream
 
 #: States that fit the walker's shared-memory histogram (float64: 32 KiB).
 SHARED_STATES = 4096
 THREADS = 256
+
+
+@cuda.jit(device=True)
+def _atomic_add(new, i, x):
+    cuda.atomic.add(new, i, x)
+
+
+split = cuda.jit(device=True)(make_split(_atomic_add))
 
 
 @cuda.jit
@@ -67,24 +78,16 @@ def walk_kernel(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
 
 
 @cuda.jit
-def counts_kernel(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
-                  cur, new, out):
+def counts_kernel(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
+                  unit_hi, cur, new, out):
     """Block u advances the count chain of unit u; cur, new: (U, S) int64 scratch (zeroed),
     out: (U, S) float64 (zeroed) receives sum_t gamma^t n_t(s)."""
     u = cuda.blockIdx.x
     S = cond.shape[0]
-    width = cond.shape[1]
     key = np.uint64(stream_key(seed, COUNTS, unit_rep[u], unit_lo[u], unit_hi[u]))
     if cuda.threadIdx.x == 0:  # n_0 ~ Multinomial(m, d0): one sequential pass over the states
-        sub = np.uint64(substream(key, 0))
-        counter = 0
-        left = unit_hi[u] - unit_lo[u]
-        for s in range(S):
-            if left == 0:
-                break
-            x, counter = binomial(left, init_cond[s], sub, counter)
-            cur[u, s] = x
-            left -= x
+        split(unit_hi[u] - unit_lo[u], init_cond, init_nxt, 0, np.uint64(substream(key, 0)),
+              cur[u])
     cuda.syncthreads()
     g = 1.0
     for t in range(horizon):
@@ -95,15 +98,7 @@ def counts_kernel(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
             out[u, s] += g * c
             if t + 1 == horizon:
                 continue
-            sub = np.uint64(substream(key, 1 + t * S + s))
-            counter = 0
-            left = c
-            for j in range(width):
-                if left == 0:
-                    break
-                x, counter = binomial(left, cond[s, j], sub, counter)
-                cuda.atomic.add(new, (u, nxt[s, j]), x)
-                left -= x
+            split(c, cond, nxt, s, np.uint64(substream(key, 1 + t * S + s)), new[u])
         cuda.syncthreads()
         for s in range(cuda.threadIdx.x, S, cuda.blockDim.x):
             cur[u, s] = new[u, s]
@@ -118,10 +113,10 @@ def walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_coun
             unit_start, unit_count, np.zeros((unit_rep.size, S)))
 
 
-def counts_args(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi):
+def counts_args(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi):
     """counts_kernel's host arguments in order: int64 scratch, then the (U, S) float64 output."""
     U, S = unit_rep.size, cond.shape[0]
-    return (nxt, cond, init_cond, np.float64(gamma), np.int64(horizon), np.int64(seed), unit_rep,
+    return (nxt, cond, init_nxt, init_cond, np.float64(gamma), np.int64(horizon), np.int64(seed), unit_rep,
             unit_lo, unit_hi, np.zeros((U, S), np.int64), np.zeros((U, S), np.int64),
             np.zeros((U, S)))
 
@@ -140,10 +135,10 @@ def launch_walk(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
     return args[-1]
 
 
-def launch_counts(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
-                  threads=THREADS):
+def launch_counts(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
+                  unit_hi, threads=THREADS):
     """Run the count chains of units; returns a (U, S) float64 device array."""
-    args = device_args(counts_args(nxt, cond, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
-                                  unit_hi))
+    args = device_args(counts_args(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep,
+                                  unit_lo, unit_hi))
     counts_kernel[unit_rep.size, min(threads, max(32, cond.shape[0]))](*args)
     return args[-1]
