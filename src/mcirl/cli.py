@@ -298,7 +298,7 @@ def _cmd_sweep(args) -> None:
         try:
             with _sweep_progress(not (args.quiet or args.json)) as progress:
                 run_id = run_sweep(config, store, executor, resume=args.resume,
-                                   progress=progress if not args.quiet else _log_progress)
+                                   progress=progress if not args.quiet else _log_progress())
         finally:
             executor.close()
         rows = _mstar_summary(store, run_id)
@@ -385,13 +385,26 @@ def _sweep_progress(enabled: bool):
         yield update
 
 
-def _log_progress(event, **info):
-    """--quiet: one log line per finished search instead of bars."""
-    if event == "search":
-        r, c = info["result"], info["cell"]
-        print(f"mcirl: search {info['done']}/{info['total']} done: {c.family.features} k={c.k} "
-              f"gamma={c.gamma:g} {c.algorithm} {info['criterion']}: {r.status} m*={r.m_star}",
-              file=sys.stderr)
+def _log_progress():
+    """--quiet: instead of bars, a log line (stderr) per computed task and per finished search,
+    so that a batch job's log shows progress long before the first search ends."""
+    t0 = time.perf_counter()
+    seen = {"done": 0, "cached": 0}
+
+    def log(event, **info):
+        if event == "task" and info["done"] > seen["done"]:
+            computed = info["cached"] == seen["cached"]
+            seen.update(done=info["done"], cached=info["cached"])
+            if computed:
+                stored = f", {info['cached']} from the store" if info["cached"] else ""
+                print(f"mcirl: task {info['done']}/{info['submitted']} done at "
+                      f"{time.perf_counter() - t0:.0f} s{stored}", file=sys.stderr)
+        elif event == "search":
+            r, c = info["result"], info["cell"]
+            print(f"mcirl: search {info['done']}/{info['total']} done: {c.family.features} "
+                  f"k={c.k} gamma={c.gamma:g} {c.algorithm} {info['criterion']}: {r.status} "
+                  f"m*={r.m_star}", file=sys.stderr)
+    return log
 
 
 def _cmd_results(args) -> None:
@@ -528,7 +541,7 @@ def _cmd_reproduce(args) -> None:
         try:
             with _sweep_progress(not (args.quiet or args.json)) as progress:
                 result = reproduce(args.study, args.quick, store, executor, out, args.format,
-                                   args.backend, progress if not args.quiet else _log_progress)
+                                   args.backend, progress if not args.quiet else _log_progress())
         finally:
             executor.close()
         rows = [r for run in result["runs"] for r in _mstar_summary(store, run) if r["instance"] == -1]

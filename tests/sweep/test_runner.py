@@ -143,13 +143,27 @@ def test_killed_sweep_resumes_to_the_same_rows(tmp_path, config_path, reference_
     assert len(runs) == 1 and runs[0]["status"] == "done"
 
 
-def test_rerun_in_another_database_reuses_nothing_and_matches(tmp_path, config_path, reference_db):
+def quiet_log(capsys):
+    """(task lines, search lines) that --quiet wrote to stderr."""
+    lines = capsys.readouterr().err.splitlines()
+    return ([x for x in lines if x.startswith("mcirl: task ")],
+            [x for x in lines if x.startswith("mcirl: search ")])
+
+
+def test_rerun_in_another_database_reuses_nothing_and_matches(tmp_path, config_path, reference_db,
+                                                              capsys):
     db = tmp_path / "again.sqlite"
     assert main(["sweep", str(config_path), "--db", str(db), "--quiet"]) == 0
     assert dump(db)[0] == dump(reference_db)[0]
+    tasks, searches = quiet_log(capsys)
+    (run,) = dump(db)[1]
+    # --quiet logs every task as it finishes, numbered in order, none from the store
+    assert [int(x.split()[2].split("/")[0]) for x in tasks] == list(range(1, run["tasks"] + 1))
+    assert not any("from the store" in x for x in tasks)
+    assert len(searches) == 4  # two cells x two criteria
 
 
-def test_a_wider_sweep_reuses_stored_tasks(tmp_path, config_path, reference_db):
+def test_a_wider_sweep_reuses_stored_tasks(tmp_path, config_path, reference_db, capsys):
     db = tmp_path / "wider.sqlite"
     db.write_bytes(reference_db.read_bytes())
     wider = tmp_path / "wider.toml"
@@ -162,6 +176,11 @@ def test_a_wider_sweep_reuses_stored_tasks(tmp_path, config_path, reference_db):
         reused = store.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ? AND reused = 1",
                                   (new,)).fetchone()[0]
         assert reused > 0
+        computed = store.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ? AND reused = 0",
+                                    (new,)).fetchone()[0]
+    tasks, _ = quiet_log(capsys)  # only computed tasks are logged, with the reused ones counted
+    assert len(tasks) == computed and tasks[-1].endswith(f", {reused} from the store")
+    with Store(db) as store:
         old = {(r["cell_id"], r["criterion"], r["instance"]): r for r in store.table("mstar", runs[0]["run_id"])}
         for r in store.table("mstar", new):
             key = (r["cell_id"], r["criterion"], r["instance"])
