@@ -389,16 +389,12 @@ def _log_progress():
     """--quiet: instead of bars, a log line (stderr) per computed task and per finished search,
     so that a batch job's log shows progress long before the first search ends."""
     t0 = time.perf_counter()
-    seen = {"done": 0, "cached": 0}
 
     def log(event, **info):
-        if event == "task" and info["done"] > seen["done"]:
-            computed = info["cached"] == seen["cached"]
-            seen.update(done=info["done"], cached=info["cached"])
-            if computed:
-                stored = f", {info['cached']} from the store" if info["cached"] else ""
-                print(f"mcirl: task {info['done']}/{info['submitted']} done at "
-                      f"{time.perf_counter() - t0:.0f} s{stored}", file=sys.stderr)
+        if event == "task" and info["computed"]:
+            stored = f", {info['cached']} from the store" if info["cached"] else ""
+            print(f"mcirl: task {info['done']}/{info['submitted']} done at "
+                  f"{time.perf_counter() - t0:.0f} s{stored}", file=sys.stderr)
         elif event == "search":
             r, c = info["result"], info["cell"]
             print(f"mcirl: search {info['done']}/{info['total']} done: {c.family.features} "

@@ -178,9 +178,8 @@ def test_a_wider_sweep_reuses_stored_tasks(tmp_path, config_path, reference_db, 
         assert reused > 0
         computed = store.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ? AND reused = 0",
                                     (new,)).fetchone()[0]
-    tasks, _ = quiet_log(capsys)  # only computed tasks are logged, with the reused ones counted
-    assert len(tasks) == computed and tasks[-1].endswith(f", {reused} from the store")
-    with Store(db) as store:
+        tasks, _ = quiet_log(capsys)  # only computed tasks are logged, with the reused ones counted
+        assert len(tasks) == computed and tasks[-1].endswith(f", {reused} from the store")
         old = {(r["cell_id"], r["criterion"], r["instance"]): r for r in store.table("mstar", runs[0]["run_id"])}
         for r in store.table("mstar", new):
             key = (r["cell_id"], r["criterion"], r["instance"])

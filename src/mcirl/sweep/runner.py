@@ -67,7 +67,9 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
     """Run (or resume) a sweep to the end; returns its run id.
 
     progress: optional callable(event, **info) with events "start" (cells, searches),
-    "task" (done, submitted, steps, cached) and "search" (done, total, cell, criterion, result).
+    "task" (done, submitted, steps, cached; computed: True when the event is a task just
+    computed, False when one was submitted or taken from the store) and "search" (done, total,
+    cell, criterion, result).
     """
     report = progress or (lambda *a, **k: None)
     run_id = config.run_id
@@ -100,11 +102,11 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
                     counters["cached"] += 1
                     counters["done"] += 1
                     counters["submitted"] += 1
-                    report("task", **counters)
+                    report("task", **counters, computed=False)
                     continue
                 executor.submit(task)
                 counters["submitted"] += 1
-                report("task", **counters)
+                report("task", **counters, computed=False)
                 waiters[key] = []
             waiters[key].append(name)
             missing[name] += 1
@@ -143,7 +145,7 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
             results[task.key] = annotated
             counters["done"] += 1
             counters["steps"] += task.steps
-            report("task", **counters)
+            report("task", **counters, computed=True)
             for name in waiters.pop(task.key):
                 missing[name] -= 1
                 if missing[name] == 0:
