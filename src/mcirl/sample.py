@@ -61,9 +61,14 @@ class ExpertChain:
         return alias_tables(self.nxt, self.prob)
 
     @cached_property
+    def init_nxt(self):
+        """(1, S) int64: d0 as one more row of the chain, whose slots are the states."""
+        return np.arange(self.S, dtype=np.int64)[None, :]
+
+    @cached_property
     def init_alias(self):
         """(1, S, 3) uint32 packed alias table of d0."""
-        return alias_tables(np.arange(self.S, dtype=np.int64)[None, :], self.d0[None, :])
+        return alias_tables(self.init_nxt, self.d0[None, :])
 
     @staticmethod
     def conditional(prob):
@@ -74,9 +79,9 @@ class ExpertChain:
     @cached_property
     def counts_rows(self):
         """(nxt, cond, init_nxt, init_cond) for the counts sampler: the chain's successors and
-        conditional slot probabilities, (S, B), and d0 as one more row, (1, S), whose slots are
-        the states, so that drawing n_0 ~ Multinomial(m, d0) is the same split as every step."""
-        return (self.nxt, self.conditional(self.prob), np.arange(self.S, dtype=np.int64)[None, :],
+        conditional slot probabilities, (S, B), and the same for d0's row, (1, S), so that
+        drawing n_0 ~ Multinomial(m, d0) is the same split as every step."""
+        return (self.nxt, self.conditional(self.prob), self.init_nxt,
                 self.conditional(self.d0[None, :]))
 
 
