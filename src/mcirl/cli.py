@@ -406,6 +406,10 @@ def _log_progress():
 def _cmd_results(args) -> None:
     from .sweep.store import TABLES, Store
 
+    if args.action == "merge":
+        return _merge_results(args)
+    if args.sources:
+        raise InputError("--from", "only goes with the merge action")
     if not Path(args.db).exists():
         raise InputError("db", "no such results database", str(args.db))
     with Store(args.db) as store:
@@ -437,6 +441,34 @@ def _cmd_results(args) -> None:
         if args.json:
             return _emit_json({"run_id": run_id, "files": written})
         print("\n".join(written))
+
+
+def _merge_results(args) -> None:
+    from .sweep.store import TABLES, Store
+
+    if not args.sources:
+        raise InputError("--from", "merge needs at least one database to merge from")
+    if args.run:
+        raise InputError("run", "merge takes every run of its sources; name none", args.run)
+    created = not Path(args.db).exists()
+    try:
+        with Store(args.db) as store:
+            merged = store.merge(args.sources)
+            runs = store.runs()
+    except InputError:
+        if created:  # a refused merge into a new file leaves no empty database behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        raise
+    if args.json:
+        return _emit_json({"db": str(args.db), "sources": merged, "runs": len(runs)})
+    out = Table(title=f"merged into {args.db} ({len(runs)} runs now): rows added (already there)")
+    out.add_column("from")
+    for name in TABLES:
+        out.add_column(name, justify="right")
+    for m in merged:
+        out.add_row(m["path"], *(f"{m['added'][t]:,} ({m['present'][t]:,})" for t in TABLES))
+    Console().print(out)
 
 
 def _print_estimates(rows: list[dict]) -> None:
@@ -722,10 +754,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_sweep)
 
-    p = sub.add_parser("results", help="list, show and export stored sweep results")
-    p.add_argument("action", choices=("list", "show", "export"))
+    p = sub.add_parser("results", help="list, show, export and merge stored sweep results")
+    p.add_argument("action", choices=("list", "show", "export", "merge"))
     p.add_argument("run", nargs="?", help="run id prefix or name (default: the latest run)")
-    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB),
+                   help=f"results file (default {DEFAULT_DB}); merge: the one merged into, "
+                        "created if missing")
+    p.add_argument("--from", dest="sources", type=Path, nargs="+", metavar="DB",
+                   help="merge: the databases whose rows are copied in (read-only)")
     p.add_argument("--estimates", action="store_true", help="show: every estimate row too")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="export format")
     p.add_argument("-o", "--output", help="export: folder for the files (default .)")

@@ -170,6 +170,52 @@ class Store:
             self.db.execute("UPDATE runs SET status = 'interrupted', "
                             "seconds = COALESCE(seconds, 0) + ? WHERE run_id = ?", (seconds, run_id))
 
+    def merge(self, sources: list[str | Path]) -> list[dict]:
+        """Copy every row of other results databases into this one, in one transaction.
+
+        Rows are keyed by content hashes (run ids, task keys) and inserted with INSERT OR
+        IGNORE, so merging is idempotent and its order does not matter; a row this database
+        already holds is kept. The one exception is a run that is unfinished here and done in a
+        source: it takes the source's runs row (status, wall time), since its remaining task
+        and m* rows arrive with it. Sources are opened read-only and all are checked before
+        anything is written. Returns, per source, {"path", "added": {table: rows},
+        "present": {table: rows already here}}.
+        """
+        opened = [(Path(s), _open_source(Path(s), self.path)) for s in sources]
+        report = []
+        try:
+            with self.db:
+                for path, src in opened:
+                    added, present = {}, {}
+                    for table in TABLES:
+                        rows = _source_rows(src, table, self._columns(table))
+                        before = self.db.total_changes
+                        if table == "runs":
+                            self._upsert_runs(rows)
+                        elif rows:
+                            self._insert(table, tuple(rows[0]), rows)
+                        added[table] = self.db.total_changes - before
+                        present[table] = len(rows) - added[table]
+                    report.append({"path": str(path), "added": added, "present": present})
+        finally:
+            for _, src in opened:
+                src.close()
+        return report
+
+    def _columns(self, table: str) -> list[str]:
+        return [r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")]
+
+    def _upsert_runs(self, rows: list[dict]) -> None:
+        """Insert runs rows; an unfinished run here takes a source's finished row."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "run_id")
+        self.db.executemany(
+            f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+            f" ON CONFLICT (run_id) DO UPDATE SET {updates}"
+            " WHERE runs.status != 'done' AND excluded.status = 'done'", rows)
+
     # ------------------------------------------------------------------ reading
 
     def task_rows(self, run_id: str, key: str) -> list[dict] | None:
@@ -216,3 +262,36 @@ class Store:
                  "mstar": "cell_id, criterion, instance", "timings": "key",
                  "elbow_curves": "k, noise, rank, n", "elbows": "k, noise, rank"}[name]
         return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))
+
+
+def _open_source(path: Path, target: Path) -> sqlite3.Connection:
+    """A read-only connection to a results database to merge from, checked."""
+    if not path.is_file():
+        raise InputError("--from", "no such results database", str(path))
+    if target.exists() and path.resolve() == target.resolve():
+        raise InputError("--from", "must differ from --db (a database merged into itself)", str(path))
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    con.row_factory = sqlite3.Row
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise InputError("--from", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
+    if not {"runs", "cells", "estimates"} <= tables:
+        con.close()
+        raise InputError("--from", "is not an mcirl results database (no runs, cells or estimates "
+                         "table)", str(path))
+    # One read transaction: every table is read from the same snapshot even while a sweep is
+    # still writing to the source, so no task arrives with its timing row but not its estimates.
+    con.execute("BEGIN")
+    return con
+
+
+def _source_rows(src: sqlite3.Connection, table: str, columns: list[str]) -> list[dict]:
+    """A source table's rows, restricted to the columns both databases have (an older
+    database lacks the later estimate columns, which stay NULL, and maybe the elbow tables)."""
+    have = [r["name"] for r in src.execute(f"PRAGMA table_info({table})")]
+    shared = [c for c in columns if c in have]
+    if not shared:
+        return []
+    return [dict(r) for r in src.execute(f"SELECT {', '.join(shared)} FROM {table}")]

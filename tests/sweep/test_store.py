@@ -1,0 +1,170 @@
+"""Merging results databases (Store.merge, `mcirl results merge`): a union of runs that keeps
+what is already stored, completes unfinished runs, and refuses bad sources without writing."""
+
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from mcirl.cli import main
+from mcirl.report import growth_rows
+from mcirl.results import collect
+from mcirl.sweep.config import load_config
+from mcirl.sweep.execute import InProcessExecutor
+from mcirl.sweep.runner import run_sweep
+from mcirl.sweep.store import TABLES, Store
+
+CONFIG = """
+name = "{name}"
+seed = 5
+[mdp]
+S = 10
+A = 2
+b = 3
+[cells]
+k = [{k}]
+gamma = [0.8]
+criteria = ["theorem", "regret"]
+eps = 0.5
+delta = 0.1
+[instances]
+count = 2
+reps = 20
+reps_per_task = 10
+[search]
+factor = 4
+bisect = 1
+max_iter = 200
+"""
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two databases, each holding one finished run: k = 2 ("small") and k = 3 ("large")."""
+    root = tmp_path_factory.mktemp("merge")
+    dbs = {}
+    for name, k in (("small", 2), ("large", 3)):
+        config = root / f"{name}.toml"
+        config.write_text(CONFIG.format(name=name, k=k))
+        dbs[name] = root / f"{name}.sqlite"
+        with Store(dbs[name]) as store:
+            run_sweep(load_config(config), store, InProcessExecutor())
+    return dbs
+
+
+def rows_by_run(db):
+    """{run name: {table: rows}} for every table holding per-run rows."""
+    with Store(db) as store:
+        return {run["name"]: {t: store.table(t, run["run_id"]) for t in TABLES}
+                for run in store.runs()}
+
+
+def copy(db, to):
+    """A copy of a database and its WAL (a live store keeps recent commits there)."""
+    for suffix in ("", "-wal", "-shm"):
+        src = db.parent / (db.name + suffix)
+        if src.exists():
+            shutil.copy(src, to.parent / (to.name + suffix))
+    return to
+
+
+def test_merge_unites_runs_and_is_idempotent(tmp_path, two_runs, capsys):
+    merged = tmp_path / "merged.sqlite"
+    sources = [str(two_runs["small"]), str(two_runs["large"])]
+    assert main(["results", "merge", "--from", *sources, "--db", str(merged), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["runs"] == 2 and all(r["added"]["runs"] == 1 for r in report["sources"])
+    expected = {**rows_by_run(two_runs["small"]), **rows_by_run(two_runs["large"])}
+    assert rows_by_run(merged) == expected
+    # the report now compares the two k values, which no single database could
+    with Store(merged) as store:
+        (row,) = growth_rows(collect(store), "theorem", "k")
+    assert row[3] == "k=3 / k=2"
+    # merging again adds nothing and changes nothing
+    assert main(["results", "merge", "--from", *sources, "--db", str(merged), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)["sources"]
+    assert all(n == 0 for r in again for n in r["added"].values())
+    assert sum(again[0]["present"].values()) == sum(report["sources"][0]["added"].values())
+    assert rows_by_run(merged) == expected
+
+
+def test_a_row_already_stored_is_kept(tmp_path, two_runs):
+    dest = copy(two_runs["small"], tmp_path / "dest.sqlite")
+    with sqlite3.connect(dest) as con:  # as if computed by other code: the merge must not overwrite it
+        con.execute("UPDATE estimates SET failures_theorem = -1 WHERE m = (SELECT MIN(m) FROM estimates)")
+    before = rows_by_run(dest)
+    with Store(dest) as store:
+        (report,) = store.merge([two_runs["small"]])
+    assert sum(report["added"].values()) == 0
+    assert rows_by_run(dest) == before
+
+
+def test_an_unfinished_run_is_completed_and_a_finished_one_kept(tmp_path, two_runs):
+    partial = copy(two_runs["small"], tmp_path / "partial.sqlite")
+    with sqlite3.connect(partial) as con:  # as if interrupted after its first task
+        first = con.execute("SELECT key FROM timings ORDER BY key LIMIT 1").fetchone()[0]
+        con.execute("DELETE FROM estimates WHERE key != ?", (first,))
+        con.execute("DELETE FROM timings WHERE key != ?", (first,))
+        con.execute("DELETE FROM mstar")
+        con.execute("UPDATE runs SET status = 'interrupted', finished = NULL")
+    interrupted = rows_by_run(partial)
+    full = rows_by_run(two_runs["small"])
+
+    done = copy(two_runs["small"], tmp_path / "done.sqlite")
+    with Store(done) as store:  # the unfinished copy does not undo the finished run
+        store.merge([partial])
+    assert rows_by_run(done) == full
+
+    with Store(partial) as store:  # the finished run completes the unfinished one
+        (report,) = store.merge([two_runs["small"]])
+    assert report["added"]["runs"] == 1 and report["present"]["estimates"] > 0
+    assert rows_by_run(partial) == full
+    assert interrupted["small"]["runs"][0]["status"] == "interrupted"
+
+
+def test_an_older_database_merges_with_its_missing_columns_null(tmp_path, two_runs):
+    old = copy(two_runs["large"], tmp_path / "old.sqlite")
+    with sqlite3.connect(old) as con:  # the schema before these columns and tables existed
+        for column in ("mean_regret", "mean_performance", "variance"):
+            con.execute(f"ALTER TABLE estimates DROP COLUMN {column}")
+        con.execute("DROP TABLE elbow_curves")
+        con.execute("DROP TABLE elbows")
+    dest = tmp_path / "dest.sqlite"
+    with Store(dest) as store:
+        store.merge([old])
+    got = rows_by_run(dest)["large"]
+    want = rows_by_run(two_runs["large"])["large"]
+    assert all(r["variance"] is None for r in got["estimates"])
+    strip = [{k: v for k, v in r.items() if k not in ("mean_regret", "mean_performance", "variance")}
+             for r in want["estimates"]]
+    assert [{k: v for k, v in r.items() if k not in ("mean_regret", "mean_performance", "variance")}
+            for r in got["estimates"]] == strip
+    assert got["mstar"] == want["mstar"]
+
+
+def test_a_refused_merge_writes_nothing(tmp_path, two_runs, capsys):
+    dest = copy(two_runs["small"], tmp_path / "dest.sqlite")
+    before = rows_by_run(dest)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("not a database")
+    empty = tmp_path / "empty.sqlite"
+    sqlite3.connect(empty).close()
+    fresh = tmp_path / "fresh.sqlite"
+    cases = [
+        (["--from", str(two_runs["large"]), str(tmp_path / "none.sqlite"), "--db", str(dest)], "no such"),
+        (["--from", str(two_runs["large"]), str(junk), "--db", str(dest)], "cannot open"),
+        (["--from", str(empty), "--db", str(dest)], "not an mcirl results database"),
+        (["--from", str(dest), "--db", str(dest)], "must differ"),
+        (["--db", str(dest)], "at least one"),
+        (["small", "--from", str(two_runs["large"]), "--db", str(dest)], "name none"),
+        (["--from", str(junk), "--db", str(fresh)], "cannot open"),
+    ]
+    for argv, needle in cases:
+        assert main(["results", "merge", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("mcirl: error: ") and needle in err, err
+    assert rows_by_run(dest) == before  # the good source given first was not merged either
+    assert not fresh.exists()
+    assert main(["results", "list", "--from", str(junk), "--db", str(dest)]) == 2
+    assert "only goes with the merge action" in capsys.readouterr().err
