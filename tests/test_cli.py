@@ -158,6 +158,15 @@ def test_console_script_subprocess_has_no_traceback():
     assert proc.stderr.strip().count("\n") == 0 and "gamma" in proc.stderr
 
 
+def test_a_closed_pipe_ends_quietly():
+    """`mcirl ... --json | head`: the reader is gone before mcirl writes; no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "mcirl", "bound", "--seed-table", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and err == ""
+
+
 @pytest.mark.parametrize("algorithm", ["mwal", "lpal"])
 def test_estimate_with_mwal_and_lpal(capsys, algorithm):
     code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "8", "256", "--reps", "6",

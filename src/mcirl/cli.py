@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -861,6 +863,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("mcirl: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mcirl ... --json | head`): stop quietly as a Unix filter does,
+        # with stdout sent nowhere so that the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     return status if isinstance(status, int) else 0
 
 
