@@ -5,12 +5,17 @@
 #   bash benchmarks/gpu_session.sh [PROBE_DIR]        (PROBE_DIR: where sol.py is; ../shared/probe)
 #   STEPS="tests-gpu bench-learner" bash benchmarks/gpu_session.sh ...     (only these steps)
 #   STEP_TIMEOUT=240 bash benchmarks/gpu_session.sh ...   (stop any one step after 240 s)
+#   BUDGET=540 bash benchmarks/gpu_session.sh ...   (the whole run in 540 s: each step gets at
+#                                                    most what is left, none starts with < 10 s)
 #
+# Steps run in order of what a short lease must not miss: the device's facts, the gpu-marked
+# tests (GPU against CPU, occupancy against exact), the sampler and learner benchmarks (the
+# issue's targets), then the kernel tests on the device and the evaluation calibration.
 # Logs and JSON go to $OUT (the device tool's result folder) or ./gpu-results. Every step runs
-# even when an earlier one fails or runs out of STEP_TIMEOUT seconds (the benchmarks log each
-# measurement as they finish it, so a cut-off step keeps those); the exit status is the number
-# of failed steps. mcirl runs from src/ (PYTHONPATH), so the machine needs only the [gpu]
-# packages, pytest and hypothesis.
+# even when an earlier one fails or runs out of time (the benchmarks log each measurement as
+# they finish it, so a cut-off step keeps those); the exit status is the number of steps that
+# failed or were skipped for want of BUDGET. mcirl runs from src/ (PYTHONPATH), so the machine
+# needs only the [gpu] packages, pytest and hypothesis.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 probe="$(realpath -m "${1:-../shared/probe}")"
@@ -20,15 +25,25 @@ mkdir -p "$out"
 # cannot reach the GPU.
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MCIRL_REQUIRE_GPU=1
 py="${PYTHON:-python3}"
+budget="${BUDGET:-0}"  # 0: no limit
 failed=0
 
 step() {  # step NAME COMMAND...: run, log to $out/NAME.log, count a failure
     local name=$1
     shift
     [[ -z "${STEPS:-}" || " $STEPS " == *" $name "* ]] || return 0
+    local seconds="${STEP_TIMEOUT:-0}" left=$((budget - SECONDS))
+    if ((budget > 0)); then
+        if ((left < 10)); then
+            echo "== $name: SKIPPED (BUDGET=$budget s spent)"
+            failed=$((failed + 1))
+            return 0
+        fi
+        ((seconds == 0 || seconds > left)) && seconds=$left
+    fi
     echo "== $name: $*"
     local t0=$SECONDS limit=()
-    [[ $(type -t "$1") == file ]] && limit=(timeout "${STEP_TIMEOUT:-0}")  # 0: no limit
+    [[ $(type -t "$1") == file ]] && limit=(timeout "$seconds")  # 0: no limit
     if "${limit[@]}" "$@" >"$out/$name.log" 2>&1; then
         echo "   ok ($((SECONDS - t0)) s)"
     else
@@ -45,10 +60,10 @@ device_facts() {  # && because set -e is off inside step's if
 }
 
 step device device_facts
-step tests-kernels "$py" -m pytest -q -p no:cacheprovider tests/kernels tests/test_sample.py
 step tests-gpu "$py" -m pytest -q -p no:cacheprovider -m gpu tests
 step bench-gpu-sampler "$py" benchmarks/bench_gpu_sampler.py --probe "$probe" --json
-step bench-evaluate "$py" benchmarks/bench_evaluate.py --backend gpu --json
 step bench-learner "$py" benchmarks/bench_learner.py --backend gpu --json
+step tests-kernels "$py" -m pytest -q -p no:cacheprovider tests/kernels tests/test_sample.py
+step bench-evaluate "$py" benchmarks/bench_evaluate.py --backend gpu --json
 cat "$out/device.log"
 exit "$failed"
