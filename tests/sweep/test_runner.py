@@ -16,29 +16,9 @@ from mcirl.sweep.execute import InProcessExecutor, make_executor
 from mcirl.sweep.runner import run_sweep
 from mcirl.sweep.store import Store
 from tests.fake_cupy import assert_same_rows
+from tests.sweep.configs import tiny_sweep
 
-CONFIG = """
-name = "resume-test"
-seed = 5
-[mdp]
-S = 10
-A = 2
-b = 3
-[cells]
-k = [2, 3]
-gamma = [0.8]
-criteria = ["theorem", "regret"]
-eps = 0.5
-delta = 0.1
-[instances]
-count = 2
-reps = 60
-reps_per_task = 5
-[search]
-factor = 4
-bisect = 2
-max_iter = 400
-"""
+CONFIG = tiny_sweep()
 
 RESULT_TABLES = ("cells", "estimates", "mstar")
 
@@ -167,7 +147,7 @@ def test_a_wider_sweep_reuses_stored_tasks(tmp_path, config_path, reference_db, 
     db = tmp_path / "wider.sqlite"
     db.write_bytes(reference_db.read_bytes())
     wider = tmp_path / "wider.toml"
-    wider.write_text(CONFIG.replace("k = [2, 3]", "k = [2, 3, 4]").replace('name = "resume-test"', 'name = "wider"'))
+    wider.write_text(tiny_sweep("wider", (2, 3, 4)))
     assert main(["sweep", str(wider), "--db", str(db), "--quiet"]) == 0
     with Store(db) as store:
         runs = store.runs()

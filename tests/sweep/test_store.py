@@ -14,29 +14,7 @@ from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor
 from mcirl.sweep.runner import run_sweep
 from mcirl.sweep.store import TABLES, Store
-
-CONFIG = """
-name = "{name}"
-seed = 5
-[mdp]
-S = 10
-A = 2
-b = 3
-[cells]
-k = [{k}]
-gamma = [0.8]
-criteria = ["theorem", "regret"]
-eps = 0.5
-delta = 0.1
-[instances]
-count = 2
-reps = 20
-reps_per_task = 10
-[search]
-factor = 4
-bisect = 1
-max_iter = 200
-"""
+from tests.sweep.configs import tiny_sweep
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +24,7 @@ def two_runs(tmp_path_factory):
     dbs = {}
     for name, k in (("small", 2), ("large", 3)):
         config = root / f"{name}.toml"
-        config.write_text(CONFIG.format(name=name, k=k))
+        config.write_text(tiny_sweep(name, (k,)))
         dbs[name] = root / f"{name}.sqlite"
         with Store(dbs[name]) as store:
             run_sweep(load_config(config), store, InProcessExecutor())
