@@ -181,9 +181,10 @@ class Store:
         anything is written. Returns, per source, {"path", "added": {table: rows},
         "present": {table: rows already here}}.
         """
-        opened = [(Path(s), _open_source(Path(s), self.path)) for s in sources]
-        report = []
+        opened, report = [], []
         try:
+            for source in sources:
+                opened.append((Path(source), _open_source(Path(source), self.path)))
             with self.db:
                 for path, src in opened:
                     added, present = {}, {}
