@@ -184,3 +184,34 @@ def test_gamma_growth_compares_cells_that_differ_only_in_gamma(cells):
     kind, payload = out[[b[1] for b in out].index(
         "Growth from the smallest to the largest gamma over every run") + 1]
     assert kind == "table" and payload[1] == rows
+
+
+def test_growth_across_runs_and_bounded_ratios(cells):
+    """k growth over every run appears when other runs add k values; a below_min m* (only an
+    upper bound) makes the ratio a bound."""
+    from dataclasses import replace
+
+    from mcirl.report import blocks, growth_rows
+
+    k2, k4 = cells
+    k8 = replace(k4, k=8, cell_id="k8", run_ids=("another-run",),
+                 bound=float(bounds.abbeel_ng_trajectories(8, k4.gamma, k4.eps, k4.delta)))
+    runs = [{"run_id": k2.run_ids[0], "name": "tiny", "config": {"seed": 0, "instances":
+             {"count": 1, "reps": 1}}, "package_version": "x", "git_sha": None, "host": "h",
+             "device": "cpu", "seconds": 1.0, "status": "done"}]
+    titles = [b[1] for b in blocks(cells + [k8], runs, "theorem", [])]
+    across = "Growth from the smallest to the largest k over every run"
+    assert across in titles and across not in [b[1] for b in blocks(cells, runs, "theorem", [])]
+    (row,) = growth_rows(cells + [k8], "theorem", "k")
+    assert row[3] == "k=8 / k=2"
+
+    def status(c, s):
+        return replace(c, mstar={"theorem": {**c.mstar["theorem"], "status": s}})
+
+    ratio = k4.mstar["theorem"]["m_star"] / k2.mstar["theorem"]["m_star"]
+    for lo, hi, text in (("found", "found", f"{ratio:.3g}x"),
+                         ("found", "below_min", f"<= {ratio:.3g}x"),
+                         ("below_min", "found", f">= {ratio:.3g}x"),
+                         ("below_min", "below_min", "-"), ("found", "above_cap", "-")):
+        (row,) = growth_rows([status(k2, lo), status(k4, hi)], "theorem", "k")
+        assert row[4] == text, (lo, hi)

@@ -65,13 +65,21 @@ def growth_rows(cells, criterion, over):
         lo, hi = group[0], group[-1]
         if getattr(lo, over) == getattr(hi, over):
             continue
-        a, b = lo.mstar.get(criterion), hi.mstar.get(criterion)
-        empirical = (f"{b['m_star'] / a['m_star']:.3g}x" if a and b and
-                     a["status"] != "above_cap" and b["status"] != "above_cap" else "-")
         rows.append([lo.features, lo.algorithm, f"{getattr(lo, other):g}",
-                     f"{over}={getattr(hi, over):g} / {over}={getattr(lo, over):g}", empirical,
+                     f"{over}={getattr(hi, over):g} / {over}={getattr(lo, over):g}",
+                     _mstar_ratio(lo.mstar.get(criterion), hi.mstar.get(criterion)),
                      f"{hi.bound / lo.bound:.3g}x"])
     return rows
+
+
+def _mstar_ratio(lo, hi) -> str:
+    """m*(hi) / m*(lo) as text. A "below_min" m* is only an upper bound (the smallest m
+    evaluated already passed), so the ratio is then a bound too; "-" where it is unknown."""
+    if lo is None or hi is None or "above_cap" in (lo["status"], hi["status"]) or (
+            lo["status"] == hi["status"] == "below_min"):
+        return "-"
+    prefix = "<= " if hi["status"] == "below_min" else ">= " if lo["status"] == "below_min" else ""
+    return f"{prefix}{hi['m_star'] / lo['m_star']:.3g}x"
 
 
 def _growth_blocks(cells, criterion, over, where):
@@ -98,6 +106,9 @@ def blocks(cells, runs, criterion, figures):
     seed = [c for c in first if c.k in (ks[0], ks[-1])] if ks else []
     out += [("h2", "Seed table"), ("table", (CELL_HEADER, cell_rows(seed, criterion)))]
     out += _growth_blocks(first, criterion, "k", "of the seed table")
+    if growth_rows(cells, criterion, "k") != growth_rows(first, criterion, "k"):
+        # cells run one at a time, or merged from other databases, compare across runs too
+        out += _growth_blocks(cells, criterion, "k", "over every run")
     out += _growth_blocks(cells, criterion, "gamma", "over every run")
     out += [("h2", "Every cell"), ("table", (CELL_HEADER, cell_rows(cells, criterion)))]
     meta = []
