@@ -465,11 +465,12 @@ def _merge_results(args) -> None:
     if args.json:
         return _emit_json({"db": str(args.db), "sources": merged, "runs": len(runs)})
     out = Table(title=f"merged into {args.db} ({len(runs)} runs now): rows added (already there)")
-    out.add_column("from")
-    for name in TABLES:
+    tables = [t for t in TABLES if any(m["added"][t] + m["present"][t] for m in merged)]
+    out.add_column("from", overflow="fold")  # paths that differ only at the end stay apart
+    for name in tables:
         out.add_column(name, justify="right")
     for m in merged:
-        out.add_row(m["path"], *(f"{m['added'][t]:,} ({m['present'][t]:,})" for t in TABLES))
+        out.add_row(m["path"], *(f"{m['added'][t]:,} ({m['present'][t]:,})" for t in tables))
     Console().print(out)
 
 
