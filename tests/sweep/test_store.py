@@ -62,7 +62,7 @@ def test_merge_unites_runs_and_is_idempotent(tmp_path, two_runs, capsys):
     # merging again adds nothing and changes nothing
     assert main(["results", "merge", "--from", *sources, "--db", str(merged)]) == 0
     table = capsys.readouterr().out  # the tables the sources hold rows of, and no others
-    assert "rows added (already there)" in table and "0 (2)" in table and "elbow" not in table
+    assert "estimates" in table and "0 (1)" in table and "elbow" not in table
     assert main(["results", "merge", "--from", *sources, "--db", str(merged), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)["sources"]
     assert all(n == 0 for r in again for n in r["added"].values())
