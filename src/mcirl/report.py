@@ -82,9 +82,9 @@ def _mstar_ratio(lo, hi) -> str:
     return f"{prefix}{hi['m_star'] / lo['m_star']:.3g}x"
 
 
-def _growth_blocks(cells, criterion, over, where):
+def _growth_blocks(rows, over, where):
+    """A heading and the table of :func:`growth_rows`, or a line saying why there is none."""
     other = "gamma" if over == "k" else "k"
-    rows = growth_rows(cells, criterion, over)
     return [("h2", f"Growth from the smallest to the largest {over} {where}"),
             ("table", (["features", "algorithm", other, "ratio", "empirical m* ratio",
                         "bound ratio"], rows)) if rows else
@@ -105,11 +105,12 @@ def blocks(cells, runs, criterion, figures):
     ks = sorted({c.k for c in first})
     seed = [c for c in first if c.k in (ks[0], ks[-1])] if ks else []
     out += [("h2", "Seed table"), ("table", (CELL_HEADER, cell_rows(seed, criterion)))]
-    out += _growth_blocks(first, criterion, "k", "of the seed table")
-    if growth_rows(cells, criterion, "k") != growth_rows(first, criterion, "k"):
+    seed_growth, every_growth = (growth_rows(c, criterion, "k") for c in (first, cells))
+    out += _growth_blocks(seed_growth, "k", "of the seed table")
+    if every_growth != seed_growth:
         # cells run one at a time, or merged from other databases, compare across runs too
-        out += _growth_blocks(cells, criterion, "k", "over every run")
-    out += _growth_blocks(cells, criterion, "gamma", "over every run")
+        out += _growth_blocks(every_growth, "k", "over every run")
+    out += _growth_blocks(growth_rows(cells, criterion, "gamma"), "gamma", "over every run")
     out += [("h2", "Every cell"), ("table", (CELL_HEADER, cell_rows(cells, criterion)))]
     meta = []
     for r in runs:
