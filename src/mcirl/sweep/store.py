@@ -185,11 +185,12 @@ class Store:
         try:
             for source in sources:
                 opened.append((Path(source), _open_source(Path(source), self.path)))
+            columns = {table: self._columns(table) for table in TABLES}
             with self.db:
                 for path, src in opened:
                     added, present = {}, {}
                     for table in TABLES:
-                        rows = _source_rows(src, table, self._columns(table))
+                        rows = _source_rows(src, table, columns[table])
                         before = self.db.total_changes
                         if table == "runs":
                             self._upsert_runs(rows)
