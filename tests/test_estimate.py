@@ -93,3 +93,40 @@ def test_gpu_backend_glue_gives_the_cpu_rows(fake_cupy, sampler, algorithm):
 
     assert_same_rows([flat(r) for r in gpu.rows], [flat(r) for r in cpu.rows])
     assert gpu.rows[0].failures > gpu.rows[1].failures  # m = 2 fails, m = 64 succeeds: not vacuous
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+def test_the_learner_runs_with_one_blas_thread(monkeypatch):
+    """BLAS threads spin between the learner's small products and starve Numba's kernels
+    (backend.single_threaded_blas); the user's BLAS threads come back afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    import mcirl.estimate
+
+    seen = []
+    real_learn = mcirl.estimate.learn
+
+    def spy(*args, **kwargs):
+        seen.append(_blas_threads())
+        return real_learn(*args, **kwargs)
+
+    monkeypatch.setattr(mcirl.estimate, "learn", spy)
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        assert before and set(before.values()) == {2}
+        run_estimate(make_mdp(SPEC), EstimateConfig(m=(M,), eps=EPS, reps=3, max_iter=5))
+        assert seen == [{path: 1 for path in before}]
+        assert _blas_threads() == before
+
+
+def test_without_threadpoolctl_the_learner_still_runs(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails, as on a bare machine
+    result = run_estimate(make_mdp(SPEC), EstimateConfig(m=(M,), eps=EPS, reps=3, max_iter=5))
+    assert result.rows[0].reps == 3

@@ -7,6 +7,7 @@ Math in :mod:`mcirl.solve` and :mod:`mcirl.learn` takes the array module from it
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 
 import numpy as np
@@ -36,6 +37,23 @@ def sparse_module(xp):
     import cupyx.scipy.sparse
 
     return cupyx.scipy.sparse
+
+
+def single_threaded_blas():
+    """A context in which the host's BLAS (OpenBLAS, MKL) runs on one thread.
+
+    For the learner on the CPU: it alternates small products (rows x S x k) with Numba's
+    parallel kernels, and BLAS threads, which gain nothing on products that small, spin after
+    each one and take the cores Numba's threads need (the learner ran 1.3x faster without them
+    on the 2-core development VM; benchmarks/README.md). threadpoolctl is a dependency; where it
+    is missing (mcirl run from src/ on a bare machine, as benchmarks/gpu_session.sh does) this
+    does nothing, which is only slower.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def gpu_missing() -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import bounds
-from .backend import array_module, resolve_backend
+from .backend import array_module, resolve_backend, single_threaded_blas
 from .errors import InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA, learn, successes
 from .learn.result import to_numpy
@@ -147,8 +147,9 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     seconds["sample"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    result = learn(device, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
-                   progress=lambda i, running: progress("learn", R * C - running, R * C))
+    with single_threaded_blas():
+        result = learn(device, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
+                       progress=lambda i, running: progress("learn", R * C - running, R * C))
     seconds["learn"] = time.perf_counter() - t0
 
     ok = successes(result.mu_tilde, mu_E, mdp.w, eps)
