@@ -7,27 +7,31 @@ run on the CPU (--backend cpu) for comparison.
                                        [--skip-per-iteration] [--reps R]
 
 --reps shrinks the estimate (R = 1000 by default) so that the CPU can run the same cell: its
-iteration counts per m are what sets the learner's cost anywhere.
+iteration counts per m are what sets the learner's cost anywhere. On the CPU each per-iteration
+timing runs as ``mcirl estimate`` runs the learner, with one BLAS thread, and beside it (the
+reference, alternating, best of two) with the host BLAS's default threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 
 from _common import partial
 
-from mcirl.backend import resolve_backend
+from mcirl.backend import resolve_backend, single_threaded_blas
 from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.learn import learn
 from mcirl.mdp import FamilySpec, make_mdp
 
 
-def per_iteration(backend, S, R, iterations=10):
-    """Seconds per projection iteration for R rows that never terminate (a far target)."""
+def per_iteration(backend, S, R, iterations=10, blas=contextlib.nullcontext):
+    """Seconds per projection iteration for R rows that never terminate (a far target), with
+    the host's BLAS threads as ``blas()`` sets them."""
     mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=min(S, 64), gamma=0.99, seed=1))
     if backend == "gpu":
         import cupy
@@ -36,11 +40,25 @@ def per_iteration(backend, S, R, iterations=10):
     xp = mdp.xp
     target = xp.full((R, mdp.k), 1.0 / (1.0 - mdp.gamma))  # unreachable: runs to the cap
     learn(mdp, target[:2], 0.1, max_iter=2)  # warm-up (compilation, caches)
-    t0 = time.perf_counter()
-    learn(mdp, target, 0.1, max_iter=iterations)
-    if backend == "gpu":
-        xp.cuda.runtime.deviceSynchronize()
-    return (time.perf_counter() - t0) / iterations
+    with blas():
+        t0 = time.perf_counter()
+        learn(mdp, target, 0.1, max_iter=iterations)
+        if backend == "gpu":
+            xp.cuda.runtime.deviceSynchronize()
+        return (time.perf_counter() - t0) / iterations
+
+
+def per_iteration_row(backend, S, R):
+    """The per-iteration timing as the estimate runs it; on the CPU beside the host BLAS's
+    default threads (best of two alternating rounds each)."""
+    if backend != "cpu":
+        return {"S": S, "R": R, "seconds_per_iteration": per_iteration(backend, S, R)}
+    one, default = [], []
+    for _ in range(2):
+        one.append(per_iteration(backend, S, R, blas=single_threaded_blas))
+        default.append(per_iteration(backend, S, R))
+    return {"S": S, "R": R, "seconds_per_iteration": min(one),
+            "seconds_default_blas": min(default), "default_blas_ratio": min(default) / min(one)}
 
 
 class Heartbeat:
@@ -76,7 +94,7 @@ def main() -> None:
         sizes = []
     rows = []
     for S, R in sizes:
-        rows.append({"S": S, "R": R, "seconds_per_iteration": per_iteration(backend, S, R)})
+        rows.append(per_iteration_row(backend, S, R))
         partial(rows[-1])
     result = {"backend": backend, "per_iteration": rows}
     if not args.skip_estimate:
@@ -98,7 +116,10 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     for r in rows:
-        print(f"{backend}: S={r['S']:5d} R={r['R']:5d}: {1e3 * r['seconds_per_iteration']:.1f} ms per iteration")
+        reference = (f" (default BLAS threads: {1e3 * r['seconds_default_blas']:.1f} ms, "
+                     f"{r['default_blas_ratio']:.2f}x)") if "seconds_default_blas" in r else ""
+        print(f"{backend}: S={r['S']:5d} R={r['R']:5d}: {1e3 * r['seconds_per_iteration']:.1f} ms per iteration"
+              + reference)
     if "estimate" in result:
         e = result["estimate"]
         print(f"estimate (S=1024, k=1000, gamma=0.99, R={e['reps']}, m=1e3..bound): "
