@@ -215,3 +215,36 @@ def test_growth_across_runs_and_bounded_ratios(cells):
                          ("below_min", "below_min", "-"), ("found", "above_cap", "-")):
         (row,) = growth_rows([status(k2, lo), status(k4, hi)], "theorem", "k")
         assert row[4] == text, (lo, hi)
+
+
+def test_the_seed_table_gathers_design_cells_from_every_run(cells):
+    """DESIGN section 1's cells fill the seed table whichever run measured them; a cell two runs
+    measured appears once, from the run with more replicates; other cells are left to "Every
+    cell"."""
+    from dataclasses import replace
+
+    from mcirl.report import blocks, seed_cells
+
+    k2, k4 = cells
+
+    def design(k, gamma, run, reps=1):
+        return replace(k4, k=k, gamma=gamma, eps=0.1, delta=0.05, cell_id=f"{k}-{gamma}-{run}-{reps}",
+                       run_ids=(run,), reps=k4.reps * reps,
+                       bound=float(bounds.abbeel_ng_trajectories(k, gamma, 0.1, 0.05)))
+
+    runs = [{"run_id": k2.run_ids[0]}]  # the oldest run holds neither seed-table cell
+    four = [design(10, 0.9, "a"), design(1000, 0.9, "b", reps=2), design(10, 0.99, "c"),
+            design(1000, 0.99, "d")]
+    fewer = design(1000, 0.9, "sweep")  # the same cell, fewer replicates, in another run
+    everything = cells + [fewer] + four
+    assert seed_cells(everything, runs) == four
+    assert seed_cells(cells, runs) == cells  # no DESIGN cell: the first run's smallest, largest k
+    out = blocks(everything, [], "theorem", [])
+    titles = [b[1] for b in out]
+    seed_rows = out[titles.index("Seed table") + 1][1][1]
+    every_rows = out[titles.index("Every cell") + 1][1][1]
+    assert [(r[2], r[3]) for r in seed_rows] == [("10", "0.9"), ("1000", "0.9"), ("10", "0.99"),
+                                                 ("1000", "0.99")]
+    assert len(every_rows) == len(everything)
+    growth = out[titles.index("Growth from the smallest to the largest k of the seed table") + 1]
+    assert [r[2] for r in growth[1][1]] == ["0.9", "0.99"]
