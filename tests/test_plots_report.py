@@ -232,12 +232,13 @@ def test_the_seed_table_gathers_design_cells_from_every_run(cells):
                        run_ids=(run,), reps=k4.reps * reps,
                        bound=float(bounds.abbeel_ng_trajectories(k, gamma, 0.1, 0.05)))
 
-    runs = [{"run_id": k2.run_ids[0]}]  # the oldest run holds neither seed-table cell
+    runs = [{"run_id": k2.run_ids[0]}]  # the oldest run holds no seed-table cell
     four = [design(10, 0.9, "a"), design(1000, 0.9, "b", reps=2), design(10, 0.99, "c"),
             design(1000, 0.99, "d")]
     fewer = design(1000, 0.9, "sweep")  # the same cell, fewer replicates, in another run
     everything = cells + [fewer] + four
     assert seed_cells(everything, runs) == four
+    assert seed_cells(cells + four + [fewer], runs) == four  # not the first or last seen
     assert seed_cells(cells, runs) == cells  # no DESIGN cell: the first run's smallest, largest k
     out = blocks(everything, [], "theorem", [])
     titles = [b[1] for b in out]
