@@ -249,3 +249,20 @@ def test_the_seed_table_gathers_design_cells_from_every_run(cells):
     assert len(every_rows) == len(everything)
     growth = out[titles.index("Growth from the smallest to the largest k of the seed table") + 1]
     assert [r[2] for r in growth[1][1]] == ["0.9", "0.99"]
+
+
+def test_the_seed_table_figure_shows_the_more_replicated_of_two_runs(cells):
+    from dataclasses import replace
+
+    k2, k4 = cells
+
+    def copy(m_star, reps):
+        return replace(k4, cell_id=f"k4-{reps}", reps=k4.reps * reps,
+                       mstar={"theorem": {**k4.mstar["theorem"], "status": "found", "m_star": m_star}})
+
+    more, fewer = copy(777_001, 3), copy(555_001, 1)
+    for order in ([k2, more, fewer], [k2, fewer, more]):
+        fig = plot_seed_table(order)
+        (table,) = [a for a in fig.axes[0].get_children() if a.get_gid() == "seed_table"]
+        text = " ".join(cell.get_text().get_text() for cell in table.get_celld().values())
+        assert "m* 7.77e+05" in text and "5.55e+05" not in text

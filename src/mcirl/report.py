@@ -14,7 +14,7 @@ import math
 import os
 from pathlib import Path
 
-from .results import mstar_text
+from .results import most_replicated, mstar_text
 from .stats import clopper_pearson
 
 
@@ -109,12 +109,8 @@ def seed_cells(cells, runs):
     design = [c for c in cells if c.k in SEED_K and c.gamma in SEED_GAMMA and
               (c.eps, c.delta) == (SEED_EPS, SEED_DELTA)]
     if design:
-        best = {}
-        for c in design:
-            key = (c.family, c.S, c.features, c.algorithm, c.k, c.gamma)
-            if key not in best or c.reps.max() > best[key].reps.max():
-                best[key] = c
-        chosen = {c.cell_id for c in best.values()}
+        chosen = {c.cell_id for c in most_replicated(
+            design, lambda c: (c.family, c.S, c.features, c.algorithm, c.k, c.gamma)).values()}
         return [c for c in cells if c.cell_id in chosen]
     first = [c for c in cells if runs and runs[0]["run_id"] in c.run_ids] or cells
     ks = sorted({c.k for c in first})

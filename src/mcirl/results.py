@@ -89,6 +89,18 @@ def collect(store, run_ids=None) -> list[CellSummary]:
     return sorted(cells.values(), key=lambda c: (c.features, c.algorithm, c.gamma, c.k))
 
 
+def most_replicated(cells, key) -> dict:
+    """key(cell) -> the cell with the most replicates among those sharing that key: where runs
+    measured one setting with different replicate counts (different cell ids), the most precise
+    measurement; on a tie the later cell, as :func:`collect` prefers the latest run."""
+    best = {}
+    for c in cells:
+        k = key(c)
+        if k not in best or c.reps.max() >= best[k].reps.max():
+            best[k] = c
+    return best
+
+
 def run_info(store, run_ids=None) -> list[dict]:
     """Metadata of the runs (config parsed from JSON)."""
     out = []
