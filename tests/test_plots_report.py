@@ -40,6 +40,17 @@ def gids(ax, prefix):
     return [a.get_gid() for a in ax.get_children() if (a.get_gid() or "").startswith(prefix)]
 
 
+def seed_table_text(fig):
+    """Every cell's text of the seed-table figure, joined."""
+    (table,) = [a for a in fig.axes[0].get_children() if a.get_gid() == "seed_table"]
+    return " ".join(cell.get_text().get_text() for cell in table.get_celld().values())
+
+
+def block_after(out, title):
+    """The (kind, payload) block that follows the heading ``title`` in report blocks."""
+    return out[[b[1] for b in out].index(title) + 1]
+
+
 def test_collect_pools_the_store(db, cells):
     assert [c.k for c in cells] == [2, 4]
     with Store(db) as store:
@@ -87,9 +98,7 @@ def test_looseness_seed_table_and_performance(cells):
     (ax,) = plot_looseness(cells).axes
     assert ax.get_ylabel() == "bound / empirical m*"
     assert len(gids(ax, "looseness:")) == len(applicable_bounds("onehot"))
-    fig = plot_seed_table(cells)
-    (table,) = [a for a in fig.axes[0].get_children() if a.get_gid() == "seed_table"]
-    text = " ".join(cell.get_text().get_text() for cell in table.get_celld().values())
+    text = seed_table_text(plot_seed_table(cells))
     for c in cells:
         assert f"m_AN {c.bound:.4g}" in text and f"k = {c.k}" in text
     (ax,) = plot_performance(cells).axes
@@ -158,7 +167,7 @@ def test_report_of_a_single_k_says_why_it_has_no_growth_table(cells):
     growth = "Growth from the smallest to the largest k of the seed table"
     for subset, has_table in ((cells, True), ([c for c in cells if c.k == 2], False)):
         out = blocks(subset, [], "theorem", [])
-        kind, payload = out[[b[1] for b in out].index(growth) + 1]
+        kind, payload = block_after(out, growth)
         assert (kind == "table" and len(payload[1]) > 0) if has_table else (
             kind == "p" and "two or more values of k" in payload)
 
@@ -181,8 +190,7 @@ def test_gamma_growth_compares_cells_that_differ_only_in_gamma(cells):
     assert rows == [["onehot", "projection", "2", "gamma=0.9 / gamma=0.8", "2x", "4x"]]
     assert growth_rows(cells, "theorem", "gamma") == []
     out = blocks(cells + more, [], "theorem", [])
-    kind, payload = out[[b[1] for b in out].index(
-        "Growth from the smallest to the largest gamma over every run") + 1]
+    kind, payload = block_after(out, "Growth from the smallest to the largest gamma over every run")
     assert kind == "table" and payload[1] == rows
 
 
@@ -241,13 +249,12 @@ def test_the_seed_table_gathers_design_cells_from_every_run(cells):
     assert seed_cells(cells + four + [fewer], runs) == four  # not the first or last seen
     assert seed_cells(cells, runs) == cells  # no DESIGN cell: the first run's smallest, largest k
     out = blocks(everything, [], "theorem", [])
-    titles = [b[1] for b in out]
-    seed_rows = out[titles.index("Seed table") + 1][1][1]
-    every_rows = out[titles.index("Every cell") + 1][1][1]
+    seed_rows = block_after(out, "Seed table")[1][1]
+    every_rows = block_after(out, "Every cell")[1][1]
     assert [(r[2], r[3]) for r in seed_rows] == [("10", "0.9"), ("1000", "0.9"), ("10", "0.99"),
                                                  ("1000", "0.99")]
     assert len(every_rows) == len(everything)
-    growth = out[titles.index("Growth from the smallest to the largest k of the seed table") + 1]
+    growth = block_after(out, "Growth from the smallest to the largest k of the seed table")
     assert [r[2] for r in growth[1][1]] == ["0.9", "0.99"]
 
 
@@ -262,7 +269,5 @@ def test_the_seed_table_figure_shows_the_more_replicated_of_two_runs(cells):
 
     more, fewer = copy(777_001, 3), copy(555_001, 1)
     for order in ([k2, more, fewer], [k2, fewer, more]):
-        fig = plot_seed_table(order)
-        (table,) = [a for a in fig.axes[0].get_children() if a.get_gid() == "seed_table"]
-        text = " ".join(cell.get_text().get_text() for cell in table.get_celld().values())
+        text = seed_table_text(plot_seed_table(order))
         assert "m* 7.77e+05" in text and "5.55e+05" not in text
