@@ -3,7 +3,8 @@
 For S in {64, 256, 1024}, H in {100, 1000}, gamma = 0.99, on the reference's own chain (dense
 Dirichlet(0.1) rows, start state 0): trajectory steps per second of the reference kernel and of
 mcirl's walker kernel (kernel time, tables already on the device) on the same number of
-trajectories, and the ratio. Then the counts sampler's effective steps per second (m H R / s) at
+trajectories, and the ratio (at H = 1000 also with 128 and 512 threads per block, for tuning).
+Then the counts sampler's effective steps per second (m H R / s) at
 m = 1e7 beside the walker's. Needs CuPy and a CUDA device.
 
     python benchmarks/bench_gpu_sampler.py [--json] [--probe DIR]
@@ -36,6 +37,11 @@ def timed(fn, repeats=5):
     return (time.perf_counter() - t0) / repeats
 
 
+#: Threads per block tried beside the walker's THREADS at H = 1000: which way to tune it, if
+#: the ratio falls short, comes out of the same device call.
+TUNING_THREADS = (128, 512)
+
+
 def walker(S, H, gamma):
     import cupy
     import sol
@@ -53,13 +59,16 @@ def walker(S, H, gamma):
     args = device_args(walk_args(chain.alias, chain.init_alias, gamma, H, 1, stream_rep, start,
                                  count, S))
 
-    def ours():
-        walk_kernel[rep.size, THREADS](*args)
+    def steps_s(threads):
+        return n * H / timed(lambda: walk_kernel[rep.size, threads](*args))
 
-    seconds = timed(ours)
+    ours = steps_s(THREADS)
     ref = sol.steps_per_second(S, H, gamma)
-    return {"S": S, "H": H, "reference_steps_s": ref, "mcirl_steps_s": n * H / seconds,
-            "ratio": n * H / seconds / ref}
+    row = {"S": S, "H": H, "reference_steps_s": ref, "mcirl_steps_s": ours, "ratio": ours / ref,
+           "threads": THREADS}
+    if H == 1000:
+        row["ratio_by_threads"] = {t: steps_s(t) / ref for t in TUNING_THREADS}
+    return row
 
 
 def counts_vs_walker(gamma=0.99, H=1720, S=1024, reps=1000):
@@ -101,8 +110,10 @@ def main() -> None:
         print(json.dumps({"walker": rows, "counts": counts}, indent=2))
         return
     for r in rows:
+        tuning = "".join(f", {t} threads {x:.2f}" for t, x in r.get("ratio_by_threads", {}).items())
         print(f"S={r['S']:5d} H={r['H']:5d}: reference {r['reference_steps_s']:.3e} steps/s, "
-              f"mcirl {r['mcirl_steps_s']:.3e} steps/s, ratio {r['ratio']:.2f}")
+              f"mcirl {r['mcirl_steps_s']:.3e} steps/s, ratio {r['ratio']:.2f} "
+              f"({r['threads']} threads{tuning})")
     print(f"counts sampler at m=1e7 (S={counts['S']}, R={counts['reps']}): effective "
           f"{counts['counts_effective_steps_s']:.3e} steps/s vs walker "
           f"{counts['walker_steps_s']:.3e}: {counts['counts_over_walker']:.0f}x")

@@ -284,12 +284,16 @@ def _cmd_estimate(args) -> None:
 # ---------------------------------------------------------------- sweep and results
 
 def _cmd_sweep(args) -> None:
+    from dataclasses import replace
+
     from .sweep.config import load_config
     from .sweep.execute import make_executor
     from .sweep.runner import dry_run, run_sweep
     from .sweep.store import Store
 
     config = load_config(args.config)
+    if args.backend is not None:  # part of the run id: a GPU run never resumes a CPU one
+        config = replace(config, backend=args.backend)
     if args.dry_run:
         plan = dry_run(config, calibrate=not args.no_calibrate)
         if args.json:
@@ -750,6 +754,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
                    help="with --dry-run: skip the calibration task")
     p.add_argument("--resume", action="store_true", help="continue a sweep already in the database")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="overrides the config's backend (default: the config's, else cpu)")
     p.add_argument("--workers", type=_count, help="run on a Dask LocalCluster of N workers")
     p.add_argument("--gpus", help="'all': a dask-cuda LocalCUDACluster, one worker per GPU")
     p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")

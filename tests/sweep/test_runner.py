@@ -289,3 +289,29 @@ def test_a_gpu_backend_sweep_stores_the_cpu_results(tmp_path, fake_cupy):
     assert cpu["estimates"] and cpu["mstar"]
     for table in RESULT_TABLES:  # the content keys and run ids hash the backend: they differ
         assert_same_rows(gpu[table], cpu[table], skip=("run_id", "key", "cell_id"))
+    # `--backend gpu` on the CPU config is the GPU config's run: same run id, same rows.
+    db = tmp_path / "override.sqlite"
+    assert main(["sweep", str(tmp_path / "cpu.toml"), "--backend", "gpu", "--db", str(db),
+                 "--quiet"]) == 0
+    override, override_runs = dump(db)
+    assert override_runs[0]["run_id"] == gpu_runs[0]["run_id"]
+    assert override_runs[0]["device"] == "gpu: fake_cupy"
+    for table in RESULT_TABLES:
+        assert_same_rows(override[table], gpu[table])
+
+
+def test_sweep_backend_gpu_without_a_gpu_is_one_line_and_stores_nothing(
+        tmp_path, capsys, monkeypatch, config_path, reference_db):
+    import shutil
+
+    from mcirl import backend
+
+    monkeypatch.setattr(backend, "gpu_missing", lambda: "no CUDA device is visible")
+    db = tmp_path / "kept.sqlite"
+    shutil.copy(reference_db, db)
+    before = db.read_bytes()
+    for extra in ([], ["--dry-run"]):
+        assert main(["sweep", str(config_path), "--backend", "gpu", "--db", str(db), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no CUDA device is visible" in err and "mcirl[gpu]" in err
+    assert db.read_bytes() == before
