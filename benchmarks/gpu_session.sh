@@ -4,6 +4,11 @@
 #
 #   bash benchmarks/gpu_session.sh [PROBE_DIR]        (PROBE_DIR: where sol.py is; ../shared/probe)
 #   STEPS="tests-gpu bench-learner" bash benchmarks/gpu_session.sh ...     (only these steps)
+#   STEPS="device seed-table seed-table-report" bash benchmarks/gpu_session.sh ...
+#       (DESIGN section 5's seed table, examples/seed-table.toml on the GPU, into
+#        $OUT/seed-table.sqlite, then its report; not among the default steps. A sweep cut off
+#        by a limit keeps every task it finished: SEED_TABLE_DB=that file, carried into the
+#        next call, resumes it there.)
 #   STEP_TIMEOUT=240 bash benchmarks/gpu_session.sh ...   (stop any one step after 240 s)
 #   BUDGET=540 bash benchmarks/gpu_session.sh ...   (the whole run in 540 s: each step gets at
 #                                                    most what is left, none starts with < 10 s)
@@ -26,12 +31,13 @@ mkdir -p "$out"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MCIRL_REQUIRE_GPU=1
 py="${PYTHON:-python3}"
 budget="${BUDGET:-0}"  # 0: no limit
+steps="${STEPS:-device tests-gpu bench-gpu-sampler bench-learner tests-kernels bench-evaluate}"
 failed=0
 
 step() {  # step NAME COMMAND...: run, log to $out/NAME.log, count a failure
     local name=$1
     shift
-    [[ -z "${STEPS:-}" || " $STEPS " == *" $name "* ]] || return 0
+    [[ " $steps " == *" $name "* ]] || return 0
     local seconds="${STEP_TIMEOUT:-0}" left=$((budget - SECONDS))
     if ((budget > 0)); then
         if ((left < 10)); then
@@ -43,7 +49,8 @@ step() {  # step NAME COMMAND...: run, log to $out/NAME.log, count a failure
     fi
     echo "== $name: $*"
     local t0=$SECONDS limit=()
-    [[ $(type -t "$1") == file ]] && limit=(timeout "$seconds")  # 0: no limit
+    # SIGINT first: pytest then prints its summary and a sweep records its seconds; 0: no limit
+    [[ $(type -t "$1") == file ]] && limit=(timeout -s INT -k 15 "$seconds")
     if "${limit[@]}" "$@" >"$out/$name.log" 2>&1; then
         echo "   ok ($((SECONDS - t0)) s)"
     else
@@ -65,5 +72,10 @@ step bench-gpu-sampler "$py" benchmarks/bench_gpu_sampler.py --probe "$probe" --
 step bench-learner "$py" benchmarks/bench_learner.py --backend gpu --json
 step tests-kernels "$py" -m pytest -q -p no:cacheprovider tests/kernels tests/test_sample.py
 step bench-evaluate "$py" benchmarks/bench_evaluate.py --backend gpu --json
+seed_db="$out/seed-table.sqlite"
+[[ -n "${SEED_TABLE_DB:-}" && ! -e "$seed_db" ]] && cp "$SEED_TABLE_DB" "$seed_db"
+step seed-table "$py" -m mcirl sweep examples/seed-table.toml --backend gpu --db "$seed_db" \
+    --resume --quiet
+step seed-table-report "$py" -m mcirl report --db "$seed_db" -o "$out/seed-table-report.md"
 cat "$out/device.log"
 exit "$failed"

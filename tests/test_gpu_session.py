@@ -39,3 +39,42 @@ def test_budget_cuts_the_running_step_and_skips_the_rest(tmp_path, unsimulated_e
     assert run.returncode == 4, run.stdout
     assert run.stdout.count("FAILED") == 2 and run.stdout.count("SKIPPED") == 2, run.stdout
     assert "== tests-gpu:" in run.stdout and "== bench-learner: SKIPPED" in run.stdout
+
+
+@pytest.mark.skipif(gpu_available(), reason="checks the run without a GPU")
+def test_seed_table_steps_resume_a_carried_database(
+        tmp_path, unsimulated_env):
+    from mcirl.cli import main
+    from tests.sweep.configs import tiny_sweep
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    carried = tmp_path / "carried.sqlite"
+    assert main(["sweep", str(config), "--db", str(carried), "--quiet"]) == 0
+    before = carried.read_bytes()
+    out = tmp_path / "out"
+    env = dict(unsimulated_env, OUT=str(out), PYTHON=sys.executable, SEED_TABLE_DB=str(carried),
+               STEPS="seed-table seed-table-report")
+    run = subprocess.run(["bash", "benchmarks/gpu_session.sh", str(tmp_path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    # No GPU: the sweep stops at once with the one-line error; the report of what the carried
+    # database holds is still written, and the carried file itself is left as it was.
+    assert run.returncode == 1, run.stdout
+    assert "== seed-table:" in run.stdout and "--backend gpu" in run.stdout
+    assert "mcirl[gpu]" in (out / "seed-table.log").read_text()
+    assert (out / "seed-table-report.md").exists()
+    assert "resume-test" in (out / "seed-table-report.md").read_text()
+    assert carried.read_bytes() == before
+    assert {p.name for p in out.glob("*.log")} == {"seed-table.log", "seed-table-report.log"}
+
+
+def test_the_default_steps_leave_out_the_seed_table(tmp_path, unsimulated_env):
+    env = dict(unsimulated_env, OUT=str(tmp_path), PYTHON=sys.executable, BUDGET="1")
+    env.pop("STEPS", None)
+    run = subprocess.run(["bash", "benchmarks/gpu_session.sh", str(tmp_path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    skipped = [line.split()[1].rstrip(":") for line in run.stdout.splitlines()
+               if line.endswith("SKIPPED (BUDGET=1 s spent)")]
+    assert skipped == ["device", "tests-gpu", "bench-gpu-sampler", "bench-learner",
+                       "tests-kernels", "bench-evaluate"], run.stdout
+    assert run.returncode == 6
