@@ -271,3 +271,25 @@ def test_the_seed_table_figure_shows_the_more_replicated_of_two_runs(cells):
     for order in ([k2, more, fewer], [k2, fewer, more]):
         text = seed_table_text(plot_seed_table(order))
         assert "m* 7.77e+05" in text and "5.55e+05" not in text
+
+
+def test_a_sweep_without_any_m_star_yet_plots_and_reports_without_warnings(
+        capsys, db, tmp_path, recwarn):
+    """An interrupted sweep (no search finished) or one whose every m* is above the cap: the
+    looseness panel says so instead of drawing an empty legend (a matplotlib warning on stderr)."""
+    import shutil
+    import sqlite3
+
+    unfinished = tmp_path / "unfinished.sqlite"
+    shutil.copy(db, unfinished)
+    with sqlite3.connect(unfinished) as con:
+        con.execute("DELETE FROM mstar")
+    con.close()
+    with Store(unfinished) as store:
+        cells = collect(store)
+    (ax,) = plot_looseness(cells).axes
+    assert ax.get_legend() is None and gids(ax, "looseness-empty")
+    assert main(["plot", "--db", str(unfinished), "--out", str(tmp_path / "figs")]) == 0
+    assert main(["report", "--db", str(unfinished), "-o", str(tmp_path / "r" / "report.md")]) == 0
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)], [str(w) for w in recwarn]
+    assert "not measured" in (tmp_path / "r" / "report.md").read_text()

@@ -79,7 +79,8 @@ def _span(limits):
 
 
 def _legend_below(ax, ncol=2):
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=ncol)
+    if ax.get_legend_handles_labels()[0]:  # a panel with nothing measured yet has no legend
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=ncol)
 
 
 def _gammas(cells):
@@ -227,6 +228,9 @@ def plot_looseness(cells, criterion="theorem"):
                                     marker=MARKERS[gi % len(MARKERS)], ms=3,
                                     label=f"{name}, gamma={g:g}")
                     line.set_gid(f"looseness:{name}:{g:g}")
+            if not ax.get_lines():  # no cell has an m* yet (unfinished, or all above the cap)
+                ax.text(0.5, 0.5, f"no m* found ({criterion})", transform=ax.transAxes,
+                        ha="center", va="center", gid="looseness-empty")
             ax.axhline(1.0, color="black", lw=0.8, gid="tight")
             _log_axes(ax)
             _k_ticks(ax, group)
