@@ -46,6 +46,8 @@ CELL_HEADER = ["features", "algorithm", "k", "gamma", "S", "m_AN", "m* [m_lo, m_
 #: fixed for gamma only, since one-hot cells grow S with k.
 _GROWTH_FIXED = {"k": ("features", "algorithm", "gamma", "eps", "delta"),
                  "gamma": ("features", "algorithm", "k", "S", "eps", "delta")}
+#: The other seed-table parameter, shown beside each growth ratio.
+_GROWTH_OTHER = {"k": "gamma", "gamma": "k"}
 
 
 def growth_rows(cells, criterion, over):
@@ -58,7 +60,7 @@ def growth_rows(cells, criterion, over):
     groups = {}
     for c in cells:
         groups.setdefault(tuple(getattr(c, f) for f in _GROWTH_FIXED[over]), []).append(c)
-    other = "gamma" if over == "k" else "k"
+    other = _GROWTH_OTHER[over]
     rows = []
     for _, group in sorted(groups.items()):
         group = sorted(group, key=lambda c: getattr(c, over))
@@ -84,7 +86,7 @@ def _mstar_ratio(lo, hi) -> str:
 
 def _growth_blocks(rows, over, where):
     """A heading and the table of :func:`growth_rows`, or a line saying why there is none."""
-    other = "gamma" if over == "k" else "k"
+    other = _GROWTH_OTHER[over]
     return [("h2", f"Growth from the smallest to the largest {over} {where}"),
             ("table", (["features", "algorithm", other, "ratio", "empirical m* ratio",
                         "bound ratio"], rows)) if rows else
