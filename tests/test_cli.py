@@ -183,3 +183,27 @@ def test_bound_lists_every_bound(capsys):
     assert row["mwal_iterations"] > 0
     code, _, err = run(capsys, "bound", "--k", "10", "--gamma", "0.9", "--variance", "0.5")
     assert code == 2 and "variance" in err
+
+
+def test_ctrl_c_inside_a_numba_call_is_an_interrupt_not_a_traceback(capsys, monkeypatch):
+    """Ctrl-C landing in a Numba function's call surfaces as a SystemError raised from the
+    KeyboardInterrupt (seen in CI: the interrupted-sweep test); any other SystemError is a bug
+    and must propagate."""
+    from mcirl import cli
+
+    def interrupted_in_numba(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("CPUDispatcher(...) returned a result with an exception set") from exc
+
+    monkeypatch.setattr(cli, "_cmd_bound", interrupted_in_numba)
+    assert main(["bound", "--k", "10"]) == 130
+    assert capsys.readouterr().err == "mcirl: interrupted\n"
+
+    def broken(args):
+        raise SystemError("a real bug")
+
+    monkeypatch.setattr(cli, "_cmd_bound", broken)
+    with pytest.raises(SystemError, match="a real bug"):
+        main(["bound", "--k", "10"])

@@ -860,6 +860,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in exc's chain of causes: Ctrl-C landing inside a Numba
+    function's call surfaces as a SystemError raised from it ("returned a result with an
+    exception set")."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -867,7 +878,9 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"mcirl: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not _caused_by_interrupt(exc):
+            raise
         print("mcirl: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
