@@ -46,7 +46,8 @@ def walker(S, H, gamma):
     import cupy
     import sol
 
-    from mcirl.kernels.cuda import THREADS, device_args, walk_args, walk_kernel
+    from mcirl.kernels.cuda import (THREADS, device_args, walk_args, walk_kernel,
+                                    walk_shared_bytes)
 
     P = np.random.default_rng(0).dirichlet(np.full(S, 0.1), size=S)
     d0 = np.zeros(S)
@@ -60,7 +61,8 @@ def walker(S, H, gamma):
                                  count, S))
 
     def steps_s(threads):
-        return n * H / timed(lambda: walk_kernel[rep.size, threads](*args))
+        launch = walk_kernel[rep.size, threads, 0, walk_shared_bytes(S)]
+        return n * H / timed(lambda: launch(*args))
 
     ours = steps_s(THREADS)
     ref = sol.steps_per_second(S, H, gamma)

@@ -6,6 +6,8 @@ count chains' multinomial split (:func:`.counts.make_split`, over the binomial s
 - :func:`walk_kernel`: one block per work unit (a block of one replicate's trajectories, the
   CPU's units), one thread per trajectory (strided); visits are accumulated in float64 in a
   shared-memory histogram when S <= SHARED_STATES, else with float64 atomics in global memory.
+  The histogram is dynamic shared memory of S doubles (:func:`walk_shared_bytes`), so a block
+  reserves only what its chain needs and small chains leave room for more blocks per SM.
   Trajectory j of replicate r uses the same stream as on the CPU, so the GPU walks the very same
   trajectories; only the order of the floating-point additions differs (atomics), so occupancies
   agree with the CPU's to rounding (about 1e-15 relative), not bit for bit.
@@ -35,6 +37,11 @@ SHARED_STATES = 4096
 THREADS = 256
 
 
+def walk_shared_bytes(S: int) -> int:
+    """Dynamic shared memory of a walk_kernel block: the histogram, or none above SHARED_STATES."""
+    return 8 * S if S <= SHARED_STATES else 0
+
+
 @cuda.jit(device=True)
 def _atomic_add(new, i, x):
     cuda.atomic.add(new, i, x)
@@ -49,7 +56,7 @@ def walk_kernel(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
     u = cuda.blockIdx.x
     S = table.shape[0]
     width = table.shape[1]
-    hist = cuda.shared.array(SHARED_STATES, numba.float64)
+    hist = cuda.shared.array(0, numba.float64)  # S doubles: walk_shared_bytes(S) at launch
     shared = S <= SHARED_STATES
     if shared:
         for i in range(cuda.threadIdx.x, S, cuda.blockDim.x):
@@ -131,7 +138,7 @@ def launch_walk(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
     """Run the walker on units; returns a (U, S) float64 device array."""
     args = device_args(walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start,
                                 unit_count, S))
-    walk_kernel[unit_rep.size, threads](*args)
+    walk_kernel[unit_rep.size, threads, 0, walk_shared_bytes(S)](*args)
     return args[-1]
 
 
