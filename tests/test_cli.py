@@ -107,6 +107,16 @@ BAD_ARGS = [
     (["bound", "--k", "3", "--gamma", "-0.5"], "gamma"),
     (["bound", "--k", "3"], "--seed-table"),
     (["mdp", "info", "/nonexistent/file.npz"], "not found"),
+    # overflow: int64 seeds, int32 sizes, bounds past int64, huge MDP tables
+    (["estimate", *TINY, "--m", "4", "--seed", "1e30"], "seed: must be an integer in [0, 2^63 - 1]"),
+    (["estimate", *TINY, "--m", "4", "--mdp-seed", "-1"], "mdp_seed: must be"),
+    (["estimate", *TINY, "--m", "4", "--reps", "1e30"], "reps: must be an integer in [1, 2^31 - 1]"),
+    (["estimate", *TINY, "--m", "4", "--max-iter", "1e30"], "max_iter: must be"),
+    (["mdp", "make", "--S", "1e9", "-o", "/nonexistent/x.npz"], "S*A*b: the transition table"),
+    (["bound", "--k", "1000", "--gamma", "0.99", "--eps", "1e-7"], "eps: is too small"),
+    (["bound", "--seed-table", "--eps", "1e-300"], "eps: is too small"),
+    (["elbow", "--feature-noise", "1e7"], "feature_noise"),
+    (["elbow", "--n-items", "1e30"], "n_items: must be an integer in [2, 2^31 - 1]"),
 ]
 
 

@@ -112,15 +112,26 @@ def _progress(enabled: bool):
 
 # ---------------------------------------------------------------- bound
 
+def _check_bounds_fit(ks, gammas, eps) -> None:
+    """Every count `bound` prints must fit int64; the largest, Theorem 1's iterations at eps/2,
+    is 4k / ((1 - gamma) eps)^2 (computed in logs: the square underflows first)."""
+    for k in ks:
+        for g in gammas:
+            if math.log(4 * k) - 2 * (math.log1p(-g) + math.log(eps)) > 62 * math.log(2):
+                raise InputError("eps", f"is too small for k = {k}, gamma = {g}: the bounds "
+                                 "overflow 64-bit integers", eps)
+
+
 def _cmd_bound(args) -> None:
     ks = args.k or ([10, 1000] if args.seed_table else None)
     gammas = args.gamma or ([0.9, 0.99] if args.seed_table else None)
     if ks is None or gammas is None:
         raise InputError("bound", "give --k and --gamma, or --seed-table")
-    ks = [check_int("k", k, 1) for k in ks]
+    ks = [check_int("k", k, 1, None) for k in ks]
     gammas = [check_real("gamma", g, 0.0, 1.0, high_open=True) for g in gammas]
     eps = check_real("eps", args.eps, 0.0, math.inf, low_open=True, high_open=True)
     delta = check_real("delta", args.delta, 0.0, 1.0, low_open=True, high_open=True)
+    _check_bounds_fit(ks, gammas, eps)
     if args.seed_table:
         table = bounds.seed_table(ks, gammas, eps, delta)
         result = {"eps": eps, "delta": delta, "k": ks, "gamma": gammas, "m": table.tolist(),
@@ -193,7 +204,13 @@ def _add_family_options(p: argparse.ArgumentParser) -> None:
 def _spec(args) -> FamilySpec:
     options = dict(vars(args))
     options["seed"] = options.pop("mdp_seed", None)
-    return FamilySpec.from_options(**options)
+    try:
+        return FamilySpec.from_options(**options)
+    except InputError as exc:
+        if exc.field != "seed":
+            raise
+        # the spec's seed is --mdp-seed here; estimate's own --seed is the trajectories'
+        raise InputError("mdp_seed", exc.allowed, exc.got) from None
 
 
 def _mdp_summary(mdp) -> dict:
@@ -877,6 +894,12 @@ def main(argv=None) -> int:
         status = args.handler(args)
     except InputError as exc:
         print(f"mcirl: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except MemoryError as exc:
+        # Limits keep sizes within int32 and tables within 2^32 entries; what still does not fit
+        # this machine's memory ends here (NumPy's message says how much was asked for).
+        print(f"mcirl: error: out of memory: {str(exc) or 'an allocation failed'}; use fewer "
+              "states, features or replicates", file=sys.stderr)
         return EXIT_INPUT
     except (KeyboardInterrupt, SystemError) as exc:
         if not _caused_by_interrupt(exc):

@@ -10,6 +10,15 @@ import math
 
 _MISSING = object()
 
+#: Largest count that sizes an array or a launch (states, actions, features, replicates,
+#: iterations, items): CUDA grids and int32 indices stop at 2^31 - 1, and a NumPy dimension
+#: beyond it could not be allocated anyway.
+SIZE_MAX = 2**31 - 1
+#: Largest seed: seeds travel to the kernels as int64.
+SEED_MAX = 2**63 - 1
+#: The largest m any sampler accepts (int64 counts with room to spare).
+M_MAX = 10**15
+
 
 class InputError(ValueError):
     """Bad input: ``field`` is what was wrong, ``allowed`` says what would be accepted."""
@@ -22,13 +31,23 @@ class InputError(ValueError):
         super().__init__(f"{field}: {allowed}{shown}")
 
 
-def check_int(field: str, value: object, low: int, high: int | None = None) -> int:
+def show_limit(n: int) -> str:
+    """A limit as a reader knows it: 2^31 - 1, 1e15, else the digits."""
+    if n >= 2**20 and (n + 1) & n == 0:
+        return f"2^{n.bit_length()} - 1"
+    digits = str(n)
+    if n >= 10**6 and digits.strip("0") == "1":
+        return f"1e{len(digits) - 1}"
+    return digits
+
+
+def check_int(field: str, value: object, low: int, high: int | None = SIZE_MAX) -> int:
     """``value`` as an int in [low, high] (high=None: no upper limit)."""
     ok = isinstance(value, (int,)) and not isinstance(value, bool)
     if not ok and hasattr(value, "__index__"):
         value, ok = int(value), True  # numpy integers
     if not ok or value < low or (high is not None and value > high):
-        where = f">= {low}" if high is None else f"in [{low}, {high}]"
+        where = f">= {low}" if high is None else f"in [{low}, {show_limit(high)}]"
         raise InputError(field, f"must be an integer {where}", value)
     return int(value)
 

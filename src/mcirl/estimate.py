@@ -16,15 +16,12 @@ import numpy as np
 
 from . import bounds
 from .backend import array_module, resolve_backend, single_threaded_blas
-from .errors import InputError, check_int, check_real
+from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA, learn, successes
 from .learn.result import to_numpy
 from .sample import SAMPLERS, ExpertChain, check_grid, choose_sampler, mu_hat, sample_occupancy
 from .solve import expert
 from .stats import clopper_pearson
-
-#: The largest m any sampler accepts (int64 counts with room to spare).
-M_MAX = 10**15
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class EstimateConfig:
         check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
         check_int("reps", self.reps, 1)
         check_int("max_iter", self.max_iter, 1)
-        check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0, SEED_MAX)
         check_int("rep_offset", self.rep_offset, 0)
         check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),

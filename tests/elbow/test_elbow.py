@@ -3,9 +3,11 @@ import json
 import numpy as np
 import pytest
 from scipy.optimize import minimize
+from scipy.special import expit
 
 from mcirl.cli import main
-from mcirl.elbow.experiment import ElbowConfig, elbow_config, fit_scalings, run_cell
+from mcirl.elbow.experiment import (FEATURE_NOISE_MAX, RIDGE_MIN, ElbowConfig, elbow_config,
+                                   fit_scalings, run_cell)
 from mcirl.elbow.fit import bayes, fit_logistic, held_out, principal_directions
 from mcirl.elbow.knee import bootstrap_knee, kneedle
 from mcirl.elbow.model import comparisons, make_model
@@ -37,6 +39,33 @@ def test_fit_matches_a_direct_optimiser(rng):
         def objective(t):
             return np.logaddexp(0, -y[r] * (f[r] @ t)).sum() + 0.25 * t @ t
         np.testing.assert_allclose(theta[r], minimize(objective, np.zeros(3), tol=1e-12).x, atol=1e-5)
+
+
+def test_damping_leaves_ordinary_fits_alone(rng):
+    f = rng.normal(size=(3, 40, 4))
+    y = np.where(rng.random((3, 40)) < 0.7, 1.0, -1.0)
+    theta = np.zeros((3, 4))
+    for _ in range(50):  # plain Newton, the oracle of ordinary fits
+        s = expit(-y * np.einsum("rnk,rk->rn", f, theta))
+        grad = np.einsum("rn,rnk->rk", y * s, f) - theta
+        hess = np.einsum("rn,rnk,rnl->rkl", s * (1 - s), f, f) + np.eye(4)
+        theta = theta + np.linalg.solve(hess, grad[..., None])[..., 0]
+    np.testing.assert_allclose(fit_logistic(f, y, 1.0), theta, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("scale, lam, n", [(1.0, RIDGE_MIN, 6), (FEATURE_NOISE_MAX, RIDGE_MIN, 6),
+                                           (FEATURE_NOISE_MAX, 1.0, 3)])
+def test_fit_reaches_the_optimum_at_the_config_limits(rng, scale, lam, n):
+    """Separable comparisons at the smallest ridge and the largest feature scale a config
+    allows: a sigmoid that is 0 from margin ~37 on (0.5 (1 + tanh(t/2))) sent Newton's steps
+    astray, and fewer comparisons than dimensions made its system singular."""
+    f = scale * rng.normal(size=(3, n, 4))
+    y = np.sign(f @ rng.normal(size=4))
+    theta = fit_logistic(f, y, lam)
+    assert np.isfinite(theta).all()
+    s = expit(-y * np.einsum("rnk,rk->rn", f, theta))
+    pull = np.einsum("rn,rnk->rk", y * s, f)  # equals lam theta at the optimum
+    np.testing.assert_allclose(pull, lam * theta, rtol=1e-6)
 
 
 def test_fitted_utility_recovers_the_true_one(rng):

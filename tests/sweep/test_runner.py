@@ -315,3 +315,21 @@ def test_sweep_backend_gpu_without_a_gpu_is_one_line_and_stores_nothing(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "no CUDA device is visible" in err and "mcirl[gpu]" in err
     assert db.read_bytes() == before
+
+
+def test_a_cap_past_m_max_for_some_cell_is_one_line_and_stores_nothing(
+        tmp_path, capsys, config_path, reference_db):
+    """'bound*X' passes the config check (X m_AN <= 1e15 for m_AN = 1) but not every cell's
+    plan: the error comes before the run is registered, so the database is left as it was."""
+    import shutil
+
+    db = tmp_path / "kept.sqlite"
+    shutil.copy(reference_db, db)
+    before = db.read_bytes()
+    big = tmp_path / "big.toml"
+    big.write_text(config_path.read_text().replace("[search]", '[search]\ncap = "bound*1e14"'))
+    for extra in ([], ["--dry-run"]):
+        assert main(["sweep", str(big), "--db", str(db), "--quiet", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "search.cap: must come to at most 1e15" in err
+    assert db.read_bytes() == before

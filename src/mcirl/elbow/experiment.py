@@ -18,11 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, check_int, check_real
+from ..errors import SEED_MAX, InputError, check_int, check_real
 from ..sweep.config import content_hash
 from .fit import bayes, fit_logistic, held_out, principal_directions
 from .knee import bootstrap_knee
 from .model import comparisons, make_model
+
+
+#: Largest feature noise: 1e6 times the latent signal's unit scale hides the k-dim structure
+#: completely, and the cap keeps the fits' squared features far from float64 overflow.
+FEATURE_NOISE_MAX = 1e6
+#: Smallest ridge: with it (and features within FEATURE_NOISE_MAX) the optimum's margins stay
+#: near log(|f|^2 N / lam) ~ 100, where the logistic's curvature is far above float64 underflow.
+RIDGE_MIN = 1e-12
 
 
 @dataclass(frozen=True)
@@ -55,16 +63,16 @@ class ElbowConfig:
             raise InputError("k" if not self.k else "noise", "must list at least one value")
         for t in self.noise:
             check_real("noise", t, 0.0, math.inf, low_open=True, high_open=True)
-        check_real("feature_noise", self.feature_noise, 0.0, math.inf, high_open=True)
+        check_real("feature_noise", self.feature_noise, 0.0, FEATURE_NOISE_MAX)
         check_int("n_items", self.n_items, 2)
         check_int("n_min", self.n_min, 1)
         check_int("n_max", self.n_max, self.n_min + 1)
         check_real("factor", self.factor, 1.0, math.inf, low_open=True, high_open=True)
         check_int("reps", self.reps, 2)
         check_int("test_pairs", self.test_pairs, 1)
-        check_real("ridge", self.ridge, 0.0, math.inf, low_open=True, high_open=True)
+        check_real("ridge", self.ridge, RIDGE_MIN, math.inf, high_open=True)
         check_int("bootstrap", self.bootstrap, 1)
-        check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0, SEED_MAX)
 
     @property
     def grid(self) -> list[int]:

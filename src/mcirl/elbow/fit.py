@@ -17,8 +17,13 @@ import numpy as np
 
 from ..backend import array_module
 
-NEWTON_STEPS = 50
+#: On separable comparisons Newton's steps raise the margins by about 1 each, towards
+#: log(|f|^2 N / lam): about 100 at the config's limits (elbow.experiment.RIDGE_MIN,
+#: FEATURE_NOISE_MAX); fits that converge stop early.
+NEWTON_STEPS = 200
 TOLERANCE = 1e-10
+#: Floor of the Hessian's ridge relative to its mean diagonal (see :func:`fit_logistic`).
+DAMPING = 1e-10
 
 
 def principal_directions(x):
@@ -33,12 +38,21 @@ def principal_directions(x):
 
 
 def _sigmoid(xp, t):
-    return 0.5 * (1.0 + xp.tanh(0.5 * t))
+    # 1 / (1 + e^-t) to full relative precision in both tails (0.5 (1 + tanh(t/2)) is 0 from
+    # t ~ -37, which stalls Newton's steps on separable data) and without overflow
+    return xp.exp(-xp.logaddexp(0.0, -t))
 
 
 def fit_logistic(features, y, lam):
     """theta: (R, r) maximising the penalised likelihood for features: (R, N, r), y: (R, N)
-    in {-1, +1}, lam > 0."""
+    in {-1, +1}, lam > 0.
+
+    The Newton system's ridge is max(lam, DAMPING x mean diagonal of the data term): when lam
+    is negligible beside the data (fewer comparisons than dimensions, huge features) the
+    Hessian is singular in float64 and the solve fails (NumPy) or returns NaN (CuPy). The floor
+    changes only the step, not the fixed point (the gradient keeps lam), and only where lam is
+    below it, so ordinary fits are plain Newton's.
+    """
     xp = array_module(features)
     R, N, r = features.shape
     theta = xp.zeros((R, r))
@@ -48,7 +62,9 @@ def fit_logistic(features, y, lam):
         s = _sigmoid(xp, -margin)  # d/dmargin of -log sigma(margin) is -s
         grad = xp.einsum("rn,rnk->rk", y * s, features) - lam * theta
         curvature = s * (1.0 - s)
-        hess = xp.einsum("rn,rnk,rnl->rkl", curvature, features, features) + lam * eye
+        data = xp.einsum("rn,rnk,rnl->rkl", curvature, features, features)
+        ridge = xp.maximum(lam, DAMPING * xp.einsum("rkk->r", data) / r)
+        hess = data + ridge[:, None, None] * eye
         step = xp.linalg.solve(hess, grad[..., None])[..., 0]
         theta = theta + step
         if float(xp.abs(step).max()) <= TOLERANCE * (1.0 + float(xp.abs(theta).max())):

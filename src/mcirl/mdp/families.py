@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import math
+
 import numpy as np
 
-from ..errors import InputError, check_int, check_real
+from ..errors import SEED_MAX, SIZE_MAX, InputError, check_int, check_real
 from . import features as F
 from .model import MDP
 
 FAMILIES = ("garnet", "dirichlet", "gridworld")
 FEATURES = ("onehot", "dense", "sparse", "macrocell")
 WEIGHTS = ("dense", "sparse")
+#: Most entries an MDP's transition table (S*A*successors) or feature matrix (S*k) may hold:
+#: 2^32 float64 entries are 32 GiB, beyond any one machine's or GPU's memory this suite targets.
+TABLE_MAX = 2**32
 #: Gridworld moves: north, east, south, west as (row, column) steps.
 MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])
 
@@ -48,7 +53,7 @@ class FamilySpec:
         if weights not in WEIGHTS:
             raise InputError("weights", f"must be one of {', '.join(WEIGHTS)}", weights)
         if grid:
-            N = check_int("N", self.N, 1)
+            N = check_int("N", self.N, 1, math.isqrt(SIZE_MAX))
             M = check_int("macro", self.macro, 1, N)
             if N % M:
                 raise InputError("macro", f"must divide N = {N}", M)
@@ -76,7 +81,14 @@ class FamilySpec:
         check_real("feature_density", self.feature_density, 0.0, 1.0, low_open=True)
         check_real("weight_density", self.weight_density, 0.0, 1.0, low_open=True)
         check_real("gamma", self.gamma, 0.0, 1.0, high_open=True)
-        check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0, SEED_MAX)
+        successors, name = {"garnet": (self.b, "b"), "dirichlet": (S, "S"),
+                            "gridworld": (4, "4")}[self.family]
+        if S * self.A * successors > TABLE_MAX:
+            raise InputError(f"S*A*{name}", "the transition table must hold at most 2^32 entries",
+                             S * self.A * successors)
+        if S * k > TABLE_MAX:
+            raise InputError("S*k", "the feature matrix must hold at most 2^32 entries", S * k)
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "k", k)

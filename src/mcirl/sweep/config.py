@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..backend import resolve_backend
-from ..errors import InputError, check_int, check_real
+from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
 from ..learn import ALGORITHMS, CRITERIA
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
 from ..sample import SAMPLERS
@@ -108,7 +108,7 @@ class SearchSection:
     confidence: float = 0.95  #: Clopper-Pearson level of the intervals
 
     def __post_init__(self):
-        check_int("m_min", self.m_min, 1)
+        check_int("m_min", self.m_min, 1, M_MAX)
         check_real("factor", self.factor, 1.0, math.inf, low_open=True, high_open=True)
         self.cap_for(1.0)  # validates the cap's form
         check_int("bisect", self.bisect, 0, 60)
@@ -131,6 +131,10 @@ class SearchSection:
             value = math.nan
         if not math.isfinite(value) or value < 1:
             raise InputError("cap", 'must be an integer >= 1, "bound" or "bound*X"', self.cap)
+        if value > M_MAX:
+            # checked again for each cell as it is planned, where bound is its m_AN
+            raise InputError("search.cap", f"must come to at most {show_limit(M_MAX)} trajectories",
+                             f"{self.cap} = {value:.3g} for m_AN = {bound:.3g}")
         return int(math.ceil(value))
 
     def grid(self, cap: int) -> list[int]:
@@ -156,7 +160,7 @@ class SweepConfig:
     search: SearchSection = SearchSection()
 
     def __post_init__(self):
-        check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0, SEED_MAX)
         resolve_backend(self.backend)
         if not isinstance(self.name, str) or not self.name:
             raise InputError("name", "must be a non-empty string", self.name)

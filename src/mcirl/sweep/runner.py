@@ -73,10 +73,11 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
     """
     report = progress or (lambda *a, **k: None)
     run_id = config.run_id
-    store.start_run(run_id, config.name, config.as_dict(), run_metadata(config.backend), resume)
     all_cells = cells(config)
     by_id = {c.id: c for c in all_cells}
-    store.add_cells(run_id, [cell_row(c, config) for c in all_cells])
+    cell_rows = [cell_row(c, config) for c in all_cells]  # plans every grid: fails before storing
+    store.start_run(run_id, config.name, config.as_dict(), run_metadata(config.backend), resume)
+    store.add_cells(run_id, cell_rows)
     searches = {(c.id, crit): MStarSearch(grid_for(config, c), c.delta, config.search.bisect,
                                           config.search.confidence)
                 for c in all_cells for crit in config.cells.criteria}

@@ -16,8 +16,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, check_int, check_real
-from ..estimate import M_MAX, EstimateConfig, run_estimate
+from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real
+from ..estimate import EstimateConfig, run_estimate
 from ..learn import ALGORITHMS, CRITERIA
 from ..mdp import make_mdp, save_npz
 from ..sample import SAMPLERS
@@ -47,7 +47,7 @@ class VerifyConfig:
         check_int("examples", self.examples, 1, 10**6)
         check_int("reps", self.reps, 1)
         check_int("max_iter", self.max_iter, 1)
-        check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0, SEED_MAX)
         check_real("alpha", self.alpha, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("criterion", CRITERIA), ("algorithm", ALGORITHMS), ("sampler", SAMPLERS)):
             if getattr(self, name) not in allowed:
