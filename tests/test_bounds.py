@@ -80,3 +80,18 @@ def test_bernstein_is_the_smallest_sufficient_m():
     m0 = float(bounds.bernstein_trajectories(k, g, e, d, [0.0] * k))
     assert m0 == math.ceil(1 + 7 * L / (3 * tau)) and m0 < m
     np.testing.assert_array_equal(bounds.bernstein_trajectories(k, g, e, d, [[0.0] * k, [v] * k]), [m0, m])
+
+
+def test_tiny_eps_gives_inf_and_saturated_counts_quietly():
+    """eps (1 - gamma) -> 0: the bounds' limit is +inf, reached without floating-point warnings;
+    integer counts saturate at COUNT_MAX instead of wrapping round to negative numbers."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bound, *_ in bounds.BOUNDS.values():
+            assert bound(10, 0.9, 1e-300, 0.05) == np.inf
+        assert bounds.theorem1_iterations(10, 0.9, 1e-300) == np.int64(bounds.COUNT_MAX)
+        assert bounds.mwal_iterations(10, 0.9, 1e-300) == np.int64(bounds.COUNT_MAX)
+        assert bounds.theorem1_iterations(1000, 0.99, 1e-7) == np.int64(bounds.COUNT_MAX)
+        assert 0 < bounds.horizon(10, 0.9, 1e-300) < 10**4

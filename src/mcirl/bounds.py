@@ -2,17 +2,38 @@
 
 Every function broadcasts over NumPy arrays (or takes scalars) and returns float64 arrays (or
 int64 where the quantity is an integer count). Notation: ``k`` features, discount ``gamma``,
-accuracy ``eps``, failure probability ``delta``.
+accuracy ``eps``, failure probability ``delta``. As eps (1 - gamma) goes to 0 the bounds go to
++inf quietly (no floating-point warnings: the limit is the right answer) and integer counts
+saturate at COUNT_MAX instead of wrapping around; callers that need a finite number check it.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 #: Truncation tolerance of the horizon, relative to eps (DESIGN section 2).
 HORIZON_TOLERANCE = 1e-3
+#: Where integer counts saturate: the largest float64 below 2^63.
+COUNT_MAX = np.nextafter(2.0**63, 0.0)
 
 
+def _quiet(bound):
+    """Bounds are 1/x^2 in small x: a zero or an overflow means +inf, which they return."""
+    @functools.wraps(bound)
+    def quietly(*args, **kwargs):
+        with np.errstate(divide="ignore", over="ignore"):
+            return bound(*args, **kwargs)
+    return quietly
+
+
+def _count(x):
+    """Whole-number float64 counts as int64, saturating at COUNT_MAX (+inf included)."""
+    return np.minimum(x, COUNT_MAX).astype(np.int64)
+
+
+@_quiet
 def abbeel_ng_trajectories(k, gamma, eps, delta):
     """Abbeel & Ng (2004), Theorem 2: expert trajectories sufficient for success w.p. >= 1 - delta.
 
@@ -27,6 +48,7 @@ def abbeel_ng_trajectories(k, gamma, eps, delta):
     return 2.0 * k / (eps * (1.0 - gamma)) ** 2 * np.log(2.0 * k / delta)
 
 
+@_quiet
 def theorem1_iterations(k, gamma, eps_stop):
     """Iterations of the projection / max-margin learner until ``t_i <= eps_stop``, exact mu_E.
 
@@ -45,9 +67,10 @@ def theorem1_iterations(k, gamma, eps_stop):
     """
     k, gamma, eps_stop = (np.asarray(x, dtype=np.float64) for x in (k, gamma, eps_stop))
     # (1 - 1e-12): k / (0.01)^2 is 400000.00000000006 in floating point, not 400001 iterations
-    return np.ceil(k / ((1.0 - gamma) * eps_stop) ** 2 * (1 - 1e-12)).astype(np.int64)
+    return _count(np.ceil(k / ((1.0 - gamma) * eps_stop) ** 2 * (1 - 1e-12)))
 
 
+@_quiet
 def horizon(k, gamma, eps):
     """Truncation horizon H of the expert's discounted sums (DESIGN section 2).
 
@@ -67,7 +90,7 @@ def horizon(k, gamma, eps):
     # The closed form can be off by one in floating point: settle on the exact smallest H.
     h = np.where((h > 1) & holds(h - 1), h - 1, h)
     h = np.where(holds(h), h, h + 1)
-    return h.astype(np.int64)
+    return _count(h)
 
 
 def seed_table(ks, gammas, eps=0.1, delta=0.05):
@@ -77,6 +100,7 @@ def seed_table(ks, gammas, eps=0.1, delta=0.05):
     return abbeel_ng_trajectories(ks, gammas, eps, delta)
 
 
+@_quiet
 def mwal_iterations(k, gamma, eps):
     """MWAL rounds T with Freund & Schapire's regret at most (1 - gamma) eps / 8.
 
@@ -91,9 +115,10 @@ def mwal_iterations(k, gamma, eps):
     k, gamma, eps = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (k, gamma, eps)))
     c = (1.0 - gamma) * eps / 8.0
     x = (np.sqrt(2.0 + 4.0 * c) - np.sqrt(2.0)) / 2.0
-    return np.maximum(np.ceil(np.log(k) / x**2), 1).astype(np.int64)
+    return _count(np.maximum(np.ceil(np.log(k) / x**2), 1))
 
 
+@_quiet
 def mwal_trajectories(k, gamma, eps, delta):
     """Expert trajectories for MWAL's guarantee w . mu(psi) >= w . mu_E - eps for every w on the
     simplex (Syed & Schapire 2007, Theorem 2: the dimension enters as ln k, not k).
@@ -110,6 +135,7 @@ def mwal_trajectories(k, gamma, eps, delta):
     return 8.0 / (eps * (1.0 - gamma)) ** 2 * np.log(2.0 * k / delta)
 
 
+@_quiet
 def pinelis_trajectories(k, gamma, eps, delta, radius2=None):
     """Trajectories for ||mu_hat_E - mu_E||_2 <= eps/2 w.p. >= 1 - delta by the vector Hoeffding
     inequality in Hilbert space (Pinelis 1994, Ann. Probab. 22, Theorem 3.5: for bounded
@@ -129,6 +155,7 @@ def pinelis_trajectories(k, gamma, eps, delta, radius2=None):
     return 8.0 * radius2 / (eps * (1.0 - gamma)) ** 2 * np.log(2.0 / delta)
 
 
+@_quiet
 def regret_trajectories(k, gamma, eps, delta, span=1.0):
     """Dimension-free trajectories for the ``regret`` criterion with one fixed w*.
 
@@ -155,6 +182,7 @@ def pinelis_onehot_trajectories(k, gamma, eps, delta):
     return pinelis_trajectories(k, gamma, eps, delta, radius2=np.full(k.shape, 2.0))
 
 
+@_quiet
 def bernstein_trajectories(k, gamma, eps, delta, variance):
     """Variance-aware trajectories by the empirical Bernstein bound (Maurer & Pontil 2009,
     "Empirical Bernstein bounds and sample variance penalization", Theorem 4): for i.i.d. Z in

@@ -129,9 +129,9 @@ class SearchSection:
                 value = float(text)
         except ValueError:
             value = math.nan
-        if not math.isfinite(value) or value < 1:
+        if math.isnan(value) or value < 1:
             raise InputError("cap", 'must be an integer >= 1, "bound" or "bound*X"', self.cap)
-        if value > M_MAX:
+        if value > M_MAX:  # +inf included: an m_AN past float64 (eps (1 - gamma) near 0)
             # checked again for each cell as it is planned, where bound is its m_AN
             raise InputError("search.cap", f"must come to at most {show_limit(M_MAX)} trajectories",
                              f"{self.cap} = {value:.3g} for m_AN = {bound:.3g}")
