@@ -54,3 +54,23 @@ def test_stirling_tail_small_and_series_agree_with_lgamma():
         exact = math.lgamma(k + 1) - ((k + 0.5) * math.log(k + 1) - (k + 1) + 0.5 * math.log(2 * math.pi))
         assert stirling_tail(k) == pytest.approx(exact, rel=1e-11)
     assert stirling_tail(1e6) == pytest.approx(1 / (12 * (1e6 + 1)), rel=1e-11)
+
+
+def test_tiny_p_ends_and_keeps_the_law(tmp_path):
+    """Below p ~ 1e-19 an inversion gap, log(u) / log(1 - p), can pass 2^63: it used to be rounded
+    to int64 first, wrapped round to a negative number and never ended the loop (sparse Dirichlet
+    rows have such p). Drawn in a child process, so that a regression fails instead of hanging
+    the suite; n = 1e18 at p = 1e-18 passes 2^63 in about 1e-4 of its gaps."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "x.npy"
+    code = ("import numpy as np; from tests.kernels.test_binomial import draws; "
+            f"np.save({str(out)!r}, np.stack([draws(n, p, 5, 100_000) for n, p in "
+            "((10**18, 1e-18), (1, 1e-300), (10**11, 1e-25), (3, 5e-324))]))")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=600,
+                   cwd=Path(__file__).parents[2])
+    x = np.load(out)
+    assert binomial_gof_pvalue(x[0], 10**18, 1e-18) > P_MIN
+    assert not x[1:].any()  # n p <= 1e-14: a non-zero draw is a one-in-1e9 event

@@ -43,9 +43,13 @@ def _inversion(n, p, key, counter):
     while True:
         u = uniform_open(draw(key, counter))
         counter += 1
-        gaps += math.ceil(math.log(u) / log_q)
-        if gaps > n:
+        gap = math.log(u) / log_q
+        # ceil(gap) passes n - gaps exactly when gap does; testing before the ceil keeps it from
+        # an int64 overflow (gap reaches ~1e300 for p ~ 1e-300, as sparse Dirichlet rows have),
+        # which wrapped round to a negative gap and never ended the loop
+        if gap > n - gaps:
             return x, counter
+        gaps += math.ceil(gap)
         x += 1
 
 
