@@ -93,5 +93,6 @@ def test_tiny_eps_gives_inf_and_saturated_counts_quietly():
             assert bound(10, 0.9, 1e-300, 0.05) == np.inf
         assert bounds.theorem1_iterations(10, 0.9, 1e-300) == np.int64(bounds.COUNT_MAX)
         assert bounds.mwal_iterations(10, 0.9, 1e-300) == np.int64(bounds.COUNT_MAX)
+        assert bounds.mwal_iterations(1, 0.9, 1e-300) == 1
         assert bounds.theorem1_iterations(1000, 0.99, 1e-7) == np.int64(bounds.COUNT_MAX)
         assert 0 < bounds.horizon(10, 0.9, 1e-300) < 10**4

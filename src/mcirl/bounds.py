@@ -115,7 +115,8 @@ def mwal_iterations(k, gamma, eps):
     k, gamma, eps = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (k, gamma, eps)))
     c = (1.0 - gamma) * eps / 8.0
     x = (np.sqrt(2.0 + 4.0 * c) - np.sqrt(2.0)) / 2.0
-    return _count(np.maximum(np.ceil(np.log(k) / x**2), 1))
+    # x^2 underflows to 0 for tiny (1 - gamma) eps: the floor keeps ln(1) / x^2 at 0 (T = 1)
+    return _count(np.maximum(np.ceil(np.log(k) / np.maximum(x**2, np.finfo(np.float64).tiny)), 1))
 
 
 @_quiet

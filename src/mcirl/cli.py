@@ -113,11 +113,13 @@ def _progress(enabled: bool):
 # ---------------------------------------------------------------- bound
 
 def _check_bounds_fit(ks, gammas, eps) -> None:
-    """Every count `bound` prints must fit int64; the largest, Theorem 1's iterations at eps/2,
-    is 4k / ((1 - gamma) eps)^2 (computed in logs: the square underflows first)."""
+    """The counts `bound` prints must fit int64: none may saturate at bounds.COUNT_MAX (the
+    trajectory bounds, smaller than the iteration counts times a log, are then finite)."""
     for k in ks:
         for g in gammas:
-            if math.log(4 * k) - 2 * (math.log1p(-g) + math.log(eps)) > 62 * math.log(2):
+            counts = (bounds.theorem1_iterations(k, g, eps / 2), bounds.mwal_iterations(k, g, eps),
+                      bounds.horizon(k, g, eps))
+            if max(counts) >= np.int64(bounds.COUNT_MAX):
                 raise InputError("eps", f"is too small for k = {k}, gamma = {g}: the bounds "
                                  "overflow 64-bit integers", eps)
 
