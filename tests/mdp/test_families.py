@@ -79,7 +79,8 @@ def test_same_spec_same_mdp():
     # sizes beyond int32 and tables beyond 2^32 entries, refused before anything is allocated
     (dict(S=2**31), "S"), (dict(A=2**31), "A"), (dict(seed=2**63), "seed"),
     (dict(S=10**9), "S*A*b"), (dict(S=10**5, family="dirichlet"), "S*A*S"),
-    (dict(family="gridworld", N=50_000), "N"), (dict(family="gridworld", N=40_000, macro=40_000), "S*A*4"),
+    (dict(family="gridworld", N=50_000), "N"),
+    (dict(family="gridworld", N=40_000, macro=40_000), "S*A*4"),
     (dict(S=10**8, k=100, features="dense", A=1, b=1), "S*k"),
 ])
 def test_spec_validation_names_the_field(options, field):
