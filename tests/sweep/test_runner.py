@@ -229,6 +229,12 @@ def test_dry_run_plan(capsys, config_path):
 def test_executor_option_errors(capsys, config_path):
     code = main(["sweep", str(config_path), "--workers", "2", "--scheduler", "tcp://x:1"])
     assert code == 2 and "cannot be combined" in capsys.readouterr().err
+    # more workers than cores (1e30 of them exhausted the memory), an address without a port
+    for option, value, needle in (("--workers", "1e30", "--workers: must be an integer in [1, "),
+                                  ("--scheduler", "bogus", "--scheduler: cannot reach")):
+        assert main(["sweep", str(config_path), option, value, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
 
 
 @pytest.mark.slow

@@ -7,9 +7,10 @@ retried elsewhere (``retries``), and nothing is written until the client holds t
 
 from __future__ import annotations
 
+import os
 from collections import deque
 
-from ..errors import InputError
+from ..errors import InputError, check_int
 from .tasks import run_task
 
 RETRIES = 3
@@ -62,6 +63,14 @@ class DaskExecutor:
             self.cluster.close()
 
 
+def _cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS reports one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _dask():
     try:
         import distributed
@@ -84,7 +93,7 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout="20s")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not an address ("missing port")
             raise InputError("--scheduler", f"cannot reach a Dask scheduler ({exc})", scheduler) from None
         return DaskExecutor(client, description=f"dask scheduler {scheduler}")
     if gpus is not None:
@@ -97,8 +106,9 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
                              "pip install 'mcirl[dist,gpu]' dask-cuda") from None
         cluster = LocalCUDACluster()
         return DaskExecutor(distributed.Client(cluster), cluster, "dask LocalCUDACluster")
-    if workers < 1:
-        raise InputError("--workers", "must be an integer >= 1", workers)
+    # a LocalCluster is one single-threaded process per worker on this machine: more than its
+    # cores only adds contention (and 1e30 of them would exhaust its memory first)
+    check_int("--workers", workers, 1, _cores())
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None,
                                        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
