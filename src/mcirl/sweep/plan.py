@@ -113,17 +113,21 @@ def rep_blocks(config: SweepConfig) -> list[tuple[int, int]]:
     return [(start, min(size, reps - start)) for start in range(0, reps, size)]
 
 
-def tasks_for(config: SweepConfig, cell: Cell, m_batch) -> list[Task]:
-    """Tasks evaluating one m batch on every instance and replicate block of a cell."""
-    out = []
+def iter_tasks(config: SweepConfig, cell: Cell, m_batch):
+    """Tasks evaluating one m batch on every instance and replicate block of a cell, in order
+    (lazily: a calibration wants only the first of up to 2^31 instances)."""
+    m = tuple(sorted(set(int(x) for x in m_batch)))
     for instance in range(config.instances.count):
         mdp_seed, seed = cell.seeds(config.seed, instance)
         for start, reps in rep_blocks(config):
-            out.append(Task(cell=cell, instance=instance, mdp_seed=mdp_seed, seed=seed,
-                            m=tuple(sorted(set(int(m) for m in m_batch))), rep_start=start,
-                            reps=reps, sampler=config.search.sampler,
-                            max_iter=config.search.max_iter, backend=config.backend))
-    return out
+            yield Task(cell=cell, instance=instance, mdp_seed=mdp_seed, seed=seed, m=m,
+                       rep_start=start, reps=reps, sampler=config.search.sampler,
+                       max_iter=config.search.max_iter, backend=config.backend)
+
+
+def tasks_for(config: SweepConfig, cell: Cell, m_batch) -> list[Task]:
+    """Every task of :func:`iter_tasks`, as a list."""
+    return list(iter_tasks(config, cell, m_batch))
 
 
 def grid_for(config: SweepConfig, cell: Cell) -> list[int]:

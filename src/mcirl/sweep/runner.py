@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..backend import resolve_backend
 from .config import SweepConfig
-from .plan import Cell, cells, grid_for, rep_blocks, tasks_for
+from .plan import Cell, cells, grid_for, iter_tasks, rep_blocks, tasks_for
 from .search import MStarSearch
 from .store import Store
 
@@ -225,11 +225,12 @@ def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dic
     count = min(CALIBRATION_CELLS, len(order))
     picks = sorted({order[round(j * (len(order) - 1) / max(1, count - 1))] for j in range(count)})
     reps = min(config.instances.reps, CALIBRATION_REPS)
-    first = tasks_for(config, all_cells[picks[0]], grid_for(config, all_cells[picks[0]]))[0]
+    first = next(iter_tasks(config, all_cells[picks[0]], grid_for(config, all_cells[picks[0]])))
     run_task(replace(first, reps=1, m=first.m[:1]))  # warm-up: JIT compilation, caches
     measured, total = {}, 0.0
     for i in picks:
-        task = replace(tasks_for(config, all_cells[i], grid_for(config, all_cells[i]))[0], reps=reps)
+        task = replace(next(iter_tasks(config, all_cells[i], grid_for(config, all_cells[i]))),
+                       reps=reps)
         t0 = time.perf_counter()
         run_task(task)
         measured[i] = time.perf_counter() - t0
