@@ -459,8 +459,9 @@ def _cmd_results(args) -> None:
             if args.estimates:
                 _print_estimates(store.table("estimates", run_id))
             return None
-        out_dir = Path(args.output or ".")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        from .output import output_dir
+
+        out_dir = output_dir(args.output or ".", "--output")
         written = [str(_export(store.table(name, run_id), out_dir / f"{name}.{args.format}", args.format))
                    for name in TABLES]
         if args.json:
@@ -511,12 +512,10 @@ def _print_estimates(rows: list[dict]) -> None:
 def _export(rows: list[dict], path: Path, fmt: str) -> Path:
     """Write rows as CSV (stdlib) or Parquet (pyarrow), atomically."""
     import csv
-    import os
-    import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
+    from .output import atomic_path
+
+    with atomic_path(path, "--output") as tmp:
         if fmt == "csv":
             with open(tmp, "w", newline="") as f:
                 if rows:
@@ -530,9 +529,6 @@ def _export(rows: list[dict], path: Path, fmt: str) -> Path:
             except ImportError:
                 raise InputError("--format", "parquet needs pyarrow: pip install 'mcirl[dist]'") from None
             pq.write_table(pa.Table.from_pylist(rows), tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 
@@ -574,10 +570,12 @@ def _cmd_report(args) -> None:
     from .results import run_info
 
     with _open_results(args.db) as store:
-        cells, run_ids, _ = _cells_of(store, args.run)
-        runs = run_info(store, run_ids)
+        cells, _, _ = _cells_of(store, args.run)
+        # the runs whose rows the report shows (not, say, an elbow run in the same database)
+        runs = run_info(store, {run for c in cells for run in c.run_ids})
     out = Path(args.output)
-    figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png", args.criterion)
+    figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png",
+                                                     args.criterion, field="--output")
     paths = [str(p) for p in write_report(cells, runs, out, args.criterion, figures)]
     if args.json:
         return _emit_json({"report": paths, "figures": [str(f) for f in figures]})
@@ -585,11 +583,13 @@ def _cmd_report(args) -> None:
 
 
 def _cmd_reproduce(args) -> None:
+    from .output import output_dir
     from .reproduce import reproduce
     from .sweep.execute import make_executor
     from .sweep.store import Store
 
-    out = Path(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}")
+    # checked before a database, a cluster or a progress display is started
+    out = output_dir(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}", "--out")
     with Store(args.db) as store:
         executor = make_executor(args.workers, args.gpus, args.scheduler)
         try:
@@ -637,6 +637,8 @@ def _cmd_verify(args) -> int:
                           reps=args.reps, criterion=args.criterion, algorithm=args.algorithm,
                           max_iter=args.max_iter, sampler=args.sampler, alpha=args.alpha,
                           seed=args.seed, backend=args.backend)
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after the search
+        raise InputError("--out", "must be a folder (a counterexample is saved into it)", args.out)
     with _progress(not (args.json or args.quiet)) as bar:
         update = None if bar is None else (lambda done, total, ex: bar("examples", done, max(done, total)))
         result = search(config, Path(args.out), update)

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import bounds  # noqa: E402
+from .output import atomic_path, output_dir  # noqa: E402
 from .results import most_replicated, mstar_text  # noqa: E402
 from .stats import clopper_pearson  # noqa: E402
 
@@ -375,11 +376,11 @@ def plot_elbow_scaling(elbows):
     return fig
 
 
-def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None) -> list[Path]:
+def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None,
+                field="--out") -> list[Path]:
     """Save figures (a)-(d), the performance curve and, given elbow = (curves, elbows), the
-    elbow figures as out_dir/<name>.<fmt>."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    elbow figures as out_dir/<name>.<fmt>, atomically (``field`` names out_dir in errors)."""
+    out_dir = output_dir(out_dir, field)
     figures = {}
     if cells:
         figures = {"mstar_vs_k": plot_mstar_vs_k(cells, criterion),
@@ -395,7 +396,8 @@ def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None) -> l
     paths = []
     for name, fig in figures.items():
         path = out_dir / f"{name}.{fmt}"
-        fig.savefig(path, format=fmt, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
+        with atomic_path(path, field) as tmp:
+            fig.savefig(tmp, format=fmt, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
         plt.close(fig)
         paths.append(path)
     return paths

@@ -14,6 +14,7 @@ import math
 import os
 from pathlib import Path
 
+from .output import atomic_path
 from .results import most_replicated, mstar_text
 from .stats import clopper_pearson
 
@@ -196,12 +197,14 @@ def to_html(blocks_) -> str:
     return "\n".join(parts)
 
 
-def write_report(cells, runs, out: Path, criterion="theorem", figures=()) -> list[Path]:
-    """Write out (report.md) and the same report as HTML beside it, figures embedded."""
+def write_report(cells, runs, out: Path, criterion="theorem", figures=(),
+                 field="--output") -> list[Path]:
+    """Write out (report.md) and the same report as HTML beside it, figures embedded; each
+    atomically (``field`` names out in errors)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     content = blocks(cells, runs, criterion, list(figures))
-    out.write_text(to_markdown(content, out.parent))
     html_path = out.with_suffix(".html")
-    html_path.write_text(to_html(content))
+    for path, text in ((out, to_markdown(content, out.parent)), (html_path, to_html(content))):
+        with atomic_path(path, field) as tmp:
+            tmp.write_text(text)
     return [out, html_path]

@@ -74,16 +74,18 @@ def configs(study: str, quick: bool, backend: str = "cpu"):
 def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str = "png",
               backend: str = "cpu", progress=None) -> dict:
     """Run (or resume) a study's sweeps, then write its figures and report into out_dir."""
+    from .output import output_dir
     from .plots import write_plots
     from .report import write_report
     from .results import collect, run_info
     from .sweep.runner import run_sweep
 
+    out_dir = output_dir(out_dir, "--out")  # a bad folder is found before the sweeps, not after
     run_ids = [run_sweep(config, store, executor, resume=True, progress=progress)
                for config in configs(study, quick, backend)]
     cells = collect(store, run_ids)
-    out_dir = Path(out_dir)
     figures = write_plots(cells, out_dir / "figures", fmt)
-    report = write_report(cells, run_info(store, run_ids), out_dir / "report.md", figures=figures)
+    report = write_report(cells, run_info(store, run_ids), out_dir / "report.md", figures=figures,
+                          field="--out")
     return {"runs": run_ids, "figures": [str(p) for p in figures],
             "report": [str(p) for p in report], "cells": len(cells)}

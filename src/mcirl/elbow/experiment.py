@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 import time
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SEED_MAX, InputError, check_int, check_real
-from ..sweep.config import content_hash
+from ..sweep.config import content_hash, read_toml
 from .fit import bayes, fit_logistic, held_out, principal_directions
 from .knee import bootstrap_knee
 from .model import comparisons, make_model
@@ -117,14 +116,9 @@ def elbow_config(data: dict, source: str = "options") -> ElbowConfig:
 
 
 def load_elbow_config(path) -> ElbowConfig:
+    """Read and validate a TOML elbow config."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(str(path), "config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), f"not valid TOML: {exc}") from None
-    return elbow_config(data, path.name)
+    return elbow_config(read_toml(path), path.name)
 
 
 def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):

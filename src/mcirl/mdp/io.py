@@ -8,13 +8,13 @@ Keys: ``P`` (S, A, S) float64 — or, for large sparse MDPs, ``next`` (S, A, B) 
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..output import atomic_path
 from .model import MDP
 from .validate import checked_mdp
 
@@ -43,9 +43,10 @@ def load_npz(path: str | os.PathLike) -> MDP:
                        phi=arrays["phi"], w=arrays["w"], d0=arrays["d0"], gamma=arrays["gamma"])
 
 
-def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None) -> Path:
-    """Write ``mdp`` atomically (a temporary file renamed into place), so an existing file is
-    never left half-written. dense=None: dense P when it is small and B is close to S."""
+def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None,
+             field: str = "--output") -> Path:
+    """Write ``mdp`` atomically (:func:`mcirl.output.atomic_path`; ``field`` names the path in
+    errors). dense=None: dense P when it is small and B is close to S."""
     path = Path(path)
     if dense is None:
         dense = mdp.S * mdp.A * mdp.S <= DENSE_LIMIT and 2 * mdp.B > mdp.S
@@ -54,13 +55,6 @@ def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None) -> Pa
         arrays["P"] = mdp.dense_transitions()
     else:
         arrays["next"], arrays["prob"] = mdp.nxt, mdp.prob
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, field) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)  # a file object: np.savez would append .npz to a name
     return path

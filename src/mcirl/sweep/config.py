@@ -239,15 +239,19 @@ def config_from_dict(data: dict, source: str = "config") -> SweepConfig:
         raise fail(exc) from None
 
 
-def load_config(path: str | Path) -> SweepConfig:
-    """Read and validate a TOML sweep config."""
-    path = Path(path)
+def read_toml(path: Path) -> dict:
+    """A TOML file's table; a missing, unreadable or invalid file is an InputError."""
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise InputError(str(path), "config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(str(path), f"cannot read ({exc.__class__.__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(str(path), f"not valid TOML: {exc}") from None
-    return config_from_dict(data, path.name)
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    """Read and validate a TOML sweep config."""
+    path = Path(path)
+    return config_from_dict(read_toml(path), path.name)

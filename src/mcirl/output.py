@@ -1,0 +1,48 @@
+"""Output files and folders: written atomically, bad paths as one-line errors.
+
+Every file a command writes (figures, reports, exports, MDP archives) goes through
+:func:`atomic_path`: the content is written to a temporary file beside the target and renamed
+into place, so a failed or interrupted command never leaves an existing file half-written.
+A path that cannot be written (a folder where a file should be, a file where a folder should
+be, no permission) is an :class:`~mcirl.errors.InputError` naming the option it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import InputError
+
+
+def output_dir(path: str | os.PathLike, field: str) -> Path:
+    """The folder ``path``, created with its parents if missing."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # FileExistsError: a file of that name is in the way
+        raise InputError(field, f"cannot be used as a folder ({exc.strerror})", str(path)) from None
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix) to write; on success it replaces
+    ``path``, on failure it is removed and ``path`` is untouched."""
+    path = Path(path)
+    output_dir(path.parent, field)
+    if path.is_dir():
+        raise InputError(field, "must be a file name, not a folder", str(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as exc:
+        raise InputError(field, f"cannot be written ({exc.strerror})", str(path)) from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,80 @@
+"""Output files: atomic replacement, and bad paths as InputErrors naming the option."""
+
+from pathlib import Path
+
+import pytest
+
+from mcirl.cli import main
+from mcirl.errors import InputError
+from mcirl.output import atomic_path, output_dir
+
+TINY = Path(__file__).parents[1] / "examples" / "tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def mixed_db(tmp_path_factory):
+    """A sweep and an elbow experiment in one database, as the README's store allows."""
+    db = tmp_path_factory.mktemp("mixed") / "r.sqlite"
+    assert main(["sweep", str(TINY), "--db", str(db), "--quiet"]) == 0
+    assert main(["elbow", "--k", "2", "--d", "3", "--reps", "2", "--n-max", "8", "--test-pairs",
+                 "50", "--bootstrap", "5", "--db", str(db), "--quiet"]) == 0
+    return db
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(path, "--output") as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("writer died")
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    with atomic_path(path, "--output") as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".csv"
+        tmp.write_text("new")
+    assert path.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_bad_paths_name_the_option(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("keep")
+    for make, needle in ((lambda: atomic_path(tmp_path / "folder", "-o").__enter__(), "not a folder"),
+                         (lambda: output_dir(tmp_path / "file", "--out"), "as a folder"),
+                         (lambda: atomic_path(tmp_path / "file" / "x.png", "--out").__enter__(),
+                          "as a folder")):
+        with pytest.raises(InputError) as info:
+            make()
+        assert info.value.field in ("-o", "--out") and needle in str(info.value)
+    assert (tmp_path / "file").read_text() == "keep"
+
+
+@pytest.mark.parametrize("argv", [
+    ["mdp", "make", "--S", "8", "--k", "2", "-o", "{folder}"],
+    ["mdp", "make", "--S", "8", "--k", "2", "-o", "{file}/x.npz"],
+    ["plot", "--db", "{db}", "--out", "{file}"],
+    ["report", "--db", "{db}", "-o", "{folder}"],
+    ["report", "--db", "{db}", "-o", "{file}/report.md"],
+    ["results", "export", "--db", "{db}", "-o", "{file}"],
+    ["reproduce", "seed-table", "--quick", "--db", "{new_db}", "--out", "{file}"],
+    ["verify", "100", "--out", "{file}"],
+])
+def test_commands_refuse_bad_output_paths_in_one_line(capsys, tmp_path, mixed_db, argv):
+    """Each was a traceback (IsADirectoryError, FileExistsError, NotADirectoryError); reproduce
+    and verify now refuse before any work, so no database is created either."""
+    folder, file = tmp_path / "folder", tmp_path / "file"
+    folder.mkdir()
+    file.write_text("keep")
+    capsys.readouterr()
+    argv = [a.format(folder=folder, file=file, db=mixed_db, new_db=tmp_path / "new.sqlite")
+            for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mcirl: error: -"), err
+    assert file.read_text() == "keep" and not (tmp_path / "new.sqlite").exists()
+
+
+def test_a_report_beside_an_elbow_run_lists_only_the_sweeps(capsys, tmp_path, mixed_db):
+    """The Runs table read every run's sweep config, and an elbow run has none (KeyError)."""
+    out = tmp_path / "report.md"
+    assert main(["report", "--db", str(mixed_db), "-o", str(out), "--no-figures"]) == 0
+    runs = out.read_text().split("## Runs")[1]
+    assert "| tiny |" in runs and "| elbow |" not in runs
