@@ -43,6 +43,9 @@ def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # e.g. a folder made at that path meanwhile
+            raise InputError(field, f"cannot be written ({exc.strerror})", str(path)) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
