@@ -1,0 +1,62 @@
+"""Every config boundary turns any value into a config or an InputError, never another
+exception: odd values (huge, negative, NaN, inf, wrong types) in any subset of the fields.
+This is what the CLI's one-line errors rest on (found by fuzzing the commands: 1e30 replicates
+was an OverflowError inside the sampler, S = 1e9 a NumPy allocation error)."""
+
+from dataclasses import fields
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mcirl.elbow.experiment import ElbowConfig, elbow_config
+from mcirl.errors import InputError
+from mcirl.estimate import EstimateConfig
+from mcirl.mdp import FamilySpec
+from mcirl.mdp.families import TABLE_MAX
+from mcirl.sweep.config import SECTIONS, TOP_LEVEL, config_from_dict
+
+ODD = st.one_of(
+    st.integers(-2**70, 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 1, 2, -1, 2**31 - 1, 2**31, 2**63, 10**30, 1e-300, "", "abc", "bound",
+                     "bound*1e20", True, None, [], [0], [2], [1e30], ["x"], {"a": 1}]),
+)
+
+
+def odd_fields(names):
+    return st.dictionaries(st.sampled_from(sorted(names)), ODD, max_size=4)
+
+
+def accepts_or_input_error(build):
+    try:
+        return build()
+    except InputError:
+        return None
+
+
+@settings(max_examples=300)
+@given(odd_fields([f.name for f in fields(FamilySpec)]))
+def test_family_specs(values):
+    spec = accepts_or_input_error(lambda: FamilySpec(**values))
+    if spec is not None:  # what passes fits the limits an MDP draw relies on
+        assert spec.S * spec.k <= TABLE_MAX and 1 <= spec.S <= 2**31 - 1
+
+
+@settings(max_examples=300)
+@given(odd_fields([f.name for f in fields(EstimateConfig)]))
+def test_estimate_configs(values):
+    accepts_or_input_error(lambda: EstimateConfig(**{"m": (4,), **values}))
+
+
+@settings(max_examples=300)
+@given(odd_fields([f.name for f in fields(ElbowConfig)]))
+def test_elbow_configs(values):
+    accepts_or_input_error(lambda: elbow_config(values))
+
+
+@settings(max_examples=300)
+@given(odd_fields(TOP_LEVEL), st.sampled_from(sorted(SECTIONS)), st.data())
+def test_sweep_configs(top, section, data):
+    keys = [f.name for f in fields(SECTIONS[section])]
+    table = data.draw(st.one_of(odd_fields(keys), ODD))
+    accepts_or_input_error(lambda: config_from_dict({**top, section: table}))
