@@ -63,7 +63,7 @@ def fit_logistic(features, y, lam):
         grad = xp.einsum("rn,rnk->rk", y * s, features) - lam * theta
         curvature = s * (1.0 - s)
         data = xp.einsum("rn,rnk,rnl->rkl", curvature, features, features)
-        ridge = xp.maximum(lam, DAMPING * xp.einsum("rkk->r", data) / r)
+        ridge = xp.maximum(lam, DAMPING * xp.trace(data, axis1=1, axis2=2) / r)
         hess = data + ridge[:, None, None] * eye
         step = xp.linalg.solve(hess, grad[..., None])[..., 0]
         theta = theta + step
