@@ -55,3 +55,19 @@ def test_gpu_policy_evaluation_matches_the_cpu_within_its_certified_bounds():
     policies = rng.integers(0, mdp.A, size=(64, mdp.S))
     rhs = rng.random((64, mdp.S))
     assert_device_evaluation_within_bounds(mdp, cupy, policies, rhs, rtol=1e-14)
+
+
+def test_gpu_elbow_fits_equal_the_cpu_fits(rng):
+    """The elbow's Newton fits on CuPy (its logaddexp sigmoid, trace-damped system, batched
+    solve) against NumPy's: ordinary data, and separable data at the config's limits."""
+    import cupy
+
+    from mcirl.elbow.experiment import FEATURE_NOISE_MAX, RIDGE_MIN
+    from mcirl.elbow.fit import fit_logistic
+
+    for scale, lam, n in ((1.0, 1.0, 40), (FEATURE_NOISE_MAX, RIDGE_MIN, 3)):
+        f = scale * rng.normal(size=(3, n, 4))
+        y = np.sign(f @ rng.normal(size=4))
+        cpu = fit_logistic(f, y, lam)
+        gpu = fit_logistic(cupy.asarray(f), cupy.asarray(y), lam).get()
+        assert np.abs(gpu - cpu).max() <= 1e-6 * np.abs(cpu).max()
