@@ -151,3 +151,23 @@ def test_a_refused_merge_writes_nothing(tmp_path, two_runs, capsys):
     assert not fresh.exists()
     assert main(["results", "list", "--from", str(junk), "--db", str(dest)]) == 2
     assert "only goes with the merge action" in capsys.readouterr().err
+
+
+def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path, capsys):
+    """Opening one used to add mcirl's tables to it and switch it to WAL, on any command."""
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE t (x)")
+    db.close()
+    before = other.read_bytes()
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep())
+    for argv in (["results", "list"], ["plot"], ["sweep", str(config), "--quiet"]):
+        assert main([*argv, "--db", str(other)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "db: is an SQLite database of something else" in err
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite", "tiny.toml"]  # no -wal
+    Store(tmp_path / "empty.sqlite").close()  # an empty file or a new name is a new store
+    sqlite3.connect(tmp_path / "zero.sqlite").close()
+    Store(tmp_path / "zero.sqlite").close()

@@ -81,6 +81,12 @@ class Store:
         try:
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.row_factory = sqlite3.Row
+            tables = {r["name"] for r in
+                      self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "runs" not in tables:  # before anything below writes to the file
+                self.db.close()
+                raise InputError("db", "is an SQLite database of something else (it has no mcirl "
+                                 "runs table); it is left as it was", str(path))
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a committed task survives the process being killed at any moment
             # (only a power cut can lose the last commits), without an fsync per task.
