@@ -18,6 +18,10 @@ SIZE_MAX = 2**31 - 1
 SEED_MAX = 2**63 - 1
 #: The largest m any sampler accepts (int64 counts with room to spare).
 M_MAX = 10**15
+#: Most entries one array of the problem may hold (an MDP's transition table or features, the
+#: elbow experiment's item features): 2^32 float64 entries are 32 GiB, beyond any one machine's
+#: or GPU's memory this suite targets.
+TABLE_MAX = 2**32
 
 
 class InputError(ValueError):

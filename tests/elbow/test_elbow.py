@@ -104,7 +104,9 @@ def test_scaling_fits():
 
 @pytest.mark.parametrize("data, field", [({"k": [30], "d": 20}, "k"), ({"noise": [0]}, "noise"),
                                          ({"reps": 1}, "reps"), ({"n_max": 2, "n_min": 4}, "n_max"),
-                                         ({"bogus": 1}, "bogus"), ({"k": ["a"]}, "k")])
+                                         ({"bogus": 1}, "bogus"), ({"k": ["a"]}, "k"),
+                                         ({"d": 10**5}, "d*d"),  # arrays past 2^32 entries
+                                         ({"n_items": 10**8, "d": 100}, "n_items*d")])
 def test_config_errors(data, field):
     with pytest.raises(InputError) as info:
         elbow_config(data, "e.toml")

@@ -9,10 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcirl.elbow.experiment import ElbowConfig, elbow_config
-from mcirl.errors import InputError
+from mcirl.errors import TABLE_MAX, InputError
 from mcirl.estimate import EstimateConfig
 from mcirl.mdp import FamilySpec
-from mcirl.mdp.families import TABLE_MAX
 from mcirl.sweep.config import SECTIONS, TOP_LEVEL, config_from_dict
 
 ODD = st.one_of(

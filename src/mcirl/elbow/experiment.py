@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SEED_MAX, InputError, check_int, check_real
+from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
 from ..sweep.config import content_hash, read_toml
 from .fit import bayes, fit_logistic, held_out, principal_directions
 from .knee import bootstrap_knee
@@ -72,6 +72,12 @@ class ElbowConfig:
         check_real("ridge", self.ridge, RIDGE_MIN, math.inf, high_open=True)
         check_int("bootstrap", self.bootstrap, 1)
         check_int("seed", self.seed, 0, SEED_MAX)
+        for name, entries in (("d*d", d * d), ("n_items*d", self.n_items * d),
+                              ("reps*n_max*d", self.reps * self.n_max * d),
+                              ("test_pairs*d", self.test_pairs * d)):
+            if entries > TABLE_MAX:  # the arrays run_cell builds (principal directions, ...)
+                raise InputError(name, "the experiment's arrays must hold at most 2^32 entries",
+                                 entries)
 
     @property
     def grid(self) -> list[int]:

@@ -8,16 +8,13 @@ import math
 
 import numpy as np
 
-from ..errors import SEED_MAX, SIZE_MAX, InputError, check_int, check_real
+from ..errors import SEED_MAX, SIZE_MAX, TABLE_MAX, InputError, check_int, check_real
 from . import features as F
 from .model import MDP
 
 FAMILIES = ("garnet", "dirichlet", "gridworld")
 FEATURES = ("onehot", "dense", "sparse", "macrocell")
 WEIGHTS = ("dense", "sparse")
-#: Most entries an MDP's transition table (S*A*successors) or feature matrix (S*k) may hold:
-#: 2^32 float64 entries are 32 GiB, beyond any one machine's or GPU's memory this suite targets.
-TABLE_MAX = 2**32
 #: Gridworld moves: north, east, south, west as (row, column) steps.
 MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])
 
