@@ -118,6 +118,9 @@ BAD_ARGS = [
     # only MWAL's rounds pass int64 here
     (["bound", "--k", "10", "--gamma", "0.99", "--eps", "4.5e-7"], "eps: is too small"),
     (["elbow", "--feature-noise", "1e7"], "feature_noise"),
+    (["estimate", *TINY, "--m", "bound", "--eps", "1e-300"], "m: 'bound' is m_AN = inf"),
+    # the options are checked before the MDP is drawn (here it could not be)
+    (["estimate", "--S", "1e9", "--m", "4", "--eps", "-1"], "eps: must be"),
     (["elbow", "--n-items", "1e30"], "n_items: must be an integer in [2, 2^31 - 1]"),
 ]
 

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from . import __version__, bounds
 from .backend import BACKENDS
-from .errors import InputError, check_int, check_real
+from .errors import M_MAX, InputError, check_int, check_real, show_limit
 from .learn import ALGORITHMS, CRITERIA
 from .mdp import FamilySpec, load_npz, make_mdp, save_npz
 from .mdp.families import FAMILIES, FEATURES, WEIGHTS
@@ -260,8 +260,15 @@ def _cmd_mdp_info(args) -> None:
 # ---------------------------------------------------------------- estimate
 
 def _cmd_estimate(args) -> None:
+    from dataclasses import replace
+
     from .estimate import EstimateConfig, run_estimate
 
+    # every option but m is checked before an MDP is drawn; m = 'bound' needs its k and gamma
+    config = EstimateConfig(m=(1,), eps=args.eps, delta=args.delta, reps=args.reps,
+                            algorithm=args.algorithm, criterion=args.criterion,
+                            max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
+                            backend=args.backend)
     if args.mdp is not None:
         given = [name for name in ("family", "S", "A", "b", "alpha", "N", "macro", "p_fail", "k",
                                    "features", "feature_density", "weights", "weight_density",
@@ -271,13 +278,11 @@ def _cmd_estimate(args) -> None:
         mdp = load_npz(args.mdp)
     else:
         mdp = make_mdp(_spec(args))
-    m = [bounds.abbeel_ng_trajectories(mdp.k, mdp.gamma, args.eps, args.delta)
-         if x == "bound" else x for x in args.m]
-    m = [int(math.ceil(x)) if not isinstance(x, int) and math.isfinite(x) else x for x in m]
-    config = EstimateConfig(m=tuple(m), eps=args.eps, delta=args.delta, reps=args.reps,
-                            algorithm=args.algorithm, criterion=args.criterion,
-                            max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
-                            backend=args.backend)
+    m_an = float(bounds.abbeel_ng_trajectories(mdp.k, mdp.gamma, config.eps, config.delta))
+    if "bound" in args.m and not m_an <= M_MAX:
+        raise InputError("m", f"'bound' is m_AN = {m_an:.3g} for this MDP, eps and delta; m must "
+                         f"be at most {show_limit(M_MAX)}", "bound")
+    config = replace(config, m=tuple(math.ceil(m_an) if x == "bound" else x for x in args.m))
     with _progress(not (args.json or args.quiet)) as progress:
         result = run_estimate(mdp, config, progress)
     if args.json:
