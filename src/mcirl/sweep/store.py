@@ -81,8 +81,7 @@ class Store:
         try:
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.row_factory = sqlite3.Row
-            tables = {r["name"] for r in
-                      self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = _table_names(self.db)
             if tables and "runs" not in tables:  # before anything below writes to the file
                 self.db.close()
                 raise InputError("db", "is an SQLite database of something else (it has no mcirl "
@@ -272,6 +271,11 @@ class Store:
         return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))
 
 
+def _table_names(con: sqlite3.Connection) -> set[str]:
+    """The tables of a database: what tells an mcirl store (it has ``runs``) from another."""
+    return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def _open_source(path: Path, target: Path) -> sqlite3.Connection:
     """A read-only connection to a results database to merge from, checked."""
     if not path.is_file():
@@ -281,7 +285,7 @@ def _open_source(path: Path, target: Path) -> sqlite3.Connection:
     con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     con.row_factory = sqlite3.Row
     try:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = _table_names(con)
     except sqlite3.DatabaseError as exc:
         con.close()
         raise InputError("--from", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
