@@ -64,6 +64,7 @@ BAD = [
     ("phi", None, "mdp"),
     ("P", None, "mdp"),
     ("phi", lambda f: np.array(["a"] * len(f)), "phi"),
+    ("next", np.zeros((5, 2, 1), np.int64), "mdp"),  # both P and next: ambiguous
 ]
 
 

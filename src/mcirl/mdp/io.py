@@ -39,6 +39,9 @@ def load_npz(path: str | os.PathLike) -> MDP:
         missing.append("P (or next and prob)")
     if missing:
         raise InputError("mdp", f"{path} lacks the key(s) {', '.join(missing)}")
+    if "P" in arrays and ("next" in arrays or "prob" in arrays):
+        # Two transition models in one file: which one was meant cannot be guessed.
+        raise InputError("mdp", f"{path} holds both P and next/prob; keep one transition model")
     return checked_mdp(P=arrays.get("P"), nxt=arrays.get("next"), prob=arrays.get("prob"),
                        phi=arrays["phi"], w=arrays["w"], d0=arrays["d0"], gamma=arrays["gamma"])
 
