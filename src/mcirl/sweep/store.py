@@ -135,8 +135,7 @@ class Store:
     def _insert(self, table: str, columns: tuple, rows: list[dict]) -> None:
         """INSERT OR IGNORE rows (dicts with at least these columns) into table; the caller
         holds the transaction."""
-        self.db.executemany(f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES "
-                            f"({', '.join(':' + c for c in columns)})", rows)
+        self.db.executemany(_insert_sql("INSERT OR IGNORE", table, columns), rows)
 
     def add_cells(self, run_id: str, rows: list[dict]) -> None:
         with self.db:
@@ -219,8 +218,7 @@ class Store:
         columns = tuple(rows[0])
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "run_id")
         self.db.executemany(
-            f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
-            f" ON CONFLICT (run_id) DO UPDATE SET {updates}"
+            _insert_sql("INSERT", "runs", columns) + f" ON CONFLICT (run_id) DO UPDATE SET {updates}"
             " WHERE runs.status != 'done' AND excluded.status = 'done'", rows)
 
     # ------------------------------------------------------------------ reading
@@ -269,6 +267,11 @@ class Store:
                  "mstar": "cell_id, criterion, instance", "timings": "key",
                  "elbow_curves": "k, noise, rank, n", "elbows": "k, noise, rank"}[name]
         return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))
+
+
+def _insert_sql(verb: str, table: str, columns) -> str:
+    """``verb INTO table (columns) VALUES (:column, ...)``, for rows given as dicts."""
+    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
 
 
 def _table_names(con: sqlite3.Connection) -> set[str]:
