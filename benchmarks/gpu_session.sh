@@ -73,7 +73,8 @@ step bench-learner "$py" benchmarks/bench_learner.py --backend gpu --json
 step tests-kernels "$py" -m pytest -q -p no:cacheprovider tests/kernels tests/test_sample.py
 step bench-evaluate "$py" benchmarks/bench_evaluate.py --backend gpu --json
 seed_db="$out/seed-table.sqlite"
-[[ -n "${SEED_TABLE_DB:-}" && ! -e "$seed_db" ]] && cp "$SEED_TABLE_DB" "$seed_db"
+[[ " $steps " == *" seed-table "* && -n "${SEED_TABLE_DB:-}" && ! -e "$seed_db" ]] &&
+    cp "$SEED_TABLE_DB" "$seed_db"  # only a run that resumes the sweep needs its database
 step seed-table "$py" -m mcirl sweep examples/seed-table.toml --backend gpu --db "$seed_db" \
     --resume --quiet
 step seed-table-report "$py" -m mcirl report --db "$seed_db" -o "$out/seed-table-report.md"
