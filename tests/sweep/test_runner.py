@@ -12,6 +12,7 @@ import pytest
 
 from mcirl.cli import main
 from mcirl.sweep.config import load_config
+from mcirl.sweep import execute
 from mcirl.sweep.execute import InProcessExecutor, make_executor
 from mcirl.sweep.runner import run_sweep
 from mcirl.sweep.store import Store
@@ -169,8 +170,10 @@ def test_a_wider_sweep_reuses_stored_tasks(tmp_path, config_path, reference_db, 
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_gives_the_same_rows(tmp_path, config_path, reference_db):
+def test_dask_local_cluster_gives_the_same_rows(tmp_path, config_path, reference_db, monkeypatch):
     db = tmp_path / "dask.sqlite"
+    # Two worker processes even where the machine has one core (--workers is capped at the cores).
+    monkeypatch.setattr(execute, "_cores", lambda: 2)
     executor = make_executor(workers=2)
     try:
         with Store(db) as store:
