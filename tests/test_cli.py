@@ -51,6 +51,30 @@ def test_mdp_make_and_info(capsys, tmp_path):
     assert code == 0 and "expert_return" in out
 
 
+def test_mdp_info_on_the_gpu_backend(capsys, tmp_path, fake_cupy, monkeypatch):
+    """--backend gpu solves the expert with the device arrays (tests/fake_cupy.py here)."""
+    from mcirl import solve
+
+    path = tmp_path / "g.npz"
+    run(capsys, "mdp", "make", *TINY, "-o", str(path))
+    solved_on = []
+    expert = solve.expert
+    monkeypatch.setattr(solve, "expert", lambda mdp: solved_on.append(mdp.xp) or expert(mdp))
+    cpu, gpu = (json.loads(run(capsys, "mdp", "info", str(path), "--json", "--backend", b)[1])
+                for b in ("cpu", "gpu"))
+    assert cpu.pop("file") == gpu.pop("file") and cpu["expert_return"] > 0
+    assert gpu == pytest.approx(cpu, rel=1e-12) and solved_on == [np, fake_cupy]
+
+
+def test_mdp_make_without_a_gpu_writes_nothing(capsys, tmp_path, monkeypatch):
+    from mcirl import backend
+
+    monkeypatch.setattr(backend, "gpu_missing", lambda: "CuPy is not installed")
+    path = tmp_path / "g.npz"
+    code, _, err = run(capsys, "mdp", "make", *TINY, "-o", str(path), "--backend", "gpu")
+    assert code == 2 and err.count("\n") == 1 and "backend" in err and not path.exists()
+
+
 def test_gridworld_file(capsys, tmp_path):
     path = tmp_path / "grid.npz"
     code, out, _ = run(capsys, "mdp", "make", "--family", "gridworld", "--N", "8", "--macro", "4",

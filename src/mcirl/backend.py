@@ -77,6 +77,17 @@ def gpu_available() -> bool:
     return gpu_missing() is None
 
 
+def backend_module(name: str):
+    """The array module a backend's arrays live on: numpy for 'cpu', cupy otherwise.
+
+    ``name``: a resolved backend (:func:`resolve_backend`), 'cpu' or 'gpu'."""
+    if name == "cpu":
+        return np
+    import cupy
+
+    return cupy
+
+
 def resolve_backend(name: str) -> str:
     """The backend a run uses: 'cpu', 'gpu' (or a one-line error naming what is missing), and
     for 'auto' the GPU when CuPy and a CUDA device are present, else the CPU."""

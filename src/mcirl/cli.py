@@ -215,10 +215,13 @@ def _spec(args) -> FamilySpec:
         raise InputError("mdp_seed", exc.allowed, exc.got) from None
 
 
-def _mdp_summary(mdp) -> dict:
+def _mdp_summary(mdp, xp) -> dict:
+    """What ``mdp make`` and ``mdp info`` print; the expert is solved on array module ``xp``."""
+    from .learn.result import to_numpy
     from .solve import expert
 
-    _, mu_E = expert(mdp)
+    _, mu_E = expert(mdp.to(xp))
+    mu_E = to_numpy(mu_E)
     onehot = bool(np.all((mdp.phi == 0) | (mdp.phi == 1)) and np.all(mdp.phi.sum(axis=1) == 1))
     return {"S": mdp.S, "A": mdp.A, "B": mdp.B, "k": mdp.k, "gamma": mdp.gamma,
             "transitions_nonzero": int((mdp.prob > 0).sum()),
@@ -239,19 +242,28 @@ def _print_mapping(title: str, mapping: dict) -> None:
     Console().print(out)
 
 
+def _backend_module(args):
+    """The array module of ``--backend``, checked (a one-line error without a GPU)."""
+    from .backend import backend_module, resolve_backend
+
+    return backend_module(resolve_backend(args.backend))
+
+
 def _cmd_mdp_make(args) -> None:
     spec = _spec(args)
+    xp = _backend_module(args)  # before anything is written
     mdp = make_mdp(spec)
     path = save_npz(mdp, args.output)
-    summary = {"file": str(path), **spec.relevant(), **_mdp_summary(mdp)}
+    summary = {"file": str(path), **spec.relevant(), **_mdp_summary(mdp, xp)}
     if args.json:
         return _emit_json(summary)
     _print_mapping(f"wrote {path}", summary)
 
 
 def _cmd_mdp_info(args) -> None:
+    xp = _backend_module(args)
     mdp = load_npz(args.file)
-    summary = {"file": str(args.file), **_mdp_summary(mdp)}
+    summary = {"file": str(args.file), **_mdp_summary(mdp, xp)}
     if args.json:
         return _emit_json(summary)
     _print_mapping(str(args.file), summary)
@@ -746,10 +758,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = mdp_sub.add_parser("make", help="draw an MDP from a family and write it")
     _add_family_options(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="FILE.npz")
+    p.add_argument("--backend", choices=BACKENDS, default="cpu", help="where the expert is solved")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_mdp_make)
     p = mdp_sub.add_parser("info", help="validate and describe an MDP file")
     p.add_argument("file", type=Path)
+    p.add_argument("--backend", choices=BACKENDS, default="cpu", help="where the expert is solved")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_mdp_info)
 

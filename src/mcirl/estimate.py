@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import bounds
-from .backend import array_module, resolve_backend, single_threaded_blas
+from .backend import array_module, backend_module, resolve_backend, single_threaded_blas
 from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA, learn, successes
 from .learn.result import to_numpy
@@ -105,12 +105,6 @@ def _noop(*_args):
     pass
 
 
-def _cupy():
-    import cupy
-
-    return cupy
-
-
 def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     """Measure failure rates of ``config.algorithm`` on ``mdp`` at every m of the grid.
 
@@ -123,7 +117,7 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     t0 = time.perf_counter()
     # The GPU backend keeps the MDP, mu_hat and the learner on the device (CuPy); the samplers
     # are CUDA kernels. Everything comes back to the host as counts.
-    device = mdp if config.backend == "cpu" else mdp.to(_cupy())
+    device = mdp.to(backend_module(config.backend))
     expert_policy, mu_E = expert(device)
     mu_E = to_numpy(mu_E)
     H = int(bounds.horizon(k, gamma, eps))

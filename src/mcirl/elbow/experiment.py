@@ -163,12 +163,10 @@ def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
               backend: str = "cpu") -> str:
     """Run every (k, noise) not yet stored, writing each in one transaction; returns run id.
     backend "gpu" fits on the device with CuPy (same numbers up to rounding)."""
-    from ..backend import resolve_backend
+    from ..backend import backend_module, resolve_backend
     from ..sweep.runner import run_metadata
 
-    xp = np
-    if resolve_backend(backend) == "gpu":
-        import cupy as xp
+    xp = backend_module(resolve_backend(backend))
     run_id = config.run_id
     store.start_run(run_id, config.name, {"elbow": asdict(config)}, run_metadata(backend), resume)
     done = {(r["k"], r["noise"]) for r in store.table("elbows", run_id)}
