@@ -19,21 +19,55 @@ from __future__ import annotations
 import contextlib
 import importlib.machinery
 import sys
+import threading
 import types
 
 import numpy as np
 import pytest
 import scipy.sparse
 from numba.core.typing.typeof import typeof_impl
+from numba.cuda.simulator.kernel import BlockThread
+
+
+#: What NumPy has and CuPy 14.2 lacks (``dir(numpy)`` less ``dir(cupy)``, NumPy 2.4): the
+#: functions, and the ndarray methods. Using one of them on device arrays raises, as in CuPy.
+NOT_IN_CUPY = frozenset((
+    "asmatrix", "block", "bmat", "busday_count", "busday_offset", "datetime_as_string",
+    "datetime_data", "einsum_path", "errstate", "frompyfunc", "fromregex", "geomspace",
+    "getbufsize", "geterr", "geterrcall", "histogram_bin_edges", "info", "insert", "is_busday",
+    "isnat", "matrix", "matvec", "memmap", "nanpercentile", "nanquantile", "ndenumerate",
+    "nditer", "nested_iters", "polyder", "polydiv", "polyint", "recarray", "setbufsize",
+    "seterr", "seterrcall", "spacing", "unstack", "vecdot", "vecmat"))
+NOT_IN_CUPY_NDARRAY = frozenset(("ctypes", "getfield", "resize", "setfield", "setflags",
+                                 "to_device"))
 
 
 class ndarray(np.ndarray):
-    """A 'device' array: a NumPy array of this subclass."""
+    """A 'device' array: a NumPy array of this subclass.
+
+    As in CuPy, reductions and single elements are 0-d device arrays (not host scalars: they
+    cannot be mixed with host arrays, hashed, or used as a Python index)."""
 
     __numba_array_subtype_dispatch__ = True  # numba asks typeof_impl (below), not its fast path
+    __hash__ = None
 
     def get(self):
         return np.array(self.view(np.ndarray))
+
+    def __getattribute__(self, name):
+        if name in NOT_IN_CUPY_NDARRAY:
+            raise AttributeError(f"fake cupy: cupy.ndarray has no attribute {name!r}")
+        return super().__getattribute__(name)
+
+    def __index__(self):
+        raise TypeError("fake cupy: a device array is not a Python index (cupy.ndarray has no "
+                        "__index__); use int()")
+
+    def __getitem__(self, key):
+        item = super().__getitem__(_host(key))
+        # Inside a kernel (numba's simulator runs each thread as a BlockThread) an element read
+        # from device memory is a number.
+        return item if isinstance(threading.current_thread(), BlockThread) else _device(item)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         _refuse_host(inputs, kwargs.get("out", ()))
@@ -41,6 +75,8 @@ class ndarray(np.ndarray):
         return None if method == "at" else _device(result)
 
     def __array_function__(self, func, types, args, kwargs):
+        if func.__name__ in NOT_IN_CUPY:
+            raise TypeError(f"fake cupy: CuPy has no {func.__name__}")
         _refuse_host(args, kwargs)
         return _device(func(*_host(args), **_host(kwargs)))
 
@@ -88,6 +124,8 @@ def _host(obj):
 def _device(obj):
     if isinstance(obj, np.ndarray):
         return obj.view(ndarray)
+    if isinstance(obj, (np.number, np.bool_)):  # CuPy's results stay on the device, 0-d
+        return np.asarray(obj).view(ndarray)
     if isinstance(obj, tuple):
         return tuple(_device(x) for x in obj)
     if isinstance(obj, list):
@@ -123,6 +161,8 @@ def _on_device(func):
 
 def _function(name):
     """cupy.<name>: numpy.<name> on device arrays."""
+    if name in NOT_IN_CUPY:
+        raise AttributeError(f"fake cupy: module 'cupy' has no attribute {name!r}")
     return _on_device(getattr(np, name))
 
 

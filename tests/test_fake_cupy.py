@@ -1,0 +1,30 @@
+"""tests/fake_cupy.py stands in for CuPy in every GPU-glue test: it must refuse what CuPy refuses,
+or those tests pass on code the first real GPU run would reject."""
+
+import numpy as np
+import pytest
+
+
+def test_device_results_stay_on_the_device(fake_cupy):
+    x = fake_cupy.asarray([1.0, 2.0, 3.0])
+    for value in (x.sum(), x.max(), fake_cupy.abs(x).min(), x[1], fake_cupy.asarray([[1, 2]])[0, 1]):
+        assert isinstance(value, fake_cupy.ndarray) and value.ndim == 0
+        assert float(value) == float(value.get())  # explicit conversions work, as in CuPy
+    with pytest.raises(TypeError, match="host"):
+        x.sum() * np.ones(3)  # a 0-d device array mixed with a host array
+    with pytest.raises(TypeError, match="unhashable"):
+        {x.sum(): 1}
+    with pytest.raises(TypeError, match="index"):
+        [10, 20, 30][fake_cupy.asarray([2])[0]]
+    assert int(fake_cupy.asarray([2])[0]) == 2
+
+
+def test_what_cupy_lacks_is_refused(fake_cupy):
+    x = fake_cupy.asarray([1.0, 2.0])
+    with pytest.raises(AttributeError):
+        fake_cupy.errstate
+    with pytest.raises(TypeError, match="no nanquantile"):
+        np.nanquantile(x, 0.5)
+    with pytest.raises(AttributeError):
+        x.resize(3)
+    assert fake_cupy.quantile(x, 0.5) == 1.5  # what CuPy has still works
