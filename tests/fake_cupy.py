@@ -26,7 +26,6 @@ import numpy as np
 import pytest
 import scipy.sparse
 from numba.core.typing.typeof import typeof_impl
-from numba.cuda.simulator.kernel import BlockThread
 
 
 #: What NumPy has and CuPy 14.2 lacks (``dir(numpy)`` less ``dir(cupy)``, NumPy 2.4): the
@@ -65,9 +64,7 @@ class ndarray(np.ndarray):
 
     def __getitem__(self, key):
         item = super().__getitem__(_host(key))
-        # Inside a kernel (numba's simulator runs each thread as a BlockThread) an element read
-        # from device memory is a number.
-        return item if isinstance(threading.current_thread(), BlockThread) else _device(item)
+        return item if _in_simulated_kernel() else _device(item)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         _refuse_host(inputs, kwargs.get("out", ()))
@@ -88,6 +85,13 @@ ndarray.__module__ = "cupy"  # what mcirl.backend.array_module looks at
 def _typeof_device_array(val, c):
     # Numba's CPU kernels cannot read CuPy's memory, and refuse its arrays: so must these.
     raise TypeError("fake cupy: a device array passed to a CPU (njit) kernel")
+
+
+def _in_simulated_kernel() -> bool:
+    """True in a thread of numba's CUDA simulator, where an element read from device memory is
+    a number. (Looked up, not imported: a process on a real GPU never loads the simulator.)"""
+    kernel = sys.modules.get("numba.cuda.simulator.kernel")
+    return kernel is not None and isinstance(threading.current_thread(), kernel.BlockThread)
 
 
 def _leaves(obj):
