@@ -42,7 +42,9 @@ def timed(fn, repeats=5):
 TUNING_THREADS = (128, 512)
 
 
-def walker(S, H, gamma):
+def walker(S, H, gamma, n=None):
+    """Steps per second of the reference and of mcirl's walker on n trajectories (default: as
+    many as the reference launches on this device)."""
     import cupy
     import sol
 
@@ -53,8 +55,9 @@ def walker(S, H, gamma):
     d0 = np.zeros(S)
     d0[0] = 1.0
     chain = ExpertChain(nxt=np.broadcast_to(np.arange(S), (S, S)).copy(), prob=P, d0=d0)
-    sms = cupy.cuda.Device(0).attributes["MultiProcessorCount"]
-    n = sms * 16 * 256 * 8  # the reference's trajectories per launch
+    if n is None:
+        sms = cupy.cuda.Device(0).attributes["MultiProcessorCount"]
+        n = sms * 16 * 256 * 8  # the reference's trajectories per launch
     rep, seg, start, count, stream_rep = _units(np.array([n]), 1, 0, 1024)
     # Tables and units on the device once: the timing is the kernel's alone.
     args = device_args(walk_args(chain.alias, chain.init_alias, gamma, H, 1, stream_rep, start,
@@ -73,19 +76,16 @@ def walker(S, H, gamma):
     return row
 
 
-def counts_vs_walker(gamma=0.99, H=1720, S=1024, reps=1000):
-    import cupy
-
+def counts_vs_walker(gamma=0.99, H=1720, S=1024, reps=1000, m=10**7, walk_m=2000):
+    """Counts sampler at m against the walker at walk_m trajectories (its steps/s do not
+    depend on m), both on the GPU backend, R = reps replicates."""
     from mcirl.sample import sample_occupancy
     from bench_cpu_sampler import garnet_chain
 
     chain = garnet_chain(S, 3)
-    m = 10**7
     seconds = timed(lambda: sample_occupancy(chain, gamma, H, [m], reps, 1, "counts", backend="gpu"), 2)
-    walk_m = 2000
     walk_seconds = timed(lambda: sample_occupancy(chain, gamma, H, [walk_m], reps, 1,
                                                   "trajectories", backend="gpu"), 2)
-    del cupy
     return {"S": S, "H": H, "reps": reps, "m": m,
             "counts_effective_steps_s": m * H * reps / seconds,
             "walker_steps_s": walk_m * H * reps / walk_seconds,

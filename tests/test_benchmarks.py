@@ -1,0 +1,52 @@
+"""The benchmarks' GPU branches, rehearsed at tiny sizes with tests/fake_cupy.py for CuPy and the
+CUDA simulator: a session with a device has minutes to run them (benchmarks/gpu_session.sh), so
+a slip in code that only a GPU run reaches must show up here first. Speed is not measured."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def benchmarks(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the scripts import their _common helpers
+    yield
+    for name in ("_common", "bench_learner", "bench_evaluate", "bench_gpu_sampler",
+                 "bench_cpu_sampler"):
+        sys.modules.pop(name, None)
+
+
+def test_learner_per_iteration_on_the_gpu_backend(benchmarks, fake_cupy):
+    import bench_learner
+
+    row = bench_learner.per_iteration_row("gpu", S=8, R=3)
+    assert row["S"] == 8 and row["seconds_per_iteration"] > 0
+
+
+def test_evaluate_calibration_on_the_gpu_backend(benchmarks, fake_cupy):
+    import bench_evaluate
+
+    row = bench_evaluate.calibrate("gpu", fake_cupy, S=8, R=2, sweeps=(1, 3))
+    assert row["lu_ms_per_row"] > 0 and row["lu_in_sweeps"] != 0
+
+
+def test_counts_against_walker_on_the_gpu_backend(benchmarks, fake_cupy):
+    import bench_gpu_sampler
+
+    row = bench_gpu_sampler.counts_vs_walker(gamma=0.5, H=4, S=6, reps=2, m=10**7, walk_m=3)
+    assert row["counts_effective_steps_s"] > 0 and row["walker_steps_s"] > 0
+
+
+def test_walker_against_the_reference_on_the_gpu_backend(benchmarks, fake_cupy, monkeypatch):
+    """The reference (sol.py, CUDA C through CuPy) cannot run here: a stand-in gives 1 step/s."""
+    import types
+
+    import bench_gpu_sampler
+
+    monkeypatch.setitem(sys.modules, "sol", types.SimpleNamespace(steps_per_second=lambda S, H, g: 1.0))
+    row = bench_gpu_sampler.walker(S=4, H=1000, gamma=0.5, n=2)  # H = 1000: the tuning rows too
+    assert row["ratio"] == row["mcirl_steps_s"] > 0
+    assert set(row["ratio_by_threads"]) == set(bench_gpu_sampler.TUNING_THREADS)
