@@ -6,10 +6,12 @@ on a machine with a GPU. With this module installed as ``cupy`` (:func:`installe
 runs here: :func:`mcirl.backend.array_module` sees these arrays as CuPy's, the CUDA kernels run
 in numba's simulator, and every NumPy operation works on them as it would on CuPy's arrays.
 
-Strict where CuPy is: an operation mixing a device array with a host array (a NumPy array with
-at least one dimension) raises TypeError, as CuPy does, and so does passing a device array to a
-CPU (njit) kernel; only ``asarray`` and ``ascontiguousarray`` take host data, and
-``.get()`` gives it back. Not caught: ``np.asarray`` of a device array, which real CuPy refuses
+Strict where CuPy (14.2, checked against its namespace) is: an operation mixing a device array
+with a host array (any NumPy array, 0-d included; host scalars are fine) raises TypeError, as
+CuPy does, and so does passing a device array to a CPU (njit) kernel; only ``asarray`` and
+``ascontiguousarray`` take host data, and ``.get()`` gives it back. Reductions and single
+elements are 0-d device arrays (unhashable, no ``__index__``), and what CuPy lacks
+(:data:`NOT_IN_CUPY`) raises. Not caught: ``np.asarray`` of a device array, which real CuPy refuses
 but a NumPy subclass cannot (mcirl fetches with ``.get()``: :func:`mcirl.learn.result.to_numpy`),
 and host values assigned into a device array by indexing.
 """
@@ -107,7 +109,7 @@ def _leaves(obj):
 
 def _refuse_host(*objs):
     for x in _leaves(objs):
-        if isinstance(x, np.ndarray) and not isinstance(x, ndarray) and x.ndim > 0:
+        if isinstance(x, np.ndarray) and not isinstance(x, ndarray):  # 0-d too, as in CuPy
             raise TypeError(f"fake cupy: a host (NumPy) array of shape {x.shape} mixed with "
                             "device arrays; CuPy refuses this")
 

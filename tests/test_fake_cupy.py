@@ -12,6 +12,9 @@ def test_device_results_stay_on_the_device(fake_cupy):
         assert float(value) == float(value.get())  # explicit conversions work, as in CuPy
     with pytest.raises(TypeError, match="host"):
         x.sum() * np.ones(3)  # a 0-d device array mixed with a host array
+    with pytest.raises(TypeError, match="host"):
+        x * np.asarray(2.0)  # CuPy takes host scalars, but not 0-d host arrays
+    assert float((x * np.float64(2.0)).sum()) == 12.0
     with pytest.raises(TypeError, match="unhashable"):
         {x.sum(): 1}
     with pytest.raises(TypeError, match="index"):
