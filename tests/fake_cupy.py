@@ -9,11 +9,11 @@ in numba's simulator, and every NumPy operation works on them as it would on CuP
 Strict where CuPy (14.2, checked against its namespace) is: an operation mixing a device array
 with a host array (any NumPy array, 0-d included; host scalars are fine) raises TypeError, as
 CuPy does, and so does passing a device array to a CPU (njit) kernel; only ``asarray`` and
-``ascontiguousarray`` take host data, and ``.get()`` gives it back. Reductions and single
-elements are 0-d device arrays (unhashable, no ``__index__``), and what CuPy lacks
-(:data:`NOT_IN_CUPY`) raises. Not caught: ``np.asarray`` of a device array, which real CuPy refuses
-but a NumPy subclass cannot (mcirl fetches with ``.get()``: :func:`mcirl.learn.result.to_numpy`),
-and host values assigned into a device array by indexing.
+``ascontiguousarray`` take host data, and ``.get()`` gives it back; a host array assigned into
+a device array by indexing raises. Reductions and single elements are 0-d device arrays
+(unhashable, no ``__index__``), and what CuPy lacks (:data:`NOT_IN_CUPY`) raises. Not caught:
+``np.asarray`` of a device array, which real CuPy refuses but a NumPy subclass cannot (mcirl
+fetches with ``.get()``: :func:`mcirl.learn.result.to_numpy`).
 """
 
 from __future__ import annotations
@@ -67,6 +67,13 @@ class ndarray(np.ndarray):
     def __getitem__(self, key):
         item = super().__getitem__(_host(key))
         return item if _in_simulated_kernel() else _device(item)
+
+    def __setitem__(self, key, value):
+        if isinstance(value, np.ndarray) and not isinstance(value, ndarray) and value.shape != ():
+            # CuPy: "non-scalar numpy.ndarray cannot be used for fill" (its setitem fills
+            # from scalars or device arrays only)
+            raise ValueError("fake cupy: a host (NumPy) array assigned into a device array")
+        super().__setitem__(_host(key), _host(value))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         _refuse_host(inputs, kwargs.get("out", ()))

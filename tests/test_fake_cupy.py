@@ -15,6 +15,11 @@ def test_device_results_stay_on_the_device(fake_cupy):
     with pytest.raises(TypeError, match="host"):
         x * np.asarray(2.0)  # CuPy takes host scalars, but not 0-d host arrays
     assert float((x * np.float64(2.0)).sum()) == 12.0
+    with pytest.raises(ValueError, match="host"):
+        x[:2] = np.zeros(2)  # CuPy: "non-scalar numpy.ndarray cannot be used for fill"
+    x[:2] = fake_cupy.asarray(np.zeros(2))
+    x[2] = 5.0
+    assert x.get().tolist() == [0.0, 0.0, 5.0]
     with pytest.raises(TypeError, match="unhashable"):
         {x.sum(): 1}
     with pytest.raises(TypeError, match="index"):
