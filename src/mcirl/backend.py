@@ -78,10 +78,10 @@ def gpu_available() -> bool:
 
 
 def backend_module(name: str):
-    """The array module a backend's arrays live on: numpy for 'cpu', cupy otherwise.
+    """The array module a backend's arrays live on: numpy for the CPU, cupy for the GPU.
 
-    ``name``: a resolved backend (:func:`resolve_backend`), 'cpu' or 'gpu'."""
-    if name == "cpu":
+    ``name``: 'cpu', 'gpu' or 'auto', resolved (and checked) by :func:`resolve_backend`."""
+    if resolve_backend(name) == "cpu":
         return np
     import cupy
 

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__, bounds
-from .backend import BACKENDS
+from .backend import BACKENDS, backend_module
 from .errors import M_MAX, InputError, check_int, check_real, show_limit
 from .learn import ALGORITHMS, CRITERIA
 from .mdp import FamilySpec, load_npz, make_mdp, save_npz
@@ -242,16 +242,9 @@ def _print_mapping(title: str, mapping: dict) -> None:
     Console().print(out)
 
 
-def _backend_module(args):
-    """The array module of ``--backend``, checked (a one-line error without a GPU)."""
-    from .backend import backend_module, resolve_backend
-
-    return backend_module(resolve_backend(args.backend))
-
-
 def _cmd_mdp_make(args) -> None:
     spec = _spec(args)
-    xp = _backend_module(args)  # before anything is written
+    xp = backend_module(args.backend)  # checked before anything is written
     mdp = make_mdp(spec)
     path = save_npz(mdp, args.output)
     summary = {"file": str(path), **spec.relevant(), **_mdp_summary(mdp, xp)}
@@ -261,7 +254,7 @@ def _cmd_mdp_make(args) -> None:
 
 
 def _cmd_mdp_info(args) -> None:
-    xp = _backend_module(args)
+    xp = backend_module(args.backend)
     mdp = load_npz(args.file)
     summary = {"file": str(args.file), **_mdp_summary(mdp, xp)}
     if args.json:

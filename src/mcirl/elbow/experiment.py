@@ -163,10 +163,10 @@ def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
               backend: str = "cpu") -> str:
     """Run every (k, noise) not yet stored, writing each in one transaction; returns run id.
     backend "gpu" fits on the device with CuPy (same numbers up to rounding)."""
-    from ..backend import backend_module, resolve_backend
+    from ..backend import backend_module
     from ..sweep.runner import run_metadata
 
-    xp = backend_module(resolve_backend(backend))
+    xp = backend_module(backend)
     run_id = config.run_id
     store.start_run(run_id, config.name, {"elbow": asdict(config)}, run_metadata(backend), resume)
     done = {(r["k"], r["noise"]) for r in store.table("elbows", run_id)}
