@@ -69,7 +69,7 @@ class ndarray(np.ndarray):
         return item if _in_simulated_kernel() else _device(item)
 
     def __setitem__(self, key, value):
-        if isinstance(value, np.ndarray) and not isinstance(value, ndarray) and value.shape != ():
+        if _is_host_array(value) and value.shape != ():
             # CuPy: "non-scalar numpy.ndarray cannot be used for fill" (its setitem fills
             # from scalars or device arrays only)
             raise ValueError("fake cupy: a host (NumPy) array assigned into a device array")
@@ -114,9 +114,13 @@ def _leaves(obj):
         yield obj
 
 
+def _is_host_array(x) -> bool:
+    return isinstance(x, np.ndarray) and not isinstance(x, ndarray)
+
+
 def _refuse_host(*objs):
     for x in _leaves(objs):
-        if isinstance(x, np.ndarray) and not isinstance(x, ndarray):  # 0-d too, as in CuPy
+        if _is_host_array(x):  # 0-d too, as in CuPy
             raise TypeError(f"fake cupy: a host (NumPy) array of shape {x.shape} mixed with "
                             "device arrays; CuPy refuses this")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mcirl.cli import main
-from mcirl.sweep.config import load_config
 from mcirl.sweep import execute
+from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor, make_executor
 from mcirl.sweep.runner import run_sweep
 from mcirl.sweep.store import Store
