@@ -125,11 +125,6 @@ def iter_tasks(config: SweepConfig, cell: Cell, m_batch):
                        max_iter=config.search.max_iter, backend=config.backend)
 
 
-def tasks_for(config: SweepConfig, cell: Cell, m_batch) -> list[Task]:
-    """Every task of :func:`iter_tasks`, as a list."""
-    return list(iter_tasks(config, cell, m_batch))
-
-
 def grid_for(config: SweepConfig, cell: Cell) -> list[int]:
     """The geometric m grid of a cell, up to its cap."""
     return config.search.grid(config.search.cap_for(cell.bound))

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..backend import resolve_backend
 from .config import SweepConfig
-from .plan import Cell, cells, grid_for, iter_tasks, rep_blocks, tasks_for
+from .plan import Cell, cells, grid_for, iter_tasks, rep_blocks
 from .search import MStarSearch
 from .store import Store
 
@@ -90,7 +90,7 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
 
     def schedule(name):
         """Ask a search for its next batch; submit what the store does not hold."""
-        tasks = tasks_for(config, by_id[name[0]], searches[name].request())
+        tasks = list(iter_tasks(config, by_id[name[0]], searches[name].request()))
         current[name], missing[name] = tasks, 0
         for task in tasks:
             key = task.key
@@ -225,12 +225,14 @@ def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dic
     count = min(CALIBRATION_CELLS, len(order))
     picks = sorted({order[round(j * (len(order) - 1) / max(1, count - 1))] for j in range(count)})
     reps = min(config.instances.reps, CALIBRATION_REPS)
-    first = next(iter_tasks(config, all_cells[picks[0]], grid_for(config, all_cells[picks[0]])))
+    def grid_task(i):  # the cell's first grid task (instance 0, first replicate block)
+        return next(iter_tasks(config, all_cells[i], grid_for(config, all_cells[i])))
+
+    first = grid_task(picks[0])
     run_task(replace(first, reps=1, m=first.m[:1]))  # warm-up: JIT compilation, caches
     measured, total = {}, 0.0
     for i in picks:
-        task = replace(next(iter_tasks(config, all_cells[i], grid_for(config, all_cells[i]))),
-                       reps=reps)
+        task = replace(grid_task(i), reps=reps)
         t0 = time.perf_counter()
         run_task(task)
         measured[i] = time.perf_counter() - t0
