@@ -9,7 +9,7 @@ from mcirl.cli import main
 from mcirl.elbow.experiment import (FEATURE_NOISE_MAX, RIDGE_MIN, ElbowConfig, elbow_config,
                                    fit_scalings, run_cell)
 from mcirl.elbow.fit import bayes, fit_logistic, held_out, principal_directions
-from mcirl.elbow.knee import bootstrap_knee, kneedle
+from mcirl.elbow.knee import bootstrap_knee, kneedle, kneedles
 from mcirl.elbow.model import comparisons, make_model
 from mcirl.errors import InputError
 from mcirl.plots import plot_elbow_curves, plot_elbow_scaling
@@ -23,6 +23,30 @@ def test_kneedle_finds_a_known_knee():
         y = np.minimum(np.log(GRID), np.log(knee))  # linear in log N, then flat
         assert kneedle(GRID, y) == knee
     assert kneedle(GRID, np.ones(GRID.size)) is None  # no rise, no knee
+
+
+def plain_kneedle(n, y):
+    """Oracle: Kneedle on one curve, as the paper states it."""
+    if not y.max() > y.min():
+        return np.nan
+    x = (np.log(n) - np.log(n[0])) / (np.log(n[-1]) - np.log(n[0]))
+    diff = (y - y.min()) / (y.max() - y.min()) - x
+    return float(n[np.argmax(diff)]) if diff.max() > 0 else np.nan
+
+
+def test_batched_kneedle_matches_the_plain_one(rng):
+    curves = rng.normal(size=(400, GRID.size)).cumsum(axis=1)  # many without a knee
+    curves[::9] = 1.0
+    expected = [plain_kneedle(GRID, y) for y in curves]
+    np.testing.assert_array_equal(kneedles(GRID, curves), expected)
+
+
+def test_bootstrap_resamples_replicates_with_replacement(rng):
+    curves = rng.random((7, GRID.size)).cumsum(axis=1)
+    _, low, high = bootstrap_knee(GRID, curves, draws=50, level=0.5, seed=3)
+    picks = np.random.default_rng(3).integers(0, 7, (50, 7))
+    knees = [plain_kneedle(GRID, curves[p].mean(axis=0)) for p in picks]
+    assert (low, high) == tuple(np.nanquantile(knees, [0.25, 0.75]))
 
 
 def test_bootstrap_interval_covers_the_knee(rng):
