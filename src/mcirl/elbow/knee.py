@@ -21,10 +21,10 @@ def kneedles(n, y):
         return np.full(y.shape[0], np.nan)
     x = (np.log(n) - np.log(n[0])) / (np.log(n[-1]) - np.log(n[0]))
     lo, span = y.min(axis=1, keepdims=True), np.ptp(y, axis=1, keepdims=True)
-    rises = span[:, 0] > 0
-    diff = (y - lo) / np.where(rises[:, None], span, 1.0) - x
+    # A flat curve rescales to 0, whose best point (0 - x at x = 0) is not above the chord.
+    diff = (y - lo) / np.where(span > 0, span, 1.0) - x
     best = np.argmax(diff, axis=1)
-    found = rises & (np.take_along_axis(diff, best[:, None], axis=1)[:, 0] > 0)
+    found = np.take_along_axis(diff, best[:, None], axis=1)[:, 0] > 0
     return np.where(found, n[best], np.nan)
 
 
