@@ -40,7 +40,7 @@ def test_gpu_counts_equal_cpu_counts_on_the_device():
     mdp = make_mdp(FamilySpec(S=64, A=4, b=3, k=16, gamma=0.95, seed=1))
     policy, _ = optimal_policy(mdp, mdp.rewards[None])
     chain = ExpertChain.from_policy(mdp, policy[0])
-    kwargs = dict(gamma=mdp.gamma, horizon=221, m_grid=[10, 10**7, 2 * 10**10], reps=4, seed=9,
+    kwargs = dict(decay=mdp.gamma, horizon=221, m_grid=[10, 10**7, 2 * 10**10], reps=4, seed=9,
                   sampler="counts")
     np.testing.assert_array_equal(sample_occupancy(chain, backend="gpu", **kwargs).get(),
                                   sample_occupancy(chain, **kwargs))

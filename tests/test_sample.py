@@ -2,7 +2,8 @@ import numba
 import numpy as np
 import pytest
 
-from mcirl.sample import ExpertChain, choose_sampler, mu_hat, sample_occupancy
+from mcirl.sample import (NO_HORIZON, ExpertChain, choose_sampler, mu_hat, sample_occupancy,
+                          trajectory_law)
 from mcirl.solve import feature_expectations, optimal_policy
 from tests import oracle
 from tests.stats_checks import mean_z, moment_z, z_threshold
@@ -53,14 +54,16 @@ def test_discounted_mass_is_exact(small_garnet, sampler):
     assert (occ >= 0).all() and (np.diff(occ, axis=1) >= 0).all()
 
 
+@pytest.mark.parametrize("lengths", ["truncated", "geometric"])
 @pytest.mark.parametrize("sampler", SAMPLERS)
-def test_independent_of_thread_count(small_garnet, sampler):
+def test_independent_of_thread_count(small_garnet, sampler, lengths):
     mdp = small_garnet
     _, chain = expert(mdp)
+    chain, decay, H = trajectory_law(chain, mdp.gamma, 30, lengths)
     runs = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
-        runs.append(sample_occupancy(chain, mdp.gamma, 30, [3, 2000, 5000], 6, seed=4, sampler=sampler))
+        runs.append(sample_occupancy(chain, decay, H, [3, 2000, 5000], 6, seed=4, sampler=sampler))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     np.testing.assert_array_equal(runs[0], runs[1])
 
@@ -102,3 +105,81 @@ def test_auto_prefers_counts_for_large_m(small_garnet):
     assert choose_sampler("auto", chain, [1, 2], 100) == "trajectories"
     assert choose_sampler("auto", chain, [10**6], 100) == "counts"
     assert choose_sampler("counts", chain, [1], 100) == "counts"
+
+
+def geometric_visit_moments(mdp, policy, gamma=None):
+    """Oracle: E N and E[N N^T] of one geometric-length trajectory's visit counts N: (S,).
+
+    With G = (I - gamma P_pi)^-1 (expected visits from each start, Kemeny & Snell 1960, ch. 3),
+    E_s N_j = G_sj and E_s[N_i N_j] = G_si G_ij + G_sj G_ji - [i = j] G_si; then average over d0.
+    """
+    P_pi = oracle.chain(oracle.dense(mdp), policy)
+    G = np.linalg.inv(np.eye(mdp.S) - (mdp.gamma if gamma is None else gamma) * P_pi)
+    first = mdp.d0 @ G
+    second = first[:, None] * G + (first[:, None] * G).T - np.diag(first)
+    return first, second
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_geometric_lengths_are_unbiased_for_exact_mu(small_garnet, sampler):
+    mdp, m = small_garnet, 5
+    policy, chain = expert(mdp)
+    occ = sample_occupancy(*trajectory_law(chain, mdp.gamma, 60, "geometric"), [m], 4000,
+                           seed=12, sampler=sampler)
+    est = mu_hat(occ, mdp.phi, [m])[:, 0]
+    exact = mdp.phi.T @ geometric_visit_moments(mdp, policy)[0]
+    limit = z_threshold(mdp.k)
+    assert np.abs(mean_z(est, exact)).max() < limit
+    # Power: the truncated mean 20 steps in (off by gamma^20 / (1 - gamma) = 1.2 at most) is not.
+    assert np.abs(mean_z(est, truncated_mu(mdp, policy, 20))).max() > limit
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_geometric_visit_counts_have_the_exact_second_moments(small_garnet, sampler):
+    """One trajectory per replicate: occ is its visit counts N, an integer vector whose first
+    and second moments are known exactly (so the lengths' law, not just its mean, is right)."""
+    mdp = small_garnet
+    policy, chain = expert(mdp)
+    N = sample_occupancy(*trajectory_law(chain, mdp.gamma, 60, "geometric"), [1], 20000,
+                         seed=13, sampler=sampler)[:, 0]
+    assert (N == np.round(N)).all() and (N.sum(axis=1) >= 1).all()
+    first, second = geometric_visit_moments(mdp, policy)
+    i, j = np.triu_indices(mdp.S)
+    samples = np.concatenate([N, N[:, i] * N[:, j]], axis=1)
+    expected = np.concatenate([first, second[i, j]])
+    z = mean_z(samples, expected)
+    assert np.abs(z).max() < z_threshold(z.size)
+    # Power: lengths drawn with gamma^2 per step in place of gamma are caught.
+    wrong, _ = geometric_visit_moments(mdp, policy, gamma=mdp.gamma ** 2)
+    assert np.abs(mean_z(N, wrong)).max() > z_threshold(z.size)
+
+
+@pytest.mark.statistical
+def test_geometric_counts_cost_does_not_grow_with_m(small_garnet):
+    """m = 2e10 trajectories end after about ln(m) / (1 - gamma) steps; their total length is
+    a sum of m geometric lengths: mean m / (1 - gamma), variance m gamma / (1 - gamma)^2."""
+    mdp, m = small_garnet, 2 * 10**10
+    _, chain = expert(mdp)
+    occ = sample_occupancy(*trajectory_law(chain, mdp.gamma, 60, "geometric"), [m], 8, seed=14,
+                           sampler="counts")
+    g = mdp.gamma
+    z = (occ.sum(axis=2)[:, 0] - m / (1 - g)) / np.sqrt(m * g / (1 - g) ** 2)
+    assert np.abs(z).max() < z_threshold(z.size)
+
+
+def test_geometric_lengths_walk_the_killed_chain(small_garnet):
+    _, chain = expert(small_garnet)
+    killed, decay, H = trajectory_law(chain, 0.9, 60, "geometric")
+    assert (decay, H, killed.ends) == (1.0, NO_HORIZON, pytest.approx(0.1))
+    np.testing.assert_allclose(killed.prob.sum(axis=1), 1.0, rtol=1e-15)
+    assert (killed.nxt[:, 0] == chain.S).all()
+    assert trajectory_law(chain, 0.9, 60, "truncated") == (chain, 0.9, 60)
+    # gamma = 0: every trajectory is its first state, drawn from d0.
+    occ = sample_occupancy(*trajectory_law(chain, 0.0, 60, "geometric"), [50], 2, seed=1,
+                           sampler="trajectories")
+    np.testing.assert_array_equal(occ.sum(axis=2), 50)
+    # auto: walking is cheap while m x 10 steps (the mean length) stays below S B x ln(m) / 0.1.
+    assert choose_sampler("auto", killed, [200], NO_HORIZON) == "trajectories"
+    assert choose_sampler("auto", killed, [10**7], NO_HORIZON) == "counts"

@@ -9,10 +9,16 @@ Samplers (same law, different cost):
 - ``trajectories``: walk every trajectory, cost ~ m_max * H per replicate;
 - ``counts``: one multinomial count chain per grid segment, cost ~ C * H * S * B whatever m is;
 - ``auto``: the cheaper by :func:`sampler_cost`.
+
+Trajectory lengths (DESIGN section 2; :func:`trajectory_law`):
+- ``truncated``: H steps, visits weighted gamma^t; the bias is below 1e-3 eps (bounds.horizon);
+- ``geometric``: L steps with P(L > t) = gamma^t, visits weighted 1: unbiased, but a
+  trajectory's sum is no longer bounded by 1 / (1 - gamma) (Hoeffding-type bounds assume it is).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -25,6 +31,9 @@ from .kernels.trajectories import walk_units
 from .solve.rows import policy_rows
 
 SAMPLERS = ("counts", "trajectories", "auto")
+LENGTHS = ("truncated", "geometric")
+#: The step cap of geometric lengths: none that matters (P(L > 2^62) = gamma^(2^62)).
+NO_HORIZON = 2**62
 #: Trajectories per work unit of the walker (fixed: it sets the summation order).
 UNIT_TRAJECTORIES = 1024
 #: Float64 entries of one batch of per-unit occupancy buffers.
@@ -37,12 +46,15 @@ BINOMIAL_STEP_COST = 4.0
 class ExpertChain:
     """The expert's Markov chain P_piE as fixed-width rows, and d0.
 
-    nxt: (S, B) int64, prob: (S, B) float64 rows of P_piE; d0: (S,) float64.
+    nxt: (S, B) int64, prob: (S, B) float64 rows of P_piE; d0: (S,) float64. A successor S
+    (one past the last state) ends the trajectory, which happens with probability ``ends`` at
+    every step (0 for the expert's own chain; see :meth:`killed`).
     """
 
     nxt: np.ndarray
     prob: np.ndarray
     d0: np.ndarray
+    ends: float = 0.0
 
     @classmethod
     def from_policy(cls, mdp, policy) -> "ExpertChain":
@@ -50,6 +62,21 @@ class ExpertChain:
         nxt, prob = policy_rows(mdp, np.asarray(policy)[None])
         return cls(nxt=np.ascontiguousarray(nxt[0]), prob=np.ascontiguousarray(prob[0]),
                    d0=np.asarray(mdp.d0))
+
+    def killed(self, gamma: float) -> "ExpertChain":
+        """The chain that ends each trajectory with probability 1 - gamma at every step.
+
+        Row s gains slot 0, leading to state S with probability 1 - gamma, and keeps its own
+        slots with probabilities gamma p. Its trajectories have lengths L with P(L > t) =
+        gamma^t, so that sum_{t<L} phi(s_t) is an unbiased estimate of mu_E:
+        E sum_{t<L} phi(s_t) = sum_t P(L > t) E phi(s_t) = sum_t gamma^t E phi(s_t)
+        (DESIGN section 2's geometric-length estimator).
+        """
+        S = self.S
+        return ExpertChain(nxt=np.concatenate([np.full((S, 1), S, np.int64), self.nxt], axis=1),
+                           prob=np.concatenate([np.full((S, 1), 1.0 - gamma), gamma * self.prob],
+                                               axis=1),
+                           d0=self.d0, ends=1.0 - gamma)
 
     @property
     def S(self) -> int:
@@ -90,13 +117,34 @@ def check_grid(m_grid) -> np.ndarray:
     return np.unique(np.asarray(m_grid, dtype=np.int64))
 
 
+def trajectory_law(chain: ExpertChain, gamma: float, horizon: int, lengths: str):
+    """(chain, decay, horizon) the samplers walk for ``lengths`` (one of LENGTHS): the expert's
+    chain with visits weighted gamma^t up to H, or its killed chain, unweighted, to the end."""
+    if lengths == "geometric":
+        return chain.killed(gamma), 1.0, NO_HORIZON
+    return chain, gamma, horizon
+
+
+def expected_steps(chain: ExpertChain, horizon: int, m: float) -> tuple[float, float]:
+    """(mean steps of a trajectory, rough mean steps of the longest of m): H and H, or for a
+    chain that ends with probability p per step 1/p and about 1 + ln(m) / -ln(1 - p)."""
+    if chain.ends == 0:
+        return float(horizon), float(horizon)
+    if chain.ends == 1:
+        return 1.0, 1.0
+    longest = 1.0 + math.log(max(m, 1.0)) / -math.log1p(-chain.ends)
+    return min(horizon, 1.0 / chain.ends), min(horizon, longest)
+
+
 def sampler_cost(sampler: str, chain: ExpertChain, m_grid, horizon: int) -> float:
-    """Rough cost in walker-step units of one replicate: m_max H, or C H S B x binomial cost."""
+    """Rough cost in walker-step units of one replicate: m_max steps per trajectory, or the C
+    count chains' steps x S B x binomial cost."""
     grid = check_grid(m_grid)
+    mean, longest = expected_steps(chain, horizon, float(grid[-1]))
     if sampler == "trajectories":
-        return float(grid[-1]) * horizon
+        return float(grid[-1]) * mean
     branching = float((chain.prob > 0).sum(axis=1).mean())
-    return BINOMIAL_STEP_COST * len(grid) * horizon * chain.S * branching
+    return BINOMIAL_STEP_COST * len(grid) * longest * chain.S * branching
 
 
 def choose_sampler(sampler: str, chain: ExpertChain, m_grid, horizon: int) -> str:
@@ -132,23 +180,23 @@ def _units(grid, reps, rep_offset, unit):
     return rep, np.tile(seg, R), np.tile(start, R), np.tile(count, R), rep + rep_offset
 
 
-def _run_units_cpu(sampler, chain, gamma, horizon, seed, rep, start, count, out):
+def _run_units_cpu(sampler, chain, decay, horizon, seed, rep, start, count, out):
     if sampler == "trajectories":
-        walk_units(chain.alias, chain.init_alias, gamma, horizon, seed, rep, start, count, out)
+        walk_units(chain.alias, chain.init_alias, decay, horizon, seed, rep, start, count, out)
     else:
-        counts_units(*chain.counts_rows, gamma, horizon, seed, rep, start, start + count, out)
+        counts_units(*chain.counts_rows, decay, horizon, seed, rep, start, start + count, out)
     return out
 
 
-def _run_units_gpu(sampler, chain, gamma, horizon, seed, rep, start, count, threads):
+def _run_units_gpu(sampler, chain, decay, horizon, seed, rep, start, count, threads):
     """The CUDA kernels on the same units: a (U, S) device array (CuPy where available)."""
     from .kernels import cuda as kernels
 
     if sampler == "trajectories":
-        out = kernels.launch_walk(chain.alias, chain.init_alias, gamma, horizon, seed, rep,
+        out = kernels.launch_walk(chain.alias, chain.init_alias, decay, horizon, seed, rep,
                                   start, count, chain.S, threads)
     else:
-        out = kernels.launch_counts(*chain.counts_rows, gamma, horizon, seed, rep, start,
+        out = kernels.launch_counts(*chain.counts_rows, decay, horizon, seed, rep, start,
                                     start + count, threads)
     try:
         import cupy
@@ -158,13 +206,14 @@ def _run_units_gpu(sampler, chain, gamma, horizon, seed, rep, start, count, thre
         return out.copy_to_host()
 
 
-def sample_occupancy(chain: ExpertChain, gamma: float, horizon: int, m_grid, reps: int,
+def sample_occupancy(chain: ExpertChain, decay: float, horizon: int, m_grid, reps: int,
                      seed: int, sampler: str = "counts", rep_offset: int = 0,
                      progress=None, backend: str = "cpu", threads: int = 256):
     """Discounted state occupancy of the first m trajectories, for every replicate and m.
 
-    Returns occ: (R, C, S) float64 with occ[r, c] = sum_{j < m_c} sum_{t < H} gamma^t
-    [s_t^j = s] for replicate rep_offset + r (its RNG streams), m_c = sorted unique m_grid[c].
+    Returns occ: (R, C, S) float64 with occ[r, c] = sum_{j < m_c} sum_{t < min(H, L_j)} decay^t
+    [s_t^j = s] for replicate rep_offset + r (its RNG streams), m_c = sorted unique m_grid[c],
+    L_j the length of trajectory j (infinite unless the chain ends; see :func:`trajectory_law`).
     backend "gpu" runs the CUDA kernels (same streams; see :mod:`mcirl.kernels.cuda`) and
     returns a CuPy array when CuPy is installed. progress: optional callable(done, total).
     """
@@ -179,10 +228,10 @@ def sample_occupancy(chain: ExpertChain, gamma: float, horizon: int, m_grid, rep
     for lo in range(0, total, batch):
         hi = min(total, lo + batch)
         if backend == "gpu":
-            buf = _run_units_gpu(sampler, chain, gamma, horizon, seed, stream_rep[lo:hi],
+            buf = _run_units_gpu(sampler, chain, decay, horizon, seed, stream_rep[lo:hi],
                                  start[lo:hi], count[lo:hi], threads)
         else:
-            buf = _run_units_cpu(sampler, chain, gamma, horizon, seed, stream_rep[lo:hi],
+            buf = _run_units_cpu(sampler, chain, decay, horizon, seed, stream_rep[lo:hi],
                                  start[lo:hi], count[lo:hi], np.zeros((hi - lo, S)))
         xp = array_module(buf)
         if occ is None:

@@ -54,7 +54,7 @@ def test_count_chains_equal_the_cpu_bit_for_bit(grid):
 @pytest.mark.parametrize("sampler", ["trajectories", "counts"])
 def test_sample_occupancy_on_the_gpu_backend(sampler):
     c = chain(5, 2, seed=4)
-    kwargs = dict(gamma=0.7, horizon=8, m_grid=[2, 9], reps=3, seed=1, sampler=sampler)
+    kwargs = dict(decay=0.7, horizon=8, m_grid=[2, 9], reps=3, seed=1, sampler=sampler)
     gpu = sample_occupancy(c, backend="gpu", threads=THREADS, **kwargs)
     cpu = sample_occupancy(c, **kwargs)
     gpu = gpu.get() if hasattr(gpu, "get") else gpu

@@ -12,6 +12,9 @@ A block of trajectories [lo, hi) of replicate r is one chain with the stream
 (seed, COUNTS, r, lo, hi); n_0 uses its sub-stream 0 and the split of state s at step t its
 sub-stream 1 + t S + s, so a GPU thread per state draws exactly what this loop draws: CPU and
 GPU count chains are identical, integer for integer.
+
+Chains sent to state S (one past the last; see :meth:`mcirl.sample.ExpertChain.killed`) have
+ended their trajectories: the scatter drops them, and a count chain stops once none is left.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ def make_split(scatter):
     ``split(c, cond, nxt, s, key, new)`` splits the c chains in state s over its successors,
     Multinomial(c, P_piE[s, .]) as sequential binomials on the stream ``key``, and adds x chains
     to successor i with ``scatter(new, i, x)``: a plain add on the CPU, an integer atomic on the
-    GPU, where the threads of other states add to the same counts. n_0 is the same split, of the
+    GPU, where the threads of other states add to the same counts (and drop chains sent to
+    state S = len(new), which have ended). n_0 is the same split, of the
     m chains over d0's one row (state 0 of ``init_nxt, init_cond``). It is returned as a Python
     function for the CPU to compile with ``njit`` and the GPU with ``cuda.jit(device=True)``
     (under the CUDA simulator it then runs as Python on the simulator's arrays, which a
@@ -49,18 +53,20 @@ def make_split(scatter):
 
 @nb.njit(cache=True)
 def _add(new, i, x):
-    new[i] += x
+    if i < new.shape[0]:
+        new[i] += x
 
 
 _split = nb.njit(make_split(_add))
 
 
 @nb.njit(cache=True)
-def counts_chain(nxt, cond, init_nxt, init_cond, gamma, horizon, key, m, occ):
-    """Add the discounted occupancy of m chains into occ: (S,) float64.
+def counts_chain(nxt, cond, init_nxt, init_cond, decay, horizon, key, m, occ):
+    """Add the occupancy sum_{t<H} decay^t n_t of m chains into occ: (S,) float64.
 
     nxt: (S, B) int64 successors; cond: (S, B) float64 conditional slot probabilities;
-    init_nxt, init_cond: (1, S) the same for d0 (one row, slots = states).
+    init_nxt, init_cond: (1, S) the same for d0 (one row, slots = states). Stops early at the
+    first step with no chain left.
     """
     S = cond.shape[0]
     cur = np.zeros(S, np.int64)
@@ -69,23 +75,27 @@ def counts_chain(nxt, cond, init_nxt, init_cond, gamma, horizon, key, m, occ):
     g = 1.0
     for t in range(horizon):
         new[:] = 0
+        alive = False
         for s in range(S):
             c = cur[s]
             if c == 0:
                 continue
+            alive = True
             occ[s] += g * c
             if t + 1 == horizon:
                 continue
             _split(c, cond, nxt, s, substream(key, 1 + t * S + s), new)
+        if not alive:
+            break
         cur, new = new, cur
-        g *= gamma
+        g *= decay
 
 
 @nb.njit(parallel=True, cache=True)
-def counts_units(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi,
+def counts_units(nxt, cond, init_nxt, init_cond, decay, horizon, seed, unit_rep, unit_lo, unit_hi,
                  out):
     """Unit u is the block [unit_lo[u], unit_hi[u]) of replicate unit_rep[u]; out: (U, S)."""
     for u in nb.prange(unit_rep.shape[0]):
         key = stream_key(seed, COUNTS, unit_rep[u], unit_lo[u], unit_hi[u])
-        counts_chain(nxt, cond, init_nxt, init_cond, gamma, horizon, key,
+        counts_chain(nxt, cond, init_nxt, init_cond, decay, horizon, key,
                      unit_hi[u] - unit_lo[u], out[u])

@@ -44,15 +44,17 @@ def walk_shared_bytes(S: int) -> int:
 
 @cuda.jit(device=True)
 def _atomic_add(new, i, x):
-    cuda.atomic.add(new, i, x)
+    if i < new.shape[0]:  # state S: the chains have ended (see .counts)
+        cuda.atomic.add(new, i, x)
 
 
 split = cuda.jit(device=True)(make_split(_atomic_add))
 
 
 @cuda.jit
-def walk_kernel(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, out):
-    """Block u walks unit u's trajectories; out[u, s] (zeroed) gets their discounted visits."""
+def walk_kernel(table, init, decay, horizon, seed, unit_rep, unit_start, unit_count, out):
+    """Block u walks unit u's trajectories; out[u, s] (zeroed) gets their discounted visits.
+    A trajectory ends at step H or on reaching state S, as on the CPU (.trajectories)."""
     u = cuda.blockIdx.x
     S = table.shape[0]
     width = table.shape[1]
@@ -70,6 +72,8 @@ def walk_kernel(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
         s = init[0, slot, 1] if alias_keeps(z, init[0, slot, 0]) else init[0, slot, 2]
         g = 1.0
         for t in range(1, horizon + 1):
+            if s == S:
+                break
             if shared:
                 cuda.atomic.add(hist, s, g)
             else:
@@ -77,7 +81,7 @@ def walk_kernel(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
             z = np.uint64(draw(key, t))
             slot = alias_slot(z, width)
             s = table[s, slot, 1] if alias_keeps(z, table[s, slot, 0]) else table[s, slot, 2]
-            g *= gamma
+            g *= decay
     if shared:
         cuda.syncthreads()
         for i in range(cuda.threadIdx.x, S, cuda.blockDim.x):
@@ -85,10 +89,11 @@ def walk_kernel(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_co
 
 
 @cuda.jit
-def counts_kernel(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
+def counts_kernel(nxt, cond, init_nxt, init_cond, decay, horizon, seed, unit_rep, unit_lo,
                   unit_hi, cur, new, out):
     """Block u advances the count chain of unit u; cur, new: (U, S) int64 scratch (zeroed),
-    out: (U, S) float64 (zeroed) receives sum_t gamma^t n_t(s)."""
+    out: (U, S) float64 (zeroed) receives sum_t decay^t n_t(s). Stops at the first step with
+    no chain left, as on the CPU (.counts)."""
     u = cuda.blockIdx.x
     S = cond.shape[0]
     key = np.uint64(stream_key(seed, COUNTS, unit_rep[u], unit_lo[u], unit_hi[u]))
@@ -98,32 +103,35 @@ def counts_kernel(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep
     cuda.syncthreads()
     g = 1.0
     for t in range(horizon):
+        alive = 0
         for s in range(cuda.threadIdx.x, S, cuda.blockDim.x):
             c = cur[u, s]
             if c == 0:
                 continue
+            alive = 1
             out[u, s] += g * c
             if t + 1 == horizon:
                 continue
             split(c, cond, nxt, s, np.uint64(substream(key, 1 + t * S + s)), new[u])
-        cuda.syncthreads()
+        if not cuda.syncthreads_or(alive):  # a barrier, and every thread's same answer
+            break
         for s in range(cuda.threadIdx.x, S, cuda.blockDim.x):
             cur[u, s] = new[u, s]
             new[u, s] = 0
         cuda.syncthreads()
-        g *= gamma
+        g *= decay
 
 
-def walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, S):
+def walk_args(table, init, decay, horizon, seed, unit_rep, unit_start, unit_count, S):
     """walk_kernel's host arguments in order, the zeroed (U, S) float64 output last."""
-    return (table, init, np.float64(gamma), np.int64(horizon), np.int64(seed), unit_rep,
+    return (table, init, np.float64(decay), np.int64(horizon), np.int64(seed), unit_rep,
             unit_start, unit_count, np.zeros((unit_rep.size, S)))
 
 
-def counts_args(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo, unit_hi):
+def counts_args(nxt, cond, init_nxt, init_cond, decay, horizon, seed, unit_rep, unit_lo, unit_hi):
     """counts_kernel's host arguments in order: int64 scratch, then the (U, S) float64 output."""
     U, S = unit_rep.size, cond.shape[0]
-    return (nxt, cond, init_nxt, init_cond, np.float64(gamma), np.int64(horizon), np.int64(seed), unit_rep,
+    return (nxt, cond, init_nxt, init_cond, np.float64(decay), np.int64(horizon), np.int64(seed), unit_rep,
             unit_lo, unit_hi, np.zeros((U, S), np.int64), np.zeros((U, S), np.int64),
             np.zeros((U, S)))
 
@@ -133,19 +141,19 @@ def device_args(args):
     return tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args)
 
 
-def launch_walk(table, init, gamma, horizon, seed, unit_rep, unit_start, unit_count, S,
+def launch_walk(table, init, decay, horizon, seed, unit_rep, unit_start, unit_count, S,
                 threads=THREADS):
     """Run the walker on units; returns a (U, S) float64 device array."""
-    args = device_args(walk_args(table, init, gamma, horizon, seed, unit_rep, unit_start,
+    args = device_args(walk_args(table, init, decay, horizon, seed, unit_rep, unit_start,
                                 unit_count, S))
     walk_kernel[unit_rep.size, threads, 0, walk_shared_bytes(S)](*args)
     return args[-1]
 
 
-def launch_counts(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep, unit_lo,
+def launch_counts(nxt, cond, init_nxt, init_cond, decay, horizon, seed, unit_rep, unit_lo,
                   unit_hi, threads=THREADS):
     """Run the count chains of units; returns a (U, S) float64 device array."""
-    args = device_args(counts_args(nxt, cond, init_nxt, init_cond, gamma, horizon, seed, unit_rep,
+    args = device_args(counts_args(nxt, cond, init_nxt, init_cond, decay, horizon, seed, unit_rep,
                                   unit_lo, unit_hi))
     counts_kernel[unit_rep.size, min(threads, max(32, cond.shape[0]))](*args)
     return args[-1]
