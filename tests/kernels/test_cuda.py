@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mcirl.kernels import cuda as kernels
-from mcirl.sample import ExpertChain, _units, sample_occupancy
+from mcirl.sample import NO_HORIZON, ExpertChain, _units, sample_occupancy
 from mcirl.sample import _run_units_cpu
 
 THREADS = 8  # the simulator runs one Python thread per CUDA thread
@@ -41,13 +41,28 @@ def test_walker_walks_the_cpu_trajectories(S):
     assert gpu.sum() > 0
 
 
+def test_walker_ends_trajectories_where_the_cpu_does():
+    """Geometric lengths: the killed chain, undiscounted, walked until each trajectory ends."""
+    c = chain(6, 3, seed=1).killed(0.7)
+    rep, start, count = units([5, 13], 2, 1, 4)
+    gpu = host(kernels.launch_walk(c.alias, c.init_alias, 1.0, NO_HORIZON, 7, rep, start, count,
+                                   6, THREADS))
+    cpu = _run_units_cpu("trajectories", c, 1.0, NO_HORIZON, 7, rep, start, count,
+                         np.zeros((rep.size, 6)))
+    np.testing.assert_array_equal(gpu, cpu)  # integer visit counts: exact in any order
+    assert (gpu.sum(axis=1) >= count).all()
+
+
 @pytest.mark.parametrize("grid", [[3, 40], [7, 2 * 10**10]])
-def test_count_chains_equal_the_cpu_bit_for_bit(grid):
-    c = chain(7, 3, seed=2)
+@pytest.mark.parametrize("lengths", ["truncated", "geometric"])
+def test_count_chains_equal_the_cpu_bit_for_bit(grid, lengths):
+    c, decay, H = chain(7, 3, seed=2), 0.8, 9
+    if lengths == "geometric":  # the killed chain, to the end (about 50 steps at m = 2e10)
+        c, decay, H = c.killed(0.6), 1.0, NO_HORIZON
     rep, start, count = units(grid, 2, 0, None)
-    gpu = host(kernels.launch_counts(*c.counts_rows, 0.8, 9, 5, rep, start, start + count,
+    gpu = host(kernels.launch_counts(*c.counts_rows, decay, H, 5, rep, start, start + count,
                                      THREADS))
-    cpu = _run_units_cpu("counts", c, 0.8, 9, 5, rep, start, count, np.zeros((rep.size, 7)))
+    cpu = _run_units_cpu("counts", c, decay, H, 5, rep, start, count, np.zeros((rep.size, 7)))
     np.testing.assert_array_equal(gpu, cpu)
 
 
