@@ -53,16 +53,22 @@ def value_iteration(P, r, gamma, tol=1e-13):
 
 
 def sample_mu_hat(P, policy, d0, phi, gamma, H, m, rng):
-    """mu_hat_E from m walked trajectories of length H (NumPy's generator, inverse CDF)."""
+    """mu_hat_E from m walked trajectories of length H (NumPy's generator, inverse CDF); H None:
+    geometric lengths, each trajectory going on after a step with probability gamma, unweighted."""
     P_pi = chain(P, policy)
     cdf = np.cumsum(P_pi, axis=1)
     s = np.searchsorted(np.cumsum(d0), rng.random(m), side="right")
     total = np.zeros(phi.shape[1])
     g = 1.0
-    for _ in range(H):
+    t = 0
+    while len(s) and (H is None or t < H):
         total += g * phi[s].sum(axis=0)
-        s = np.minimum((rng.random(m)[:, None] > cdf[s]).sum(axis=1), len(d0) - 1)
-        g *= gamma
+        s = np.minimum((rng.random(len(s))[:, None] > cdf[s]).sum(axis=1), len(d0) - 1)
+        if H is None:
+            s = s[rng.random(len(s)) < gamma]
+        else:
+            g *= gamma
+        t += 1
     return total / m
 
 

@@ -105,6 +105,16 @@ def test_estimate_table(capsys):
     assert code == 0 and "failures" in out and "bound m_AN" in out and "sampler" in out
 
 
+def test_estimate_with_geometric_lengths(capsys):
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "4", "--reps", "5",
+                       "--lengths", "geometric", "--json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["lengths"] == "geometric" and row["horizon"] is None
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "4", "--reps", "5",
+                       "--lengths", "geometric", "--quiet")
+    assert code == 0 and "geometric lengths" in out
+
+
 def write_npz(path, **changes):
     S, A, k = 4, 2, 2
     arrays = dict(P=np.full((S, A, S), 1 / S), phi=np.full((S, k), 0.5), w=np.array([0.5, 0.5]),

@@ -37,6 +37,29 @@ def test_failure_rate_matches_plain_numpy_oracle(mcirl_failures):
 
 
 @pytest.mark.statistical
+@pytest.mark.slow
+def test_geometric_lengths_failure_rate_matches_the_oracle():
+    """Unbiased, unbounded per-trajectory sums: at m = 64 the failure rate is near 0.7 where
+    truncated lengths give 0.08 (the per-trajectory variance is far larger)."""
+    mdp, m, reps = make_mdp(SPEC), 64, 300
+    config = EstimateConfig(m=(m,), eps=EPS, reps=1000, max_iter=CAP, seed=1, lengths="geometric")
+    row = run_estimate(mdp, config).rows[0]
+    assert row.lengths == "geometric" and row.horizon is None
+    expected = oracle.failures(mdp, m, EPS, reps, None, np.random.default_rng(8), max_iter=CAP)
+    assert abs(two_proportion_z(row.failures, row.reps, expected, reps)) < Z_MAX
+    # Power: the oracle's truncated lengths (a planted "option ignored") are told apart.
+    planted = oracle.failures(mdp, m, EPS, reps, 47, np.random.default_rng(8), max_iter=CAP)
+    assert abs(two_proportion_z(row.failures, row.reps, planted, reps)) > Z_MAX
+
+
+def test_geometric_lengths_need_gamma_below_the_limit():
+    mdp = make_mdp(FamilySpec(S=8, A=2, b=2, k=2, gamma=0.9999999, seed=1))
+    with pytest.raises(InputError) as info:
+        run_estimate(mdp, EstimateConfig(m=(4,), reps=2, lengths="geometric"))
+    assert info.value.field == "gamma" and "0.999999" in str(info.value)
+
+
+@pytest.mark.statistical
 def test_counts_and_trajectories_give_the_same_failure_rate(mcirl_failures):
     mdp = make_mdp(SPEC)
     config = EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=2, sampler="trajectories")
@@ -63,6 +86,7 @@ def test_rows_and_bookkeeping():
     (dict(delta=1.0), "delta"), (dict(delta=0.0), "delta"), (dict(reps=0), "reps"),
     (dict(max_iter=0), "max_iter"), (dict(seed=-2), "seed"), (dict(algorithm="x"), "algorithm"),
     (dict(criterion="x"), "criterion"), (dict(sampler="x"), "sampler"), (dict(backend="x"), "backend"),
+    (dict(lengths="x"), "lengths"),
 ])
 def test_config_validation(options, field):
     with pytest.raises(InputError) as info:
@@ -70,18 +94,21 @@ def test_config_validation(options, field):
     assert info.value.field == field
 
 
-@pytest.mark.parametrize("sampler, algorithm", [
-    ("counts", "projection"), ("trajectories", "projection"), ("counts", "max-margin"),
-    ("counts", "mwal"), ("counts", "lpal")])
-def test_gpu_backend_glue_gives_the_cpu_rows(fake_cupy, sampler, algorithm):
+@pytest.mark.parametrize("sampler, algorithm, lengths", [
+    ("counts", "projection", "truncated"), ("trajectories", "projection", "truncated"),
+    ("counts", "max-margin", "truncated"), ("counts", "mwal", "truncated"),
+    ("counts", "lpal", "truncated"), ("counts", "projection", "geometric"),
+    ("trajectories", "projection", "geometric")])
+def test_gpu_backend_glue_gives_the_cpu_rows(fake_cupy, sampler, algorithm, lengths):
     """backend "gpu" end to end with tests/fake_cupy.py for CuPy and the CUDA simulator: the MDP
     on the 'device', the CUDA samplers feeding CuPy, the learner on device arrays, results
     fetched back. A host array mixed into device work raises, as in CuPy. The count chains and
     walks equal the CPU's, and at this S every evaluation is a dense solve (CuPy's stacked solve
     against the CPU's LU kernel), so every row equals the CPU run's to rounding."""
     mdp = make_mdp(FamilySpec(S=10, A=2, b=3, k=3, gamma=0.5, seed=4))
-    options = dict(m=(2, 64), eps=0.2, reps=2, max_iter=50, seed=1, sampler=sampler,
-                   algorithm=algorithm)
+    m = 64 if lengths == "truncated" else 1024  # geometric lengths need more trajectories
+    options = dict(m=(2, m), eps=0.2, reps=2, max_iter=50, seed=1, sampler=sampler,
+                   algorithm=algorithm, lengths=lengths)
     gpu = run_estimate(mdp, EstimateConfig(backend="gpu", **options))
     cpu = run_estimate(mdp, EstimateConfig(backend="cpu", **options))
     assert gpu.config.backend == "gpu" and gpu.sampler == cpu.sampler
@@ -92,7 +119,7 @@ def test_gpu_backend_glue_gives_the_cpu_rows(fake_cupy, sampler, algorithm):
         return {**fields, **by_criterion}
 
     assert_same_rows([flat(r) for r in gpu.rows], [flat(r) for r in cpu.rows])
-    assert gpu.rows[0].failures > gpu.rows[1].failures  # m = 2 fails, m = 64 succeeds: not vacuous
+    assert gpu.rows[0].failures > gpu.rows[1].failures  # m = 2 fails, the larger m succeeds: not vacuous
 
 
 def _blas_threads():

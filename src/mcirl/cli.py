@@ -28,7 +28,7 @@ from .errors import M_MAX, InputError, check_int, check_real, show_limit
 from .learn import ALGORITHMS, CRITERIA
 from .mdp import FamilySpec, load_npz, make_mdp, save_npz
 from .mdp.families import FAMILIES, FEATURES, WEIGHTS
-from .sample import SAMPLERS
+from .sample import LENGTHS, SAMPLERS
 from .sweep.store import DEFAULT_DB
 
 EXIT_INPUT = 2
@@ -264,6 +264,10 @@ def _cmd_mdp_info(args) -> None:
 
 # ---------------------------------------------------------------- estimate
 
+def _lengths(lengths: str, horizon) -> str:
+    return f"H = {horizon}" if lengths == "truncated" else "geometric lengths"
+
+
 def _cmd_estimate(args) -> None:
     from dataclasses import replace
 
@@ -273,7 +277,7 @@ def _cmd_estimate(args) -> None:
     config = EstimateConfig(m=(1,), eps=args.eps, delta=args.delta, reps=args.reps,
                             algorithm=args.algorithm, criterion=args.criterion,
                             max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
-                            backend=args.backend)
+                            backend=args.backend, lengths=args.lengths)
     if args.mdp is not None:
         given = [name for name in ("family", "S", "A", "b", "alpha", "N", "macro", "p_fail", "k",
                                    "features", "feature_density", "weights", "weight_density",
@@ -295,7 +299,8 @@ def _cmd_estimate(args) -> None:
     console = Console()
     out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
                       f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "
-                      f"gamma = {mdp.gamma:g}, H = {result.horizon}, sampler {result.sampler}")
+                      f"gamma = {mdp.gamma:g}, {_lengths(config.lengths, result.horizon)}, "
+                      f"sampler {result.sampler}")
     for col in ("m", "failures", "rate", "95% CI", "mean iter", "non-term", "m / bound"):
         out.add_column(col, justify="right")
     for r in result.rows:
@@ -774,6 +779,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learner iteration cap; hitting it is a failure (default 1000)")
     p.add_argument("--seed", type=_count, default=0, help="seed of the expert trajectories")
     p.add_argument("--sampler", choices=SAMPLERS, default="counts")
+    p.add_argument("--lengths", choices=LENGTHS, default="truncated",
+                   help="expert trajectories truncated at H (default) or of geometric length "
+                        "(unbiased; P(L > t) = gamma^t)")
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress display")

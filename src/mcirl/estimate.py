@@ -19,7 +19,8 @@ from .backend import array_module, backend_module, resolve_backend, single_threa
 from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA, learn, successes
 from .learn.result import to_numpy
-from .sample import SAMPLERS, ExpertChain, check_grid, choose_sampler, mu_hat, sample_occupancy
+from .sample import (GEOMETRIC_GAMMA_MAX, LENGTHS, SAMPLERS, ExpertChain, check_grid,
+                     choose_sampler, mu_hat, sample_occupancy, trajectory_law)
 from .solve import expert
 from .stats import clopper_pearson
 
@@ -40,6 +41,7 @@ class EstimateConfig:
     backend: str = "cpu"  #: cpu | gpu | auto (resolved to cpu or gpu on construction)
     confidence: float = 0.95  #: level of the Clopper-Pearson intervals
     rep_offset: int = 0  #: first replicate's index (its RNG streams): replicate blocks of a sweep
+    lengths: str = "truncated"  #: truncated (H steps) | geometric (unbiased): see mcirl.sample
 
     def __post_init__(self):
         m = tuple(int(check_int("m", x, 1, M_MAX)) for x in np.atleast_1d(self.m).tolist())
@@ -54,7 +56,7 @@ class EstimateConfig:
         check_int("rep_offset", self.rep_offset, 0)
         check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),
-                              ("sampler", SAMPLERS)):
+                              ("sampler", SAMPLERS), ("lengths", LENGTHS)):
             if getattr(self, name) not in allowed:
                 raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
         object.__setattr__(self, "backend", resolve_backend(self.backend))
@@ -74,8 +76,9 @@ class EstimateRow:
     algorithm: str
     mean_iterations: float
     nonterminated: int
-    horizon: int
+    horizon: int | None  #: H of truncated lengths (None for geometric ones)
     bound: float
+    lengths: str = "truncated"
     failures_by_criterion: dict = field(default_factory=dict)
     mean_regret: float = 0.0  #: mean of w* . (mu_E - mu_tilde) over replicates (all of them)
     mean_performance: float = 1.0  #: mean of w* . mu_tilde / w* . mu_E (1 = the expert's value)
@@ -90,7 +93,7 @@ class Estimate:
     config: EstimateConfig
     k: int
     gamma: float
-    horizon: int
+    horizon: int | None  #: H of truncated lengths (None for geometric ones)
     bound: float
     theorem1_iterations: int
     sampler: str
@@ -113,6 +116,9 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     progress = progress or _noop
     grid = np.asarray(config.m, dtype=np.int64)
     R, C, k, gamma, eps = config.reps, grid.size, mdp.k, mdp.gamma, config.eps
+    if config.lengths == "geometric" and gamma > GEOMETRIC_GAMMA_MAX:
+        raise InputError("gamma", f"geometric lengths need gamma <= {GEOMETRIC_GAMMA_MAX} "
+                         "(mean length 1 / (1 - gamma) at most 1e6 steps)", gamma)
     seconds = {}
     t0 = time.perf_counter()
     # The GPU backend keeps the MDP, mu_hat and the learner on the device (CuPy); the samplers
@@ -120,17 +126,18 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     device = mdp.to(backend_module(config.backend))
     expert_policy, mu_E = expert(device)
     mu_E = to_numpy(mu_E)
-    H = int(bounds.horizon(k, gamma, eps))
-    chain = ExpertChain.from_policy(mdp, to_numpy(expert_policy)[0])
-    sampler = choose_sampler(config.sampler, chain, grid, H)
+    H = int(bounds.horizon(k, gamma, eps)) if config.lengths == "truncated" else None
+    chain, decay, steps = trajectory_law(ExpertChain.from_policy(mdp, to_numpy(expert_policy)[0]),
+                                         gamma, H, config.lengths)
+    sampler = choose_sampler(config.sampler, chain, grid, steps)
     seconds["expert"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    occ = sample_occupancy(chain, gamma, H, grid, R, config.seed, sampler, config.rep_offset,
+    occ = sample_occupancy(chain, decay, steps, grid, R, config.seed, sampler, config.rep_offset,
                            progress=lambda done, total: progress("sample", done, total),
                            backend=config.backend)
     estimates = mu_hat(occ, device.phi, grid)  # (R, C, k), on the device for the GPU backend
-    # per-trajectory variance of (1-gamma) sum_t gamma^t phi_i, from the spread over replicates
+    # per-trajectory variance of (1-gamma) sum_t decay^t phi_i, from the spread over replicates
     m_column = array_module(estimates).asarray(grid, dtype=np.float64)[:, None]
     variance = to_numpy((1 - gamma) ** 2 * estimates.var(axis=0, ddof=1) * m_column
                         ).max(axis=1) if R > 1 else np.full(C, np.nan)
@@ -157,6 +164,7 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
         ci_low=float(low[c]), ci_high=float(high[c]), criterion=config.criterion,
         algorithm=config.algorithm, mean_iterations=float(iterations[:, c].mean()),
         nonterminated=int((~terminated[:, c]).sum()), horizon=H, bound=bound,
+        lengths=config.lengths,
         failures_by_criterion={name: int(f[c]) for name, f in fails.items()},
         mean_regret=float((expert_value - value[:, c]).mean()),
         mean_performance=float(value[:, c].mean() / expert_value) if expert_value else float("nan"),

@@ -34,6 +34,10 @@ SAMPLERS = ("counts", "trajectories", "auto")
 LENGTHS = ("truncated", "geometric")
 #: The step cap of geometric lengths: none that matters (P(L > 2^62) = gamma^(2^62)).
 NO_HORIZON = 2**62
+#: Largest gamma of geometric lengths: mean length 1e6 steps. The walker's alias tables round
+#: the end probability 1 - gamma to 2^-32 (relative error below 1e-4 here), and a gamma too close
+#: to 1 would round it to 0: trajectories that never end.
+GEOMETRIC_GAMMA_MAX = 1 - 1e-6
 #: Trajectories per work unit of the walker (fixed: it sets the summation order).
 UNIT_TRAJECTORIES = 1024
 #: Float64 entries of one batch of per-unit occupancy buffers.
@@ -117,7 +121,7 @@ def check_grid(m_grid) -> np.ndarray:
     return np.unique(np.asarray(m_grid, dtype=np.int64))
 
 
-def trajectory_law(chain: ExpertChain, gamma: float, horizon: int, lengths: str):
+def trajectory_law(chain: ExpertChain, gamma: float, horizon: int | None, lengths: str):
     """(chain, decay, horizon) the samplers walk for ``lengths`` (one of LENGTHS): the expert's
     chain with visits weighted gamma^t up to H, or its killed chain, unweighted, to the end."""
     if lengths == "geometric":
