@@ -28,6 +28,7 @@ from .errors import M_MAX, InputError, check_int, check_real, show_limit
 from .learn import ALGORITHMS, CRITERIA
 from .mdp import FamilySpec, load_npz, make_mdp, save_npz
 from .mdp.families import FAMILIES, FEATURES, WEIGHTS
+from .results import method
 from .sample import LENGTHS, SAMPLERS
 from .sweep.store import DEFAULT_DB
 
@@ -353,8 +354,9 @@ def _print_plan(plan: dict) -> None:
     for col in ("features", "k", "gamma", "S", "algorithm", "H", "bound", "cap", "grid", "steps"):
         out.add_column(col, justify="right")
     for r in plan["cell_plan"]:
-        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", str(r["S"]), r["algorithm"],
-                    str(r["horizon"]), _sig(r["bound"]), f"{r['cap']:,}", str(r["grid"]),
+        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", str(r["S"]),
+                    method(r["algorithm"], r["lengths"]),
+                    str(r["horizon"]) if r["horizon"] is not None else "geometric", _sig(r["bound"]), f"{r['cap']:,}", str(r["grid"]),
                     _sig(r["grid_steps"], 3))
     Console().print(out)
     lines = [f"tasks: {plan['grid_tasks']} for the grids, at most {plan['bisect_tasks_at_most']} "
@@ -376,10 +378,11 @@ def _mstar_summary(store, run_id: str) -> list[dict]:
     for r in store.table("mstar", run_id):
         c = cells[r["cell_id"]]
         out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "bound")}
+                   | {"lengths": c["lengths"] or "truncated"}
                    | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
                                               "m_lo", "m_hi", "cap", "reps", "evaluated")})
     return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],
-                                      r["criterion"], r["instance"]))
+                                      r["lengths"], r["criterion"], r["instance"]))
 
 
 def _print_mstar(rows: list[dict], title: str) -> None:
@@ -393,7 +396,8 @@ def _print_mstar(rows: list[dict], title: str) -> None:
         interval = f"[{r['m_lo'] if r['m_lo'] is not None else '-'}, " \
                    f"{r['m_hi'] if r['m_hi'] is not None else '-'}]"
         ratio = _sig(r["bound"] / r["m_star"], 3) if r["status"] == "found" else "-"
-        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", r["algorithm"], r["criterion"],
+        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}",
+                    method(r["algorithm"], r["lengths"]), r["criterion"],
                     "pooled" if r["instance"] == -1 else str(r["instance"]), star, interval,
                     _sig(r["bound"]), ratio)
     Console().print(out)
@@ -438,7 +442,8 @@ def _log_progress():
         elif event == "search":
             r, c = info["result"], info["cell"]
             print(f"mcirl: search {info['done']}/{info['total']} done: {c.family.features} "
-                  f"k={c.k} gamma={c.gamma:g} {c.algorithm} {info['criterion']}: {r.status} "
+                  f"k={c.k} gamma={c.gamma:g} {method(c.algorithm, c.lengths)} "
+                  f"{info['criterion']}: {r.status} "
                   f"m*={r.m_star}", file=sys.stderr)
     return log
 

@@ -34,10 +34,10 @@ LABELS = {"m": "expert trajectories m", "k": "features k", "rate": "failure rate
 
 
 def _panels(cells):
-    """Cells grouped by (features, algorithm): one panel each."""
+    """Cells grouped by (features, method): one panel each."""
     groups: dict[tuple, list] = {}
     for c in cells:
-        groups.setdefault((c.features, c.algorithm), []).append(c)
+        groups.setdefault((c.features, c.method), []).append(c)
     return groups
 
 
@@ -151,7 +151,7 @@ def plot_mstar_vs_k(cells, criterion="theorem"):
     groups = _panels(cells)
     with plt.rc_context(STYLE):
         fig, axes = _figure(len(groups), height=3.0)
-        for ax, ((features, algorithm), group) in zip(axes, groups.items()):
+        for ax, ((features, method), group) in zip(axes, groups.items()):
             ks_all = np.array([c.k for c in group], dtype=float)
             ks = np.geomspace(ks_all.min(), max(ks_all.max(), ks_all.min() * 1.01), 60)
             _bound_curves(ax, group, ks)
@@ -176,7 +176,7 @@ def plot_mstar_vs_k(cells, criterion="theorem"):
             _k_ticks(ax, group)
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel(LABELS["m"])
-            ax.set_title(f"{features} features, {algorithm}\ncriterion {criterion}, "
+            ax.set_title(f"{features} features, {method}\ncriterion {criterion}, "
                          f"eps={group[0].eps:g}, delta={group[0].delta:g}")
             _legend_below(ax)
         fig.tight_layout()
@@ -201,7 +201,7 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95):
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel(LABELS["m"])
             ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
-            ax.set_title(f"{c.features} k={c.k} gamma={c.gamma:g} {c.algorithm}")
+            ax.set_title(f"{c.features} k={c.k} gamma={c.gamma:g} {c.method}")
         axes[0].legend(loc="upper right")
         fig.tight_layout()
     return fig
@@ -212,7 +212,7 @@ def plot_looseness(cells, criterion="theorem"):
     groups = _panels(cells)
     with plt.rc_context(STYLE):
         fig, axes = _figure(len(groups), height=2.8)
-        for ax, ((features, algorithm), group) in zip(axes, groups.items()):
+        for ax, ((features, method), group) in zip(axes, groups.items()):
             for gi, g in enumerate(_gammas(group)):
                 found = sorted((c for c in group if c.gamma == g
                                 and c.mstar.get(criterion, {}).get("status") in ("found", "below_min")),
@@ -237,7 +237,7 @@ def plot_looseness(cells, criterion="theorem"):
             _k_ticks(ax, group)
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel("bound / empirical m*")
-            ax.set_title(f"looseness: {features} features, {algorithm}\ncriterion {criterion}")
+            ax.set_title(f"looseness: {features} features, {method}\ncriterion {criterion}")
             _legend_below(ax)
         fig.tight_layout()
     return fig
@@ -247,8 +247,8 @@ def plot_seed_table(cells, criterion="theorem"):
     """(d) the seed table: per (features, gamma) x k, m_AN, empirical m* [interval], ratio; of
     cells two runs measured, the one with more replicates (as the report)."""
     ks = sorted({c.k for c in cells})
-    rows = sorted({(c.features, c.algorithm, c.gamma) for c in cells})
-    by_key = most_replicated(cells, lambda c: (c.features, c.algorithm, c.gamma, c.k))
+    rows = sorted({(c.features, c.method, c.gamma) for c in cells})
+    by_key = most_replicated(cells, lambda c: (c.features, c.method, c.gamma, c.k))
     text = []
     for key in rows:
         line = []
@@ -284,7 +284,7 @@ def plot_performance(cells):
         for i, c in enumerate(cells):
             line, = ax.plot(c.m, c.performance, marker=MARKERS[i % len(MARKERS)], ms=3,
                             color=OKABE_ITO[i % len(OKABE_ITO)],
-                            label=f"{c.family} k={c.k} gamma={c.gamma:g} {c.algorithm}")
+                            label=f"{c.family} k={c.k} gamma={c.gamma:g} {c.method}")
             line.set_gid(f"performance:{c.cell_id[:8]}")
         ax.axhline(1.0, color="black", lw=0.8, ls="--", label="expert")
         _log_axes(ax, y=False)

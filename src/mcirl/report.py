@@ -34,7 +34,7 @@ def cell_rows(cells, criterion):
     for c in cells:
         row = c.mstar.get(criterion)
         ratio = f"{c.bound / row['m_star']:.3g}" if row is not None and row["status"] == "found" else "-"
-        rows.append([c.features, c.algorithm, str(c.k), f"{c.gamma:g}", str(c.S), f"{c.bound:.4g}",
+        rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", str(c.S), f"{c.bound:.4g}",
                      mstar_text(row), ratio, _rate_at_bound(c, criterion)])
     return rows
 
@@ -45,8 +45,8 @@ CELL_HEADER = ["features", "algorithm", "k", "gamma", "S", "m_AN", "m* [m_lo, m_
 
 #: What stays fixed while k or gamma grows: cells differing only in ``over`` are compared. S is
 #: fixed for gamma only, since one-hot cells grow S with k.
-_GROWTH_FIXED = {"k": ("features", "algorithm", "gamma", "eps", "delta"),
-                 "gamma": ("features", "algorithm", "k", "S", "eps", "delta")}
+_GROWTH_FIXED = {"k": ("features", "method", "gamma", "eps", "delta"),
+                 "gamma": ("features", "method", "k", "S", "eps", "delta")}
 #: The other seed-table parameter, shown beside each growth ratio.
 _GROWTH_OTHER = {"k": "gamma", "gamma": "k"}
 
@@ -56,7 +56,8 @@ def growth_rows(cells, criterion, over):
     beside the same ratio of Abbeel & Ng's bound (Theorem 2: 177x for k = 1000 vs 10, 100x
     for gamma = 0.99 vs 0.9), for each group of cells that differ only in ``over``.
 
-    Rows: [features, algorithm, the other parameter, "over=hi / over=lo", empirical, bound].
+    Rows: [features, method (results.method), the other parameter, "over=hi / over=lo",
+    empirical, bound].
     """
     groups = {}
     for c in cells:
@@ -68,7 +69,7 @@ def growth_rows(cells, criterion, over):
         lo, hi = group[0], group[-1]
         if getattr(lo, over) == getattr(hi, over):
             continue
-        rows.append([lo.features, lo.algorithm, f"{getattr(lo, other):g}",
+        rows.append([lo.features, lo.method, f"{getattr(lo, other):g}",
                      f"{over}={getattr(hi, over):g} / {over}={getattr(lo, over):g}",
                      _mstar_ratio(lo.mstar.get(criterion), hi.mstar.get(criterion)),
                      f"{hi.bound / lo.bound:.3g}x"])
@@ -113,7 +114,7 @@ def seed_cells(cells, runs):
               (c.eps, c.delta) == (SEED_EPS, SEED_DELTA)]
     if design:
         chosen = {c.cell_id for c in most_replicated(
-            design, lambda c: (c.family, c.S, c.features, c.algorithm, c.k, c.gamma)).values()}
+            design, lambda c: (c.family, c.S, c.features, c.method, c.k, c.gamma)).values()}
         return [c for c in cells if c.cell_id in chosen]
     first = [c for c in cells if runs and runs[0]["run_id"] in c.run_ids] or cells
     ks = sorted({c.k for c in first})

@@ -29,7 +29,7 @@ class CellSummary:
     algorithm: str
     eps: float
     delta: float
-    horizon: int
+    horizon: int | None  #: H of truncated lengths; None for geometric ones
     bound: float
     cap: int
     m: np.ndarray  #: (n,) int64 evaluated m values, ascending
@@ -40,11 +40,23 @@ class CellSummary:
     mstar: dict = field(default_factory=dict)  #: criterion -> pooled m* row (dict)
     mstar_instances: dict = field(default_factory=dict)  #: criterion -> per-instance rows
     run_ids: tuple = ()  #: every run holding this cell (a cell shared by runs is stored once)
+    lengths: str = "truncated"  #: expert trajectory lengths (mcirl.sample)
+
+    @property
+    def method(self) -> str:
+        """The learner and, where not the default, the expert's trajectory lengths."""
+        return method(self.algorithm, self.lengths)
 
     def rate_at(self, m: int, criterion: str):
         """(failures, reps) at an evaluated m, or None."""
         hit = np.flatnonzero(self.m == m)
         return None if hit.size == 0 else (int(self.failures[criterion][hit[0]]), int(self.reps[hit[0]]))
+
+
+def method(algorithm: str, lengths: str | None) -> str:
+    """'projection', or 'projection (geometric lengths)': how a cell's m* was measured, as
+    tables and plots label it (lengths None: a database from before lengths, truncated)."""
+    return algorithm if lengths in (None, "truncated") else f"{algorithm} ({lengths} lengths)"
 
 
 def collect(store, run_ids=None) -> list[CellSummary]:
@@ -85,8 +97,8 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                 mstar={r["criterion"]: r for r in stars if r["instance"] == -1},
                 mstar_instances={crit: [r for r in stars if r["criterion"] == crit and r["instance"] >= 0]
                                  for crit in CRITERIA},
-                run_ids=tuple(holders[c["cell_id"]]))
-    return sorted(cells.values(), key=lambda c: (c.features, c.algorithm, c.gamma, c.k))
+                run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"] or "truncated")
+    return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
 
 
 def most_replicated(cells, key) -> dict:

@@ -12,6 +12,7 @@ b = 3
 k = [{k}]
 gamma = [0.8]
 criteria = ["theorem", "regret"]
+lengths = [{lengths}]
 eps = 0.5
 delta = 0.1
 [instances]
@@ -25,6 +26,8 @@ max_iter = 400
 """
 
 
-def tiny_sweep(name: str = "resume-test", k: tuple = (2, 3)) -> str:
-    """The TOML text of the tiny sweep, named ``name``, over the feature counts ``k``."""
-    return TEMPLATE.format(name=name, k=", ".join(map(str, k)))
+def tiny_sweep(name: str = "resume-test", k: tuple = (2, 3), lengths: tuple = ("truncated",)) -> str:
+    """The TOML text of the tiny sweep, named ``name``, over the feature counts ``k`` and the
+    expert's trajectory ``lengths``."""
+    return TEMPLATE.format(name=name, k=", ".join(map(str, k)),
+                           lengths=", ".join(f'"{x}"' for x in lengths))

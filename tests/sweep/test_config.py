@@ -24,6 +24,36 @@ def test_defaults_and_run_id_is_a_content_hash():
     assert config_from_dict({"cells": {"gamma": 0.9}}).cells.gamma == (0.9,)  # scalar = list of one
 
 
+def test_ids_from_before_lengths_existed_are_kept():
+    """Run, cell and task ids of examples/tiny.toml as mcirl computed them at commit 4592c66,
+    before trajectory lengths were a cell property: stored sweeps still resume and reuse."""
+    from mcirl.sweep.plan import iter_tasks
+    from mcirl.sweep.runner import grid_for
+
+    config = load_config(EXAMPLES[0].parent / "tiny.toml")
+    tiny = cells(config)
+    assert config.run_id == "9936aef2646a62cd7aea0eaa89d09db7"
+    assert [c.id for c in tiny] == ["0e49b536983aebdfeb0b2b6e51bb0463",
+                                    "2f4b363dd4a80736e5cf338e7b2ff7c8"]
+    assert next(iter_tasks(config, tiny[0], grid_for(config, tiny[0]))).key == \
+        "0639f4b3a7fd2742beba21bd2f196c41"
+
+
+def test_lengths_are_a_dimension_of_the_cell_grid():
+    plain = config_from_dict({"cells": {"k": [2, 5], "gamma": [0.9]}})
+    both = config_from_dict({"cells": {"k": [2, 5], "gamma": [0.9],
+                                       "lengths": ["truncated", "geometric"]}})
+    assert plain.run_id == config_from_dict({"cells": {"k": [2, 5], "gamma": [0.9],
+                                                       "lengths": "truncated"}}).run_id
+    assert plain.run_id != both.run_id
+    truncated = [c for c in cells(both) if c.lengths == "truncated"]
+    geometric = [c for c in cells(both) if c.lengths == "geometric"]
+    assert [c.id for c in truncated] == [c.id for c in cells(plain)]
+    assert len(geometric) == 2 and not {c.id for c in geometric} & {c.id for c in truncated}
+    assert geometric[0].horizon is None and geometric[0].mean_length == pytest.approx(10.0)
+    assert truncated[0].mean_length == truncated[0].horizon > 10
+
+
 def test_grid_and_cap():
     s = config_from_dict({"search": {"m_min": 2, "factor": 3, "cap": "bound*2"}}).search
     assert s.cap_for(100.2) == 201
@@ -56,6 +86,10 @@ BAD = [
     ({"search": {"m_min": 10**16}}, "q.toml: search.m_min", "in [1, 1e15]"),
     ({"search": {"cap": 10**16}}, "q.toml: search.cap", "at most 1e15"),
     ({"search": {"cap": "bound*1e20"}}, "q.toml: search.cap", "at most 1e15"),
+    ({"cells": {"lengths": ["long"]}}, "q.toml: cells.lengths", "truncated, geometric"),
+    ({"cells": {"lengths": []}}, "q.toml: cells.lengths", "at least one"),
+    ({"cells": {"lengths": ["truncated", "geometric"], "gamma": [0.9, 0.9999999]}},
+     "q.toml: cells.gamma", "[0, 0.999999]"),
 ]
 
 

@@ -229,6 +229,35 @@ def test_dry_run_plan(capsys, config_path):
     assert "tasks: 48 for the grids" in capsys.readouterr().out
 
 
+def test_a_sweep_over_both_trajectory_lengths(tmp_path, capsys):
+    """Geometric lengths are cells of their own: stored with their lengths and no horizon,
+    searched separately, and told apart in every table, figure and report."""
+    import json
+
+    config = tmp_path / "lengths.toml"
+    config.write_text(tiny_sweep("lengths", (2,), ("truncated", "geometric")))
+    db = tmp_path / "lengths.sqlite"
+    assert main(["sweep", str(config), "--dry-run", "--no-calibrate", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["cell_plan"]
+    assert [(c["lengths"], c["horizon"]) for c in plan] == [("truncated", 43), ("geometric", None)]
+    assert main(["sweep", str(config), "--db", str(db), "--quiet", "--json"]) == 0
+    pooled = [r for r in json.loads(capsys.readouterr().out)["mstar"] if r["instance"] == -1]
+    assert sorted(r["lengths"] for r in pooled) == ["geometric"] * 2 + ["truncated"] * 2
+    with Store(db) as store:
+        run_id = store.resolve_run(None)
+        cells = {c["cell_id"]: c for c in store.table("cells", run_id)}
+        estimates = store.table("estimates", run_id)
+    by_lengths = {c["lengths"]: c["cell_id"] for c in cells.values()}
+    assert {e["horizon"] for e in estimates if e["cell_id"] == by_lengths["geometric"]} == {None}
+    assert {e["horizon"] for e in estimates if e["cell_id"] == by_lengths["truncated"]} == {43}
+    assert main(["results", "show", "--db", str(db), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["mstar"]
+    assert {r["lengths"] for r in shown} == {"truncated", "geometric"}
+    report = tmp_path / "report.md"
+    assert main(["report", "--db", str(db), "-o", str(report)]) == 0
+    assert "projection (geometric lengths)" in report.read_text()
+
+
 def test_executor_option_errors(capsys, config_path):
     code = main(["sweep", str(config_path), "--workers", "2", "--scheduler", "tcp://x:1"])
     assert code == 2 and "cannot be combined" in capsys.readouterr().err

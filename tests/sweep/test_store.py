@@ -114,6 +114,7 @@ def test_an_older_database_merges_with_its_missing_columns_null(tmp_path, two_ru
     with sqlite3.connect(old) as con:  # the schema before these columns and tables existed
         for column in later:
             con.execute(f"ALTER TABLE estimates DROP COLUMN {column}")
+        con.execute("ALTER TABLE cells DROP COLUMN lengths")
         con.execute("DROP TABLE elbow_curves")
         con.execute("DROP TABLE elbows")
     dest = tmp_path / "dest.sqlite"
@@ -124,6 +125,23 @@ def test_an_older_database_merges_with_its_missing_columns_null(tmp_path, two_ru
     assert all(r[c] is None for r in got["estimates"] for c in later)
     assert without_later(got["estimates"]) == without_later(want["estimates"])
     assert got["mstar"] == want["mstar"]
+    assert [c["lengths"] for c in got["cells"]] == [None]
+    with Store(dest) as store:  # a cell from before lengths existed had truncated ones
+        (cell,) = collect(store)
+    assert cell.lengths == "truncated" and cell.method == "projection"
+
+
+def test_an_older_database_opens_with_the_columns_added_since(tmp_path, two_runs):
+    old = copy(two_runs["small"], tmp_path / "old.sqlite")
+    with sqlite3.connect(old) as con:
+        con.execute("ALTER TABLE cells DROP COLUMN lengths")
+        con.execute("ALTER TABLE estimates DROP COLUMN variance")
+    with Store(old) as store:
+        (cell,) = collect(store)
+    assert cell.lengths == "truncated" and cell.k == 2
+    with sqlite3.connect(old) as con:
+        for table, column in (("cells", "lengths"), ("estimates", "variance")):
+            assert column in [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
 
 
 def test_a_refused_merge_writes_nothing(tmp_path, two_runs, capsys):

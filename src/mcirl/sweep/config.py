@@ -18,7 +18,7 @@ from ..backend import resolve_backend
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
 from ..learn import ALGORITHMS, CRITERIA
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
-from ..sample import SAMPLERS
+from ..sample import GEOMETRIC_GAMMA_MAX, LENGTHS, SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -61,20 +61,22 @@ class CellsSection:
     features: tuple = ("onehot",)  #: feature families
     algorithms: tuple = ("projection",)  #: learners
     criteria: tuple = ("theorem",)  #: success criteria with an m* search each
+    lengths: tuple = ("truncated",)  #: expert trajectory lengths: truncated | geometric
     eps: float = 0.1  #: accuracy
     delta: float = 0.05  #: target failure probability
 
     def __post_init__(self):
         for x in self.k:
             check_int("k", x, 1)
-        for g in self.gamma:
-            check_real("gamma", g, 0.0, 1.0, high_open=True)
+        high = GEOMETRIC_GAMMA_MAX if "geometric" in self.lengths else 1.0
+        for g in self.gamma:  # geometric lengths: a mean length of at most 1e6 steps
+            check_real("gamma", g, 0.0, high, high_open=high == 1.0)
         for name, allowed in (("features", FEATURES), ("algorithms", ALGORITHMS),
-                              ("criteria", CRITERIA)):
+                              ("criteria", CRITERIA), ("lengths", LENGTHS)):
             for value in getattr(self, name):
                 if value not in allowed:
                     raise InputError(name, f"entries must be among {', '.join(allowed)}", value)
-        for name in ("k", "gamma", "features", "algorithms", "criteria"):
+        for name in ("k", "gamma", "features", "algorithms", "criteria", "lengths"):
             if not getattr(self, name):
                 raise InputError(name, "must list at least one value")
         check_real("eps", self.eps, 0.0, math.inf, low_open=True, high_open=True)
@@ -166,7 +168,10 @@ class SweepConfig:
             raise InputError("name", "must be a non-empty string", self.name)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if self.cells.lengths == ("truncated",):  # the default keeps run ids from before it
+            del out["cells"]["lengths"]
+        return out
 
     @property
     def run_id(self) -> str:

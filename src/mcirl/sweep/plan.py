@@ -26,14 +26,18 @@ class Cell:
     algorithm: str
     eps: float
     delta: float
+    lengths: str = "truncated"  #: expert trajectory lengths (mcirl.sample)
 
     @property
     def id(self) -> str:
         return content_hash(self.as_dict())
 
     def as_dict(self) -> dict:
-        return {"family": self.family.relevant(), "algorithm": self.algorithm,
-                "eps": self.eps, "delta": self.delta}
+        out = {"family": self.family.relevant(), "algorithm": self.algorithm,
+               "eps": self.eps, "delta": self.delta}
+        if self.lengths != "truncated":  # truncated cells keep the ids they had before lengths
+            out["lengths"] = self.lengths
+        return out
 
     @property
     def k(self) -> int:
@@ -44,8 +48,16 @@ class Cell:
         return self.family.gamma
 
     @property
-    def horizon(self) -> int:
+    def horizon(self) -> int | None:
+        """H of truncated lengths; None for geometric ones."""
+        if self.lengths == "geometric":
+            return None
         return int(bounds.horizon(self.k, self.gamma, self.eps))
+
+    @property
+    def mean_length(self) -> float:
+        """Mean steps of an expert trajectory: H, or 1 / (1 - gamma) for geometric lengths."""
+        return float(self.horizon) if self.horizon is not None else 1.0 / (1.0 - self.gamma)
 
     @property
     def bound(self) -> float:
@@ -83,15 +95,17 @@ class Task:
 
     @property
     def steps(self) -> float:
-        """Trajectory steps a walker would take: reps x max m x H (counts may take far fewer)."""
-        return float(self.reps) * max(self.m) * self.cell.horizon
+        """Trajectory steps a walker would take: reps x max m x mean length (counts may take
+        far fewer)."""
+        return float(self.reps) * max(self.m) * self.cell.mean_length
 
 
 def cells(config: SweepConfig) -> list[Cell]:
     """Every cell of the config, validated (e.g. one-hot features need S >= k)."""
     mdp, grid = config.mdp, config.cells
     out = []
-    for features, k, gamma, algorithm in product(grid.features, grid.k, grid.gamma, grid.algorithms):
+    for features, k, gamma, algorithm, lengths in product(grid.features, grid.k, grid.gamma,
+                                                          grid.algorithms, grid.lengths):
         options = dict(family=mdp.family, S=max(mdp.S, mdp.S_per_k * k), A=mdp.A, b=mdp.b,
                        alpha=mdp.alpha, N=mdp.N, macro=mdp.macro, p_fail=mdp.p_fail,
                        k=None if features == "macrocell" else k, features=features,
@@ -102,7 +116,8 @@ def cells(config: SweepConfig) -> list[Cell]:
         except InputError as exc:
             raise InputError(f"cell (features={features}, k={k}, gamma={gamma}): {exc.field}",
                              exc.allowed, exc.got) from None
-        out.append(Cell(family=family, algorithm=algorithm, eps=grid.eps, delta=grid.delta))
+        out.append(Cell(family=family, algorithm=algorithm, eps=grid.eps, delta=grid.delta,
+                        lengths=lengths))
     return out
 
 

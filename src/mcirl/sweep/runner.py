@@ -46,7 +46,8 @@ def cell_row(cell: Cell, config: SweepConfig) -> dict:
     return {"cell_id": cell.id, "family": cell.family.family, "features": cell.family.features,
             "k": cell.k, "gamma": cell.gamma, "S": cell.family.S, "algorithm": cell.algorithm,
             "eps": cell.eps, "delta": cell.delta, "horizon": cell.horizon, "bound": cell.bound,
-            "cap": grid[-1], "spec": json.dumps(cell.as_dict(), sort_keys=True)}
+            "cap": grid[-1], "spec": json.dumps(cell.as_dict(), sort_keys=True),
+            "lengths": cell.lengths}
 
 
 def _pool(rows_by_task, criterion, ms, by_instance=False):
@@ -190,7 +191,7 @@ def dry_run(config: SweepConfig, calibrate: bool = True) -> dict:
     rows, grid_steps, bisect_steps = [], 0.0, 0.0
     for cell in all_cells:
         grid = grid_for(config, cell)
-        steps = config.instances.count * config.instances.reps * grid[-1] * cell.horizon
+        steps = config.instances.count * config.instances.reps * grid[-1] * cell.mean_length
         grid_steps += steps
         # each bisection step evaluates one m below the cap
         bisect_steps += criteria * config.search.bisect * steps
@@ -219,7 +220,7 @@ def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dic
     from .tasks import run_task
 
     def proxy(cell):
-        return cell.family.S * cell.horizon * cell.k
+        return cell.family.S * cell.mean_length * cell.k
 
     order = sorted(range(len(all_cells)), key=lambda i: proxy(all_cells[i]))
     count = min(CALIBRATION_CELLS, len(order))

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS cells (
   run_id TEXT NOT NULL, cell_id TEXT NOT NULL, family TEXT, features TEXT, k INTEGER,
   gamma REAL, S INTEGER, algorithm TEXT, eps REAL, delta REAL, horizon INTEGER, bound REAL,
-  cap INTEGER, spec TEXT, PRIMARY KEY (run_id, cell_id));
+  cap INTEGER, spec TEXT, lengths TEXT, PRIMARY KEY (run_id, cell_id));
 CREATE TABLE IF NOT EXISTS estimates (
   run_id TEXT NOT NULL, key TEXT NOT NULL, cell_id TEXT NOT NULL, instance INTEGER NOT NULL,
   m INTEGER NOT NULL, rep_start INTEGER NOT NULL, reps INTEGER NOT NULL,
@@ -65,7 +65,7 @@ ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "r
 TIMING_COLUMNS = ("run_id", "key", "seconds_sample", "seconds_learn", "seconds_total", "host",
                   "reused", "finished")
 CELL_COLUMNS = ("run_id", "cell_id", "family", "features", "k", "gamma", "S", "algorithm", "eps",
-                "delta", "horizon", "bound", "cap", "spec")
+                "delta", "horizon", "bound", "cap", "spec", "lengths")
 MSTAR_COLUMNS = ("run_id", "cell_id", "criterion", "instance", "status", "m_star", "m_lo", "m_hi",
                  "cap", "reps", "evaluated")
 ELBOW_CURVE_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n", "reps", "accuracy", "accuracy_sd",
@@ -96,13 +96,16 @@ class Store:
             raise InputError("db", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
 
     def _migrate(self) -> None:
-        """Add estimate columns introduced after a database was created (left NULL there)."""
-        have = {r["name"] for r in self.db.execute("PRAGMA table_info(estimates)")}
+        """Add columns introduced after a database was created (left NULL there: a cell's NULL
+        lengths are truncated ones, the only kind there was)."""
         with self.db:
-            for column, kind in (("mean_regret", "REAL"), ("mean_performance", "REAL"),
-                                 ("variance", "REAL")):
+            for table, column, kind in (("estimates", "mean_regret", "REAL"),
+                                        ("estimates", "mean_performance", "REAL"),
+                                        ("estimates", "variance", "REAL"),
+                                        ("cells", "lengths", "TEXT")):
+                have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
                 if column not in have:
-                    self.db.execute(f"ALTER TABLE estimates ADD COLUMN {column} {kind}")
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()

@@ -25,7 +25,8 @@ def run_task(task: Task) -> list[dict]:
     mdp = make_mdp(task.family)
     config = EstimateConfig(m=task.m, eps=task.cell.eps, delta=task.cell.delta, reps=task.reps,
                             algorithm=task.cell.algorithm, max_iter=task.max_iter, seed=task.seed,
-                            sampler=task.sampler, backend=task.backend, rep_offset=task.rep_start)
+                            sampler=task.sampler, backend=task.backend, rep_offset=task.rep_start,
+                            lengths=task.cell.lengths)
     result = run_estimate(mdp, config)
     seconds = time.perf_counter() - t0
     return [{"m": row.m, "reps": row.reps, "rep_start": task.rep_start,
