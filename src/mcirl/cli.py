@@ -655,7 +655,8 @@ def _cmd_verify(args) -> int:
             changes[name] = tuple(getattr(args, name))
     config = VerifyConfig(bound=args.bound, ranges=replace(ranges, **changes), examples=args.examples,
                           reps=args.reps, criterion=args.criterion, algorithm=args.algorithm,
-                          max_iter=args.max_iter, sampler=args.sampler, alpha=args.alpha,
+                          max_iter=args.max_iter, sampler=args.sampler, lengths=args.lengths,
+                          alpha=args.alpha,
                           seed=args.seed, backend=args.backend)
     if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after the search
         raise InputError("--out", "must be a folder (a counterexample is saved into it)", args.out)
@@ -881,6 +882,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--algorithm", choices=ALGORITHMS, default="projection")
     p.add_argument("--max-iter", dest="max_iter", type=_count, default=1000)
     p.add_argument("--sampler", choices=SAMPLERS, default="auto")
+    p.add_argument("--lengths", choices=LENGTHS, default="truncated",
+                   help="expert trajectories truncated at H (default) or of geometric length")
     p.add_argument("--alpha", type=_real, default=1e-3,
                    help="false-alarm probability of the whole search (default 1e-3)")
     p.add_argument("--seed", type=_count, default=0)

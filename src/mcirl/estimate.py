@@ -19,8 +19,8 @@ from .backend import array_module, backend_module, resolve_backend, single_threa
 from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
 from .learn import ALGORITHMS, CRITERIA, learn, successes
 from .learn.result import to_numpy
-from .sample import (GEOMETRIC_GAMMA_MAX, LENGTHS, SAMPLERS, ExpertChain, check_grid,
-                     choose_sampler, mu_hat, sample_occupancy, trajectory_law)
+from .sample import (LENGTHS, SAMPLERS, ExpertChain, check_grid, choose_sampler, gamma_range,
+                     mu_hat, sample_occupancy, trajectory_law)
 from .solve import expert
 from .stats import clopper_pearson
 
@@ -116,9 +116,8 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     progress = progress or _noop
     grid = np.asarray(config.m, dtype=np.int64)
     R, C, k, gamma, eps = config.reps, grid.size, mdp.k, mdp.gamma, config.eps
-    if config.lengths == "geometric" and gamma > GEOMETRIC_GAMMA_MAX:
-        raise InputError("gamma", f"geometric lengths need gamma <= {GEOMETRIC_GAMMA_MAX} "
-                         "(mean length 1 / (1 - gamma) at most 1e6 steps)", gamma)
+    high, high_open = gamma_range(config.lengths)  # the MDP's gamma, for geometric lengths
+    check_real("gamma", gamma, 0.0, high, high_open=high_open)
     seconds = {}
     t0 = time.perf_counter()
     # The GPU backend keeps the MDP, mu_hat and the learner on the device (CuPy); the samplers

@@ -121,6 +121,12 @@ def check_grid(m_grid) -> np.ndarray:
     return np.unique(np.asarray(m_grid, dtype=np.int64))
 
 
+def gamma_range(lengths: str) -> tuple[float, bool]:
+    """(largest gamma, whether it is excluded) for ``lengths``: [0, 1) for truncated ones,
+    [0, GEOMETRIC_GAMMA_MAX] for geometric ones."""
+    return (GEOMETRIC_GAMMA_MAX, False) if lengths == "geometric" else (1.0, True)
+
+
 def trajectory_law(chain: ExpertChain, gamma: float, horizon: int | None, lengths: str):
     """(chain, decay, horizon) the samplers walk for ``lengths`` (one of LENGTHS): the expert's
     chain with visits weighted gamma^t up to H, or its killed chain, unweighted, to the end."""

@@ -11,17 +11,20 @@ SMALL = ["--S", "4", "10", "--k", "1", "3", "--gamma", "0.5", "0.8", "--eps", "0
 
 
 @pytest.mark.slow
-def test_planted_too_small_bound_is_found_and_reproduced(capsys, tmp_path):
+@pytest.mark.parametrize("lengths", ["truncated", "geometric"])
+def test_planted_too_small_bound_is_found_and_reproduced(capsys, tmp_path, lengths):
     code = main(["verify", "1", *SMALL, "--examples", "8", "--reps", "40", "--max-iter", "50",
-                 "--out", str(tmp_path), "--json", "--quiet"])
+                 "--lengths", lengths, "--out", str(tmp_path), "--json", "--quiet"])
     result = json.loads(capsys.readouterr().out)
     assert code == 1
     found = result["counterexample"]
     assert found["violated"] and found["m"] == 1 and found["lower_bound"] > found["delta"]
     # the reproducer really reproduces: the same failures at the same m
     argv = result["reproducer"]["argv"][1:] + ["--json"]
+    assert argv[argv.index("--lengths") + 1] == lengths
     assert main(argv) == 0
     (row,) = json.loads(capsys.readouterr().out)
+    assert row["lengths"] == lengths
     assert (row["m"], row["failures"], row["reps"]) == (found["m"], found["failures"], found["reps"])
     assert clopper_pearson_lower(row["failures"], row["reps"], result["confidence"]) > found["delta"]
     # shrinking: a smallest-cell counterexample (the ranges' lower ends are tried first)
@@ -51,6 +54,7 @@ def test_detectable_rate_has_the_stated_power():
 @pytest.mark.parametrize("argv, needle", [
     (["verify", "1", "--S", "5", "3"], "S (high)"),
     (["verify", "1", "--gamma", "0.5", "1.0"], "gamma (high)"),
+    (["verify", "1", "--lengths", "geometric", "--gamma", "0.5", "0.9999999"], "[0.5, 0.999999]"),
     (["verify", "1", "--k", "9", "--S", "4", "6"], "k"),
     (["verify", "1", "--examples", "0"], "examples"),
     (["verify", "1", "--S", "1", "2", "3"], "--S"),

@@ -18,7 +18,7 @@ from ..backend import resolve_backend
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
 from ..learn import ALGORITHMS, CRITERIA
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
-from ..sample import GEOMETRIC_GAMMA_MAX, LENGTHS, SAMPLERS
+from ..sample import LENGTHS, SAMPLERS, gamma_range
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,10 @@ class CellsSection:
     def __post_init__(self):
         for x in self.k:
             check_int("k", x, 1)
-        high = GEOMETRIC_GAMMA_MAX if "geometric" in self.lengths else 1.0
-        for g in self.gamma:  # geometric lengths: a mean length of at most 1e6 steps
-            check_real("gamma", g, 0.0, high, high_open=high == 1.0)
+        # the strictest of the cells' lengths (geometric ones need gamma <= 1 - 1e-6)
+        high, high_open = min((gamma_range(x) for x in self.lengths), default=(1.0, True))
+        for g in self.gamma:
+            check_real("gamma", g, 0.0, high, high_open=high_open)
         for name, allowed in (("features", FEATURES), ("algorithms", ALGORITHMS),
                               ("criteria", CRITERIA), ("lengths", LENGTHS)):
             for value in getattr(self, name):

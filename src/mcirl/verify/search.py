@@ -20,7 +20,7 @@ from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real
 from ..estimate import EstimateConfig, run_estimate
 from ..learn import ALGORITHMS, CRITERIA
 from ..mdp import make_mdp, save_npz
-from ..sample import SAMPLERS
+from ..sample import LENGTHS, SAMPLERS, gamma_range
 from ..stats import clopper_pearson_lower, detectable_rate
 from .formula import Bound, parse_bound
 from .strategies import Cell, Ranges, cells
@@ -38,6 +38,7 @@ class VerifyConfig:
     algorithm: str = "projection"
     max_iter: int = 1000
     sampler: str = "auto"
+    lengths: str = "truncated"  #: the expert's trajectory lengths (mcirl.sample)
     alpha: float = 1e-3  #: family-wise probability of a false alarm
     seed: int = 0
     backend: str = "cpu"
@@ -49,7 +50,8 @@ class VerifyConfig:
         check_int("max_iter", self.max_iter, 1)
         check_int("seed", self.seed, 0, SEED_MAX)
         check_real("alpha", self.alpha, 0.0, 1.0, low_open=True, high_open=True)
-        for name, allowed in (("criterion", CRITERIA), ("algorithm", ALGORITHMS), ("sampler", SAMPLERS)):
+        for name, allowed in (("criterion", CRITERIA), ("algorithm", ALGORITHMS), ("sampler", SAMPLERS),
+                              ("lengths", LENGTHS)):
             if getattr(self, name) not in allowed:
                 raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
         r = self.ranges
@@ -57,7 +59,8 @@ class VerifyConfig:
             lo, hi = getattr(r, name)
             check_int(f"{name} (low)", lo, low)
             check_int(f"{name} (high)", hi, lo)
-        for name, lo_open, hi_max, hi_open in (("gamma", False, 1.0, True), ("eps", True, math.inf, True),
+        for name, lo_open, hi_max, hi_open in (("gamma", False, *gamma_range(self.lengths)),
+                                               ("eps", True, math.inf, True),
                                                ("delta", True, 1.0, True)):
             lo, hi = getattr(r, name)
             check_real(f"{name} (low)", lo, 0.0, hi_max, low_open=lo_open, high_open=hi_open)
@@ -131,7 +134,7 @@ def estimate_config(config: VerifyConfig, cell: Cell, m: int, seed: int) -> Esti
     return EstimateConfig(m=(m,), eps=cell.eps, delta=cell.delta, reps=config.reps,
                           algorithm=config.algorithm, criterion=config.criterion,
                           max_iter=config.max_iter, seed=seed, sampler=config.sampler,
-                          backend=config.backend)
+                          backend=config.backend, lengths=config.lengths)
 
 
 def reproducer(config: VerifyConfig, example: Example, out_dir: Path) -> dict:
@@ -142,7 +145,8 @@ def reproducer(config: VerifyConfig, example: Example, out_dir: Path) -> dict:
             "--eps", repr(example.cell.eps), "--delta", repr(example.cell.delta),
             "--reps", str(config.reps), "--algorithm", config.algorithm,
             "--criterion", config.criterion, "--max-iter", str(config.max_iter),
-            "--seed", str(example.seed), "--sampler", config.sampler, "--backend", config.backend]
+            "--seed", str(example.seed), "--sampler", config.sampler, "--lengths", config.lengths,
+            "--backend", config.backend]
     return {"npz": str(path), "argv": argv, "command": shlex.join(argv)}
 
 
