@@ -5,7 +5,7 @@ import pytest
 
 from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.mdp import FamilySpec, make_mdp
-from mcirl.sample import ExpertChain, mu_hat, sample_occupancy
+from mcirl.sample import ExpertChain, mu_hat, sample_occupancy, trajectory_law
 from mcirl.solve import optimal_policy
 from tests.solve.test_evaluate import assert_device_evaluation_within_bounds
 from tests.stats_checks import Z_MAX, mean_z, two_proportion_z, z_threshold
@@ -36,11 +36,13 @@ def test_gpu_and_cpu_failure_rates_agree(algorithm):
     assert abs(z) < Z_MAX
 
 
-def test_gpu_counts_equal_cpu_counts_on_the_device():
+@pytest.mark.parametrize("lengths", ["truncated", "geometric"])
+def test_gpu_counts_equal_cpu_counts_on_the_device(lengths):
     mdp = make_mdp(FamilySpec(S=64, A=4, b=3, k=16, gamma=0.95, seed=1))
     policy, _ = optimal_policy(mdp, mdp.rewards[None])
-    chain = ExpertChain.from_policy(mdp, policy[0])
-    kwargs = dict(decay=mdp.gamma, horizon=221, m_grid=[10, 10**7, 2 * 10**10], reps=4, seed=9,
+    chain, decay, H = trajectory_law(ExpertChain.from_policy(mdp, policy[0]), mdp.gamma, 221,
+                                     lengths)
+    kwargs = dict(decay=decay, horizon=H, m_grid=[10, 10**7, 2 * 10**10], reps=4, seed=9,
                   sampler="counts")
     np.testing.assert_array_equal(sample_occupancy(chain, backend="gpu", **kwargs).get(),
                                   sample_occupancy(chain, **kwargs))
