@@ -265,10 +265,6 @@ def _cmd_mdp_info(args) -> None:
 
 # ---------------------------------------------------------------- estimate
 
-def _lengths(lengths: str, horizon) -> str:
-    return f"H = {horizon}" if lengths == "truncated" else "geometric lengths"
-
-
 def _cmd_estimate(args) -> None:
     from dataclasses import replace
 
@@ -298,10 +294,10 @@ def _cmd_estimate(args) -> None:
     if args.json:
         return _emit_json([vars(r) | {"sampler": result.sampler} for r in result.rows])
     console = Console()
+    lengths = "geometric lengths" if result.horizon is None else f"H = {result.horizon}"
     out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
                       f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "
-                      f"gamma = {mdp.gamma:g}, {_lengths(config.lengths, result.horizon)}, "
-                      f"sampler {result.sampler}")
+                      f"gamma = {mdp.gamma:g}, {lengths}, sampler {result.sampler}")
     for col in ("m", "failures", "rate", "95% CI", "mean iter", "non-term", "m / bound"):
         out.add_column(col, justify="right")
     for r in result.rows:
@@ -356,8 +352,8 @@ def _print_plan(plan: dict) -> None:
     for r in plan["cell_plan"]:
         out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", str(r["S"]),
                     method(r["algorithm"], r["lengths"]),
-                    str(r["horizon"]) if r["horizon"] is not None else "geometric", _sig(r["bound"]), f"{r['cap']:,}", str(r["grid"]),
-                    _sig(r["grid_steps"], 3))
+                    "geometric" if r["horizon"] is None else str(r["horizon"]), _sig(r["bound"]),
+                    f"{r['cap']:,}", str(r["grid"]), _sig(r["grid_steps"], 3))
     Console().print(out)
     lines = [f"tasks: {plan['grid_tasks']} for the grids, at most {plan['bisect_tasks_at_most']} "
              f"for bisection ({len(plan['criteria'])} criteria)",
