@@ -151,6 +151,7 @@ def test_report_numbers_are_the_databases(capsys, db, tmp_path):
         assert row[8].startswith(f"{fails}/{reps} = ")
     assert "tiny" in text and "Figures" in text
     assert re.search(r"k=4 / k=2 \| .* \| 2\.3\dx", text)  # the bound's ratio m_AN(4)/m_AN(2)
+    assert "geometric" not in text  # no lengths comparison without geometric cells
 
 
 def test_plot_and_report_errors(capsys, tmp_path):

@@ -86,6 +86,26 @@ def _mstar_ratio(lo, hi) -> str:
     return f"{prefix}{hi['m_star'] / lo['m_star']:.3g}x"
 
 
+def lengths_rows(cells, criterion):
+    """m* with geometric trajectory lengths beside m* with truncated ones, for cells that agree
+    in everything else (of several such cells, the most replicated, as in the seed table).
+
+    Rows: [features, algorithm, k, gamma, truncated m*, geometric m*, geometric / truncated].
+    """
+    def setting(c):
+        return (c.family, c.S, c.features, c.algorithm, c.k, c.gamma, c.eps, c.delta)
+
+    pairs = {lengths: most_replicated([c for c in cells if c.lengths == lengths], setting)
+             for lengths in ("truncated", "geometric")}
+    rows = []
+    for key in sorted(pairs["geometric"].keys() & pairs["truncated"].keys()):
+        short, long = (pairs[x][key].mstar.get(criterion) for x in ("truncated", "geometric"))
+        c = pairs["geometric"][key]
+        rows.append([c.features, c.algorithm, str(c.k), f"{c.gamma:g}", mstar_text(short),
+                     mstar_text(long), _mstar_ratio(short, long)])
+    return rows
+
+
 def _growth_blocks(rows, over, where):
     """A heading and the table of :func:`growth_rows`, or a line saying why there is none."""
     other = _GROWTH_OTHER[over]
@@ -137,6 +157,14 @@ def blocks(cells, runs, criterion, figures):
         # cells run one at a time, or merged from other databases, compare across runs too
         out += _growth_blocks(every_growth, "k", "over every run")
     out += _growth_blocks(growth_rows(cells, criterion, "gamma"), "gamma", "over every run")
+    if any(c.lengths == "geometric" for c in cells):
+        out += [("h2", "Truncated vs geometric trajectory lengths"),
+                ("p", "The same cells with mu_E estimated from trajectories truncated at H (visits "
+                      "weighted gamma^t) and from trajectories of geometric length (unbiased, "
+                      "unweighted, with per-trajectory sums no longer bounded by 1/(1-gamma))."),
+                ("table", (["features", "algorithm", "k", "gamma", "m* truncated",
+                            "m* geometric", "geometric / truncated"],
+                           lengths_rows(cells, criterion)))]
     out += [("h2", "Every cell"), ("table", (CELL_HEADER, cell_rows(cells, criterion)))]
     meta = []
     for r in runs:

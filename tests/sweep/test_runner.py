@@ -255,7 +255,13 @@ def test_a_sweep_over_both_trajectory_lengths(tmp_path, capsys):
     assert {r["lengths"] for r in shown} == {"truncated", "geometric"}
     report = tmp_path / "report.md"
     assert main(["report", "--db", str(db), "-o", str(report)]) == 0
-    assert "projection (geometric lengths)" in report.read_text()
+    text = report.read_text()
+    assert "projection (geometric lengths)" in text
+    # the comparison table pairs the two cells: its ratio is the stored m*s'
+    star = {r["lengths"]: r["m_star"] for r in pooled if r["criterion"] == "theorem"}
+    section = text.split("## Truncated vs geometric trajectory lengths")[1].split("## ")[0]
+    (row,) = [line for line in section.splitlines() if line.startswith("| onehot |")]
+    assert row.endswith(f"| {star['geometric'] / star['truncated']:.3g}x |")
 
 
 def test_executor_option_errors(capsys, config_path):
