@@ -373,8 +373,8 @@ def _mstar_summary(store, run_id: str) -> list[dict]:
     out = []
     for r in store.table("mstar", run_id):
         c = cells[r["cell_id"]]
-        out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "bound")}
-                   | {"lengths": c["lengths"] or "truncated"}
+        out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "lengths",
+                                            "bound")}
                    | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
                                               "m_lo", "m_hi", "cap", "reps", "evaluated")})
     return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],

@@ -53,10 +53,10 @@ class CellSummary:
         return None if hit.size == 0 else (int(self.failures[criterion][hit[0]]), int(self.reps[hit[0]]))
 
 
-def method(algorithm: str, lengths: str | None) -> str:
+def method(algorithm: str, lengths: str) -> str:
     """'projection', or 'projection (geometric lengths)': how a cell's m* was measured, as
-    tables and plots label it (lengths None: a database from before lengths, truncated)."""
-    return algorithm if lengths in (None, "truncated") else f"{algorithm} ({lengths} lengths)"
+    tables and plots label it."""
+    return algorithm if lengths == "truncated" else f"{algorithm} ({lengths} lengths)"
 
 
 def collect(store, run_ids=None) -> list[CellSummary]:
@@ -97,7 +97,7 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                 mstar={r["criterion"]: r for r in stars if r["instance"] == -1},
                 mstar_instances={crit: [r for r in stars if r["criterion"] == crit and r["instance"] >= 0]
                                  for crit in CRITERIA},
-                run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"] or "truncated")
+                run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"])
     return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
 
 

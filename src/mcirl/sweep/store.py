@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS cells (
   run_id TEXT NOT NULL, cell_id TEXT NOT NULL, family TEXT, features TEXT, k INTEGER,
   gamma REAL, S INTEGER, algorithm TEXT, eps REAL, delta REAL, horizon INTEGER, bound REAL,
-  cap INTEGER, spec TEXT, lengths TEXT, PRIMARY KEY (run_id, cell_id));
+  cap INTEGER, spec TEXT, lengths TEXT NOT NULL DEFAULT 'truncated', PRIMARY KEY (run_id, cell_id));
 CREATE TABLE IF NOT EXISTS estimates (
   run_id TEXT NOT NULL, key TEXT NOT NULL, cell_id TEXT NOT NULL, instance INTEGER NOT NULL,
   m INTEGER NOT NULL, rep_start INTEGER NOT NULL, reps INTEGER NOT NULL,
@@ -96,13 +96,14 @@ class Store:
             raise InputError("db", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
 
     def _migrate(self) -> None:
-        """Add columns introduced after a database was created (left NULL there: a cell's NULL
-        lengths are truncated ones, the only kind there was)."""
+        """Add columns introduced after a database was created: estimates' are left NULL there,
+        cells' lengths read "truncated", the only kind there was (also in rows merged from such
+        a database)."""
         with self.db:
             for table, column, kind in (("estimates", "mean_regret", "REAL"),
                                         ("estimates", "mean_performance", "REAL"),
                                         ("estimates", "variance", "REAL"),
-                                        ("cells", "lengths", "TEXT")):
+                                        ("cells", "lengths", "TEXT NOT NULL DEFAULT 'truncated'")):
                 have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
                 if column not in have:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
