@@ -246,13 +246,13 @@ def test_ctrl_c_inside_a_numba_call_is_an_interrupt_not_a_traceback(capsys, monk
         except KeyboardInterrupt as exc:
             raise SystemError("CPUDispatcher(...) returned a result with an exception set") from exc
 
-    monkeypatch.setattr(cli, "_cmd_bound", interrupted_in_numba)
+    monkeypatch.setattr(cli.bound, "run", interrupted_in_numba)
     assert main(["bound", "--k", "10"]) == 130
     assert capsys.readouterr().err == "mcirl: interrupted\n"
 
     def broken(args):
         raise SystemError("a real bug")
 
-    monkeypatch.setattr(cli, "_cmd_bound", broken)
+    monkeypatch.setattr(cli.bound, "run", broken)
     with pytest.raises(SystemError, match="a real bug"):
         main(["bound", "--k", "10"])

@@ -1,0 +1,89 @@
+"""What every command shares: argparse with one-line errors, argument types, JSON output,
+number formatting and progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from contextlib import contextmanager
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ..errors import InputError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block) and exit status 2."""
+
+    def error(self, message):
+        raise InputError(self.prog, message)
+
+
+def count_arg(text: str) -> int:
+    """An integer count that also accepts scientific notation (1e7, 2.1e10)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(value)
+
+
+def m_arg(text: str):
+    return "bound" if text == "bound" else count_arg(text)
+
+
+def real_arg(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def emit_json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=_json_default))
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(type(x).__name__)
+
+
+def sig(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}"
+
+
+@contextmanager
+def bars(enabled: bool, *columns):
+    """A transient rich progress display on stderr (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        yield bar
+
+
+@contextmanager
+def phase_bars(enabled: bool):
+    """A bar per phase; yields callback(phase, done, total) (None when disabled)."""
+    columns = (TextColumn("{task.description:<8}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with bars(enabled, *columns) as bar:
+        if bar is None:
+            yield None
+            return
+        tasks = {}
+
+        def update(phase, done, total):
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update

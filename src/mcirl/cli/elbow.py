@@ -1,0 +1,85 @@
+"""``mcirl elbow``: the pairwise-comparison elbow experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from ..backend import BACKENDS
+from ..sweep.store import DEFAULT_DB
+from .common import count_arg, emit_json, phase_bars, real_arg
+
+
+def run(args) -> None:
+    from dataclasses import asdict
+
+    from ..elbow.experiment import elbow_config, fit_scalings, load_elbow_config, run_elbow
+    from ..sweep.store import Store
+
+    base = asdict(load_elbow_config(args.config)) if args.config else {}
+    source = args.config.name if args.config else "options"
+    for key in ("name", "k", "d", "noise", "feature_noise", "n_items", "n_min", "n_max", "reps",
+                "test_pairs", "ridge", "ranks", "bootstrap", "seed"):
+        value = getattr(args, key)
+        if value is not None:
+            base[key] = value
+    config = elbow_config(base, source)
+    with Store(args.db) as store:
+        with phase_bars(not (args.json or args.quiet)) as progress:
+            run_id = run_elbow(config, store, resume=args.resume, progress=progress,
+                               backend=args.backend)
+        elbows = store.table("elbows", run_id)
+    full = [e for e in elbows if e["rank"] == e["d"]]
+    found = [e for e in full if e["n_elbow"] is not None]
+    scalings = {}
+    for noise in sorted({e["noise"] for e in found}):
+        rows = [e for e in found if e["noise"] == noise]
+        if len(rows) >= 2:
+            scalings[str(noise)] = {name: {"c": c, "rms_log_residual": r} for name, (c, r) in
+                                    fit_scalings([e["k"] for e in rows], [e["n_elbow"] for e in rows]).items()}
+    if args.json:
+        return emit_json({"run_id": run_id, "db": str(args.db), "elbows": elbows, "scalings": scalings})
+    out = Table(title=f"elbow {config.name} (run {run_id[:12]}) -> {args.db}: rank-d fits, "
+                      f"d = {config.d}, {config.reps} replicates")
+    for col in ("k", "noise", "N_elbow", "95% bootstrap", "median N_elbow of ranks r < d"):
+        out.add_column(col, justify="right")
+    for e in full:
+        others = [x["n_elbow"] for x in elbows if x["k"] == e["k"] and x["noise"] == e["noise"]
+                  and x["rank"] < x["d"] and x["n_elbow"] is not None]
+        out.add_row(str(e["k"]), f"{e['noise']:g}",
+                    "-" if e["n_elbow"] is None else f"{e['n_elbow']:.0f}",
+                    "-" if e["n_low"] is None else f"[{e['n_low']:.0f}, {e['n_high']:.0f}]",
+                    f"{np.median(others):.0f}" if others else "-")
+    Console().print(out)
+    for noise, fits in scalings.items():
+        best = min(fits, key=lambda n: fits[n]["rms_log_residual"])
+        Console().print(f"temperature {noise}: best scaling N_elbow ~ {fits[best]['c']:.3g} x {best} "
+                        + ", ".join(f"{n}: rms {f['rms_log_residual']:.2f}" for n, f in fits.items()))
+
+
+def register(sub) -> None:
+    p = sub.add_parser("elbow", help="the pairwise-comparison elbow experiment (k-dim utilities)")
+    p.add_argument("config", nargs="?", type=Path, help="CONFIG.toml (keys as the options)")
+    p.add_argument("--name")
+    p.add_argument("--k", type=count_arg, nargs="+", help="latent dimensions (default 2 5 10 20)")
+    p.add_argument("--d", type=count_arg, help="feature dimension (default 20)")
+    p.add_argument("--noise", type=real_arg, nargs="+", help="Bradley-Terry temperatures (default 1)")
+    p.add_argument("--feature-noise", dest="feature_noise", type=real_arg)
+    p.add_argument("--n-items", dest="n_items", type=count_arg)
+    p.add_argument("--n-min", dest="n_min", type=count_arg)
+    p.add_argument("--n-max", dest="n_max", type=count_arg, help="most comparisons (default 2048)")
+    p.add_argument("--reps", type=count_arg, help="training sets per cell (default 20)")
+    p.add_argument("--test-pairs", dest="test_pairs", type=count_arg)
+    p.add_argument("--ridge", type=real_arg)
+    p.add_argument("--ranks", type=count_arg, nargs="+", help="model ranks (default 1..d)")
+    p.add_argument("--bootstrap", type=count_arg)
+    p.add_argument("--seed", type=count_arg)
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
+    p.add_argument("--backend", choices=BACKENDS, default="cpu")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run)

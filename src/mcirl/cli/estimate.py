@@ -1,0 +1,89 @@
+"""``mcirl estimate``: the failure rate of apprenticeship learning at each m on one MDP."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .. import bounds
+from ..backend import BACKENDS
+from ..errors import M_MAX, InputError, show_limit
+from ..learn import ALGORITHMS, CRITERIA
+from ..mdp import load_npz, make_mdp
+from ..sample import LENGTHS, SAMPLERS
+from .common import count_arg, emit_json, m_arg, phase_bars, real_arg, sig
+from .mdp import add_family_options, family_spec
+
+
+def run(args) -> None:
+    from dataclasses import replace
+
+    from ..estimate import EstimateConfig, run_estimate
+
+    # every option but m is checked before an MDP is drawn; m = 'bound' needs its k and gamma
+    config = EstimateConfig(m=(1,), eps=args.eps, delta=args.delta, reps=args.reps,
+                            algorithm=args.algorithm, criterion=args.criterion,
+                            max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
+                            backend=args.backend, lengths=args.lengths)
+    if args.mdp is not None:
+        given = [name for name in ("family", "S", "A", "b", "alpha", "N", "macro", "p_fail", "k",
+                                   "features", "feature_density", "weights", "weight_density",
+                                   "gamma", "mdp_seed") if getattr(args, name) is not None]
+        if given:
+            raise InputError("mdp", f"--mdp FILE excludes the family options (got --{given[0]})")
+        mdp = load_npz(args.mdp)
+    else:
+        mdp = make_mdp(family_spec(args))
+    m_an = float(bounds.abbeel_ng_trajectories(mdp.k, mdp.gamma, config.eps, config.delta))
+    if "bound" in args.m and not m_an <= M_MAX:
+        raise InputError("m", f"'bound' is m_AN = {m_an:.3g} for this MDP, eps and delta; m must "
+                         f"be at most {show_limit(M_MAX)}", "bound")
+    config = replace(config, m=tuple(math.ceil(m_an) if x == "bound" else x for x in args.m))
+    with phase_bars(not (args.json or args.quiet)) as progress:
+        result = run_estimate(mdp, config, progress)
+    if args.json:
+        return emit_json([vars(r) | {"sampler": result.sampler} for r in result.rows])
+    console = Console()
+    lengths = "geometric lengths" if result.horizon is None else f"H = {result.horizon}"
+    out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
+                      f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "
+                      f"gamma = {mdp.gamma:g}, {lengths}, sampler {result.sampler}")
+    for col in ("m", "failures", "rate", "95% CI", "mean iter", "non-term", "m / bound"):
+        out.add_column(col, justify="right")
+    for r in result.rows:
+        out.add_row(f"{r.m:,}", f"{r.failures}/{r.reps}", f"{r.rate:.3f}",
+                    f"[{r.ci_low:.3f}, {r.ci_high:.3f}]", f"{r.mean_iterations:.1f}",
+                    str(r.nonterminated), sig(r.m / r.bound, 3))
+    console.print(out)
+    s = result.seconds
+    console.print(f"bound m_AN = {sig(result.bound)} (Abbeel & Ng Thm 2); Theorem 1 iteration "
+                  f"bound {result.theorem1_iterations}; cap {config.max_iter}; "
+                  f"time: expert {s['expert']:.2f} s, sampler {s['sample']:.2f} s, "
+                  f"learner {s['learn']:.2f} s")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("estimate", help="failure rate of apprenticeship learning at each m")
+    p.add_argument("--mdp", type=Path, help="an MDP file (.npz); otherwise the family options")
+    add_family_options(p)
+    p.add_argument("--m", type=m_arg, nargs="+", required=True,
+                   help="trajectory counts (1e4 notation and 'bound' = ceil(m_AN) accepted)")
+    p.add_argument("--eps", type=real_arg, default=0.1)
+    p.add_argument("--delta", type=real_arg, default=0.05)
+    p.add_argument("--reps", type=count_arg, default=100, help="replicates (default 100)")
+    p.add_argument("--algorithm", choices=ALGORITHMS, default="projection")
+    p.add_argument("--criterion", choices=CRITERIA, default="theorem")
+    p.add_argument("--max-iter", dest="max_iter", type=count_arg, default=1000,
+                   help="learner iteration cap; hitting it is a failure (default 1000)")
+    p.add_argument("--seed", type=count_arg, default=0, help="seed of the expert trajectories")
+    p.add_argument("--sampler", choices=SAMPLERS, default="counts")
+    p.add_argument("--lengths", choices=LENGTHS, default="truncated",
+                   help="expert trajectories truncated at H (default) or of geometric length "
+                        "(unbiased; P(L > t) = gamma^t)")
+    p.add_argument("--backend", choices=BACKENDS, default="cpu")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(handler=run)

@@ -1,0 +1,78 @@
+"""``mcirl plot`` and ``mcirl report``: figures and the report from a results database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from ..learn import CRITERIA
+from ..sweep.store import DEFAULT_DB
+from .common import emit_json
+
+
+def _open_results(db: Path):
+    from ..sweep.store import Store
+
+    if not Path(db).exists():
+        raise InputError("db", "no such results database", str(db))
+    return Store(db)
+
+
+def _cells_of(store, runs, elbows_too=False):
+    from ..results import collect, collect_elbows
+
+    run_ids = None if not runs else [store.resolve_run(r) for r in runs]
+    cells = collect(store, run_ids)
+    elbow = collect_elbows(store, run_ids) if elbows_too else ([], [])
+    if not cells and not elbow[0]:
+        raise InputError("db", "holds no finished cells to plot or report", str(store.path))
+    return cells, run_ids, elbow
+
+
+def _plot(args) -> None:
+    from ..plots import write_plots
+
+    with _open_results(args.db) as store:
+        cells, _, elbow = _cells_of(store, args.run, elbows_too=True)
+    paths = [str(p) for p in write_plots(cells, args.out, args.format, args.criterion, elbow)]
+    if args.json:
+        return emit_json({"figures": paths, "cells": len(cells)})
+    print("\n".join(paths))
+
+
+def _report(args) -> None:
+    from ..plots import write_plots
+    from ..report import write_report
+    from ..results import run_info
+
+    with _open_results(args.db) as store:
+        cells, _, _ = _cells_of(store, args.run)
+        # the runs whose rows the report shows (not, say, an elbow run in the same database)
+        runs = run_info(store, {run for c in cells for run in c.run_ids})
+    out = Path(args.output)
+    figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png",
+                                                     args.criterion, field="--output")
+    paths = [str(p) for p in write_report(cells, runs, out, args.criterion, figures)]
+    if args.json:
+        return emit_json({"report": paths, "figures": [str(f) for f in figures]})
+    print("\n".join(paths))
+
+
+def register(sub) -> None:
+    def add_output_options(p):
+        p.add_argument("--db", type=Path, default=Path(DEFAULT_DB), help=f"results file (default {DEFAULT_DB})")
+        p.add_argument("--run", nargs="+", help="run ids or names (default: every run in the db)")
+        p.add_argument("--criterion", choices=CRITERIA, default="theorem")
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("plot", help="empirical-vs-theory figures from a results database")
+    add_output_options(p)
+    p.add_argument("--out", type=Path, default=Path("figures"), help="folder (default ./figures)")
+    p.add_argument("--format", choices=("png", "pdf", "svg"), default="png")
+    p.set_defaults(handler=_plot)
+
+    p = sub.add_parser("report", help="report.md and report.html from a results database")
+    add_output_options(p)
+    p.add_argument("-o", "--output", default="report.md", help="report.md (report.html beside it)")
+    p.add_argument("--no-figures", dest="no_figures", action="store_true")
+    p.set_defaults(handler=_report)

@@ -1,0 +1,133 @@
+"""``mcirl results list | show | export | merge``: what a results database holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import InputError
+from ..sweep.store import DEFAULT_DB
+from .common import emit_json
+from .sweep import mstar_summary, print_mstar
+
+
+def run(args) -> None:
+    from ..sweep.store import TABLES, Store
+
+    if args.action == "merge":
+        return _merge_results(args)
+    if args.sources:
+        raise InputError("--from", "only goes with the merge action")
+    if not Path(args.db).exists():
+        raise InputError("db", "no such results database", str(args.db))
+    with Store(args.db) as store:
+        if args.action == "list":
+            runs = store.runs()
+            if args.json:
+                return emit_json(runs)
+            out = Table(title=str(args.db))
+            for col in ("run", "name", "status", "cells", "tasks", "seconds", "host", "version"):
+                out.add_column(col)
+            for r in runs:
+                out.add_row(r["run_id"][:12], r["name"], r["status"], str(r["cells"]), str(r["tasks"]),
+                            f"{r['seconds'] or 0:.1f}", str(r["host"]), str(r["package_version"]))
+            return Console().print(out)
+        run_id = store.resolve_run(args.run)
+        if args.action == "show":
+            rows = mstar_summary(store, run_id)
+            if args.json:
+                return emit_json({"run_id": run_id, "mstar": rows,
+                                   "estimates": store.table("estimates", run_id) if args.estimates else None})
+            print_mstar(rows, f"run {run_id[:12]} in {args.db}")
+            if args.estimates:
+                _print_estimates(store.table("estimates", run_id))
+            return None
+        from ..output import output_dir
+
+        out_dir = output_dir(args.output or ".", "--output")
+        written = [str(_export(store.table(name, run_id), out_dir / f"{name}.{args.format}", args.format))
+                   for name in TABLES]
+        if args.json:
+            return emit_json({"run_id": run_id, "files": written})
+        print("\n".join(written))
+
+
+def _merge_results(args) -> None:
+    from ..sweep.store import TABLES, Store
+
+    if not args.sources:
+        raise InputError("--from", "merge needs at least one database to merge from")
+    if args.run:
+        raise InputError("run", "merge takes every run of its sources; name none", args.run)
+    created = not Path(args.db).exists()
+    try:
+        with Store(args.db) as store:
+            merged = store.merge(args.sources)
+            runs = store.runs()
+    except InputError:
+        if created:  # a refused merge into a new file leaves no empty database behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        raise
+    if args.json:
+        return emit_json({"db": str(args.db), "sources": merged, "runs": len(runs)})
+    out = Table(title=f"merged into {args.db} ({len(runs)} runs now): rows added (already there)")
+    tables = [t for t in TABLES if any(m["added"][t] + m["present"][t] for m in merged)]
+    out.add_column("from", overflow="fold")  # paths that differ only at the end stay apart
+    for name in tables:
+        out.add_column(name, justify="right")
+    for m in merged:
+        out.add_row(m["path"], *(f"{m['added'][t]:,} ({m['present'][t]:,})" for t in tables))
+    Console().print(out)
+
+
+def _print_estimates(rows: list[dict]) -> None:
+    out = Table(title="estimates")
+    for col in ("cell", "instance", "m", "reps", "theorem", "l2", "regret", "non-term", "sampler"):
+        out.add_column(col, justify="right")
+    for r in rows:
+        out.add_row(r["cell_id"][:8], str(r["instance"]), f"{r['m']:,}", str(r["reps"]),
+                    str(r["failures_theorem"]), str(r["failures_l2"]), str(r["failures_regret"]),
+                    str(r["nonterminated"]), r["sampler"])
+    Console().print(out)
+
+
+def _export(rows: list[dict], path: Path, fmt: str) -> Path:
+    """Write rows as CSV (stdlib) or Parquet (pyarrow), atomically."""
+    import csv
+
+    from ..output import atomic_path
+
+    with atomic_path(path, "--output") as tmp:
+        if fmt == "csv":
+            with open(tmp, "w", newline="") as f:
+                if rows:
+                    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows(rows)
+        else:
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise InputError("--format", "parquet needs pyarrow: pip install 'mcirl[dist]'") from None
+            pq.write_table(pa.Table.from_pylist(rows), tmp)
+    return path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("results", help="list, show, export and merge stored sweep results")
+    p.add_argument("action", choices=("list", "show", "export", "merge"))
+    p.add_argument("run", nargs="?", help="run id prefix or name (default: the latest run)")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB),
+                   help=f"results file (default {DEFAULT_DB}); merge: the one merged into, "
+                        "created if missing")
+    p.add_argument("--from", dest="sources", type=Path, nargs="+", metavar="DB",
+                   help="merge: the databases whose rows are copied in (read-only)")
+    p.add_argument("--estimates", action="store_true", help="show: every estimate row too")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="export format")
+    p.add_argument("-o", "--output", help="export: folder for the files (default .)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run)

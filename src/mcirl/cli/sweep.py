@@ -1,0 +1,206 @@
+"""``mcirl sweep`` and ``mcirl reproduce``: run experiment configs into the results store, with
+progress, and print each search's m*."""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..backend import BACKENDS
+from ..results import method
+from ..sweep.store import DEFAULT_DB
+from .common import bars, count_arg, emit_json, sig
+
+
+def run(args) -> None:
+    from dataclasses import replace
+
+    from ..sweep.config import load_config
+    from ..sweep.execute import make_executor
+    from ..sweep.runner import dry_run, run_sweep
+    from ..sweep.store import Store
+
+    config = load_config(args.config)
+    if args.backend is not None:  # part of the run id: a GPU run never resumes a CPU one
+        config = replace(config, backend=args.backend)
+    if args.dry_run:
+        plan = dry_run(config, calibrate=not args.no_calibrate)
+        if args.json:
+            return emit_json(plan)
+        return _print_plan(plan)
+    with Store(args.db) as store:
+        executor = make_executor(args.workers, args.gpus, args.scheduler)
+        try:
+            with _sweep_progress(not (args.quiet or args.json)) as progress:
+                run_id = run_sweep(config, store, executor, resume=args.resume,
+                                   progress=progress if not args.quiet else _log_progress())
+        finally:
+            executor.close()
+        rows = mstar_summary(store, run_id)
+    if args.json:
+        return emit_json({"run_id": run_id, "db": str(args.db), "mstar": rows})
+    print_mstar(rows, f"sweep {config.name} (run {run_id[:12]}) -> {args.db}")
+
+
+def _print_plan(plan: dict) -> None:
+    out = Table(title=f"plan of sweep {plan['name']} (run {plan['run_id'][:12]}): "
+                      f"{plan['cells']} cells x {plan['instances']} instances x {plan['reps']} reps")
+    for col in ("features", "k", "gamma", "S", "algorithm", "H", "bound", "cap", "grid", "steps"):
+        out.add_column(col, justify="right")
+    for r in plan["cell_plan"]:
+        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", str(r["S"]),
+                    method(r["algorithm"], r["lengths"]),
+                    "geometric" if r["horizon"] is None else str(r["horizon"]), sig(r["bound"]),
+                    f"{r['cap']:,}", str(r["grid"]), sig(r["grid_steps"], 3))
+    Console().print(out)
+    lines = [f"tasks: {plan['grid_tasks']} for the grids, at most {plan['bisect_tasks_at_most']} "
+             f"for bisection ({len(plan['criteria'])} criteria)",
+             f"walker-equivalent trajectory steps: {sig(plan['grid_trajectory_steps'], 3)} "
+             f"(grids) + at most {sig(plan['bisect_trajectory_steps_at_most'], 3)} (bisection)"]
+    if "estimated_seconds_grid" in plan:
+        lines.append(f"estimated time (rough, from {plan['calibration_cells']} calibration "
+                     f"tasks of {plan['calibration_reps']} replicates, "
+                     f"{plan['calibration_seconds']:.1f} s in all): grids "
+                     f"{plan['estimated_seconds_grid']:.0f} s + bisection at most "
+                     f"{plan['estimated_seconds_bisect_at_most']:.0f} s, in process")
+    Console().print("\n".join(lines))
+
+
+def mstar_summary(store, run_id: str) -> list[dict]:
+    cells = {c["cell_id"]: c for c in store.table("cells", run_id)}
+    out = []
+    for r in store.table("mstar", run_id):
+        c = cells[r["cell_id"]]
+        out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "lengths",
+                                            "bound")}
+                   | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
+                                              "m_lo", "m_hi", "cap", "reps", "evaluated")})
+    return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],
+                                      r["lengths"], r["criterion"], r["instance"]))
+
+
+def print_mstar(rows: list[dict], title: str) -> None:
+    out = Table(title=title)
+    for col in ("features", "k", "gamma", "algorithm", "criterion", "instance", "m*",
+                escape("[m_lo, m_hi]"), "bound", "bound / m*"):
+        out.add_column(col, justify="right")
+    for r in rows:
+        star = {"above_cap": f"> {r['cap']:,}", "below_min": f"<= {r['m_star']:,}"}.get(
+            r["status"], f"{r['m_star']:,}" if r["m_star"] is not None else "-")
+        interval = f"[{r['m_lo'] if r['m_lo'] is not None else '-'}, " \
+                   f"{r['m_hi'] if r['m_hi'] is not None else '-'}]"
+        ratio = sig(r["bound"] / r["m_star"], 3) if r["status"] == "found" else "-"
+        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}",
+                    method(r["algorithm"], r["lengths"]), r["criterion"],
+                    "pooled" if r["instance"] == -1 else str(r["instance"]), star, interval,
+                    sig(r["bound"]), ratio)
+    Console().print(out)
+
+
+@contextmanager
+def _sweep_progress(enabled: bool):
+    """Bars for finished searches (cells x criteria) and tasks, with ETA and steps/s."""
+    columns = (TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with bars(enabled, *columns) as bar:
+        if bar is None:
+            yield None
+            return
+        ids = {}
+        t0 = time.perf_counter()
+
+        def update(event, **info):
+            if event == "start":
+                ids["search"] = bar.add_task("searches", total=info["searches"], rate="")
+                ids["task"] = bar.add_task("tasks", total=0, rate="")
+            elif event == "task":
+                rate = info["steps"] / max(time.perf_counter() - t0, 1e-9)
+                bar.update(ids["task"], completed=info["done"], total=info["submitted"],
+                           rate=f"{rate:.2e} steps/s")
+            elif event == "search":
+                bar.update(ids["search"], completed=info["done"])
+
+        yield update
+
+
+def _log_progress():
+    """--quiet: instead of bars, a log line (stderr) per computed task and per finished search,
+    so that a batch job's log shows progress long before the first search ends."""
+    t0 = time.perf_counter()
+
+    def log(event, **info):
+        if event == "task" and info["computed"]:
+            stored = f", {info['cached']} from the store" if info["cached"] else ""
+            print(f"mcirl: task {info['done']}/{info['submitted']} done at "
+                  f"{time.perf_counter() - t0:.0f} s{stored}", file=sys.stderr)
+        elif event == "search":
+            r, c = info["result"], info["cell"]
+            print(f"mcirl: search {info['done']}/{info['total']} done: {c.family.features} "
+                  f"k={c.k} gamma={c.gamma:g} {method(c.algorithm, c.lengths)} "
+                  f"{info['criterion']}: {r.status} "
+                  f"m*={r.m_star}", file=sys.stderr)
+    return log
+
+
+def _reproduce(args) -> None:
+    from ..output import output_dir
+    from ..reproduce import reproduce
+    from ..sweep.execute import make_executor
+    from ..sweep.store import Store
+
+    # checked before a database, a cluster or a progress display is started
+    out = output_dir(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}", "--out")
+    with Store(args.db) as store:
+        executor = make_executor(args.workers, args.gpus, args.scheduler)
+        try:
+            with _sweep_progress(not (args.quiet or args.json)) as progress:
+                result = reproduce(args.study, args.quick, store, executor, out, args.format,
+                                   args.backend, progress if not args.quiet else _log_progress())
+        finally:
+            executor.close()
+        rows = [r for run in result["runs"] for r in mstar_summary(store, run) if r["instance"] == -1]
+    if args.json:
+        return emit_json({**result, "db": str(args.db), "mstar": rows})
+    print_mstar(rows, f"reproduce {args.study}{' --quick' if args.quick else ''} -> {args.db}")
+    print("\n".join(["report: " + ", ".join(result["report"]),
+                     "figures: " + ", ".join(result["figures"])]))
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sweep", help="run a TOML experiment config: m* per cell, into SQLite")
+    p.add_argument("config", type=Path, help="CONFIG.toml (see examples/)")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB), help=f"results file (default {DEFAULT_DB})")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true",
+                   help="print the plan and a time estimate; run nothing")
+    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
+                   help="with --dry-run: skip the calibration task")
+    p.add_argument("--resume", action="store_true", help="continue a sweep already in the database")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="overrides the config's backend (default: the config's, else cpu)")
+    p.add_argument("--workers", type=count_arg, help="run on a Dask LocalCluster of N workers")
+    p.add_argument("--gpus", help="'all': a dask-cuda LocalCUDACluster, one worker per GPU")
+    p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")
+    p.add_argument("--quiet", action="store_true", help="log lines instead of progress bars")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run)
+
+    p = sub.add_parser("reproduce", help="run a study end to end: sweeps, figures, report")
+    p.add_argument("study", choices=("seed-table", "gridworld"))
+    p.add_argument("--quick", action="store_true", help="a CPU-sized version (minutes on 2 cores)")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
+    p.add_argument("--out", help="folder for figures and report (default mcirl-<study>[-quick])")
+    p.add_argument("--format", choices=("png", "pdf", "svg"), default="png")
+    p.add_argument("--backend", choices=BACKENDS, default="cpu")
+    p.add_argument("--workers", type=count_arg, help="run on a Dask LocalCluster of N workers")
+    p.add_argument("--gpus", help="'all': one Dask worker per GPU")
+    p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_reproduce)
