@@ -26,14 +26,14 @@ def _cells_of(store, runs, elbows_too=False):
     elbow = collect_elbows(store, run_ids) if elbows_too else ([], [])
     if not cells and not elbow[0]:
         raise InputError("db", "holds no finished cells to plot or report", str(store.path))
-    return cells, run_ids, elbow
+    return cells, elbow
 
 
 def _plot(args) -> None:
     from ..plots import write_plots
 
     with _open_results(args.db) as store:
-        cells, _, elbow = _cells_of(store, args.run, elbows_too=True)
+        cells, elbow = _cells_of(store, args.run, elbows_too=True)
     paths = [str(p) for p in write_plots(cells, args.out, args.format, args.criterion, elbow)]
     if args.json:
         return emit_json({"figures": paths, "cells": len(cells)})
@@ -46,7 +46,7 @@ def _report(args) -> None:
     from ..results import run_info
 
     with _open_results(args.db) as store:
-        cells, _, _ = _cells_of(store, args.run)
+        cells, _ = _cells_of(store, args.run)
         # the runs whose rows the report shows (not, say, an elbow run in the same database)
         runs = run_info(store, {run for c in cells for run in c.run_ids})
     out = Path(args.output)
