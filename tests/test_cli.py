@@ -188,8 +188,12 @@ def test_unreadable_file_and_mixed_options(capsys, tmp_path):
     code, _, err = run(capsys, "mdp", "info", str(junk))
     assert code == 2 and "cannot read" in err
     good = write_npz(tmp_path / "ok.npz")
-    code, _, err = run(capsys, "estimate", "--mdp", good, "--k", "3", "--m", "4")
-    assert code == 2 and "excludes" in err
+    # every family option is refused, named as typed
+    for option in (["--k", "3"], ["--p-fail", "0.2"], ["--mdp-seed", "1"], ["--family", "garnet"],
+                   ["--feature-density", "0.2"], ["--gamma", "0.9"]):
+        code, _, err = run(capsys, "estimate", "--mdp", good, *option, "--m", "4")
+        assert code == 2 and err == (f"mcirl: error: mdp: --mdp FILE excludes the family options "
+                                     f"(got {option[0]})\n"), err
 
 
 def test_failed_make_keeps_existing_file(capsys, tmp_path):

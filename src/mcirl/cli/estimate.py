@@ -29,11 +29,9 @@ def run(args) -> None:
                             max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
                             backend=args.backend, lengths=args.lengths)
     if args.mdp is not None:
-        given = [name for name in ("family", "S", "A", "b", "alpha", "N", "macro", "p_fail", "k",
-                                   "features", "feature_density", "weights", "weight_density",
-                                   "gamma", "mdp_seed") if getattr(args, name) is not None]
+        given = [flag for dest, flag in args.family_options if getattr(args, dest) is not None]
         if given:
-            raise InputError("mdp", f"--mdp FILE excludes the family options (got --{given[0]})")
+            raise InputError("mdp", f"--mdp FILE excludes the family options (got {given[0]})")
         mdp = load_npz(args.mdp)
     else:
         mdp = make_mdp(family_spec(args))

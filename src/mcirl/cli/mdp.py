@@ -18,24 +18,31 @@ from .common import Parser, count_arg, emit_json, real_arg, sig
 
 
 def add_family_options(p: argparse.ArgumentParser) -> None:
+    """The options that draw an MDP from a family (FamilySpec.from_options); they are listed in
+    args.family_options as (dest, flag) pairs, so that `estimate --mdp FILE` can refuse them."""
     g = p.add_argument_group("MDP family (DESIGN section 3)")
-    g.add_argument("--family", choices=FAMILIES, default=None, help="default: garnet")
-    g.add_argument("--S", type=count_arg, help="states (garnet, dirichlet; default 64)")
-    g.add_argument("--A", type=count_arg, help="actions (default 4)")
-    g.add_argument("--b", type=count_arg, help="garnet successors per (s, a) (default 3)")
-    g.add_argument("--alpha", type=real_arg, help="dirichlet concentration (default 1)")
-    g.add_argument("--N", type=count_arg, help="gridworld side (default 16)")
-    g.add_argument("--macro", type=count_arg, help="gridworld macrocell side (default 4)")
-    g.add_argument("--p-fail", dest="p_fail", type=real_arg, help="gridworld action failure (default 0.3)")
-    g.add_argument("--k", type=count_arg, help="features (default 16; macrocell: (N/macro)^2)")
-    g.add_argument("--features", choices=FEATURES, help="default onehot (gridworld: macrocell)")
-    g.add_argument("--feature-density", dest="feature_density", type=real_arg,
-                   help="sparse features: P(phi=1) (default 0.1)")
-    g.add_argument("--weights", choices=WEIGHTS, help="true reward w*: default dense (gridworld: sparse)")
-    g.add_argument("--weight-density", dest="weight_density", type=real_arg,
-                   help="sparse w*: P(w_j != 0) (default 0.1)")
-    g.add_argument("--gamma", type=real_arg, help="discount (default 0.95)")
-    g.add_argument("--mdp-seed", dest="mdp_seed", type=count_arg, help="seed of the MDP draw (default 0)")
+    options = [
+        g.add_argument("--family", choices=FAMILIES, default=None, help="default: garnet"),
+        g.add_argument("--S", type=count_arg, help="states (garnet, dirichlet; default 64)"),
+        g.add_argument("--A", type=count_arg, help="actions (default 4)"),
+        g.add_argument("--b", type=count_arg, help="garnet successors per (s, a) (default 3)"),
+        g.add_argument("--alpha", type=real_arg, help="dirichlet concentration (default 1)"),
+        g.add_argument("--N", type=count_arg, help="gridworld side (default 16)"),
+        g.add_argument("--macro", type=count_arg, help="gridworld macrocell side (default 4)"),
+        g.add_argument("--p-fail", dest="p_fail", type=real_arg,
+                       help="gridworld action failure (default 0.3)"),
+        g.add_argument("--k", type=count_arg, help="features (default 16; macrocell: (N/macro)^2)"),
+        g.add_argument("--features", choices=FEATURES, help="default onehot (gridworld: macrocell)"),
+        g.add_argument("--feature-density", dest="feature_density", type=real_arg,
+                       help="sparse features: P(phi=1) (default 0.1)"),
+        g.add_argument("--weights", choices=WEIGHTS, help="true reward w*: default dense (gridworld: sparse)"),
+        g.add_argument("--weight-density", dest="weight_density", type=real_arg,
+                       help="sparse w*: P(w_j != 0) (default 0.1)"),
+        g.add_argument("--gamma", type=real_arg, help="discount (default 0.95)"),
+        g.add_argument("--mdp-seed", dest="mdp_seed", type=count_arg,
+                       help="seed of the MDP draw (default 0)"),
+    ]
+    p.set_defaults(family_options=[(a.dest, a.option_strings[0]) for a in options])
 
 
 def family_spec(args) -> FamilySpec:
