@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..backend import BACKENDS
-from ..sweep.store import DEFAULT_DB
+from ..sweep.store import DEFAULT_DB, Store
 from .common import count_arg, emit_json, phase_bars, real_arg
 
 
@@ -17,7 +17,6 @@ def run(args) -> None:
     from dataclasses import asdict
 
     from ..elbow.experiment import elbow_config, fit_scalings, load_elbow_config, run_elbow
-    from ..sweep.store import Store
 
     base = asdict(load_elbow_config(args.config)) if args.config else {}
     source = args.config.name if args.config else "options"

@@ -6,13 +6,11 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..learn import CRITERIA
-from ..sweep.store import DEFAULT_DB
+from ..sweep.store import DEFAULT_DB, Store
 from .common import emit_json
 
 
 def _open_results(db: Path):
-    from ..sweep.store import Store
-
     if not Path(db).exists():
         raise InputError("db", "no such results database", str(db))
     return Store(db)

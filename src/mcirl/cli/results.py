@@ -8,14 +8,12 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import InputError
-from ..sweep.store import DEFAULT_DB
+from ..sweep.store import DEFAULT_DB, TABLES, Store
 from .common import emit_json
 from .sweep import mstar_summary, print_mstar
 
 
 def run(args) -> None:
-    from ..sweep.store import TABLES, Store
-
     if args.action == "merge":
         return _merge_results(args)
     if args.sources:
@@ -55,8 +53,6 @@ def run(args) -> None:
 
 
 def _merge_results(args) -> None:
-    from ..sweep.store import TABLES, Store
-
     if not args.sources:
         raise InputError("--from", "merge needs at least one database to merge from")
     if args.run:

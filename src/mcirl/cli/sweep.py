@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..backend import BACKENDS
 from ..results import method
-from ..sweep.store import DEFAULT_DB
+from ..sweep.store import DEFAULT_DB, Store
 from .common import bars, count_arg, emit_json, sig
 
 
@@ -25,7 +25,6 @@ def run(args) -> None:
     from ..sweep.config import load_config
     from ..sweep.execute import make_executor
     from ..sweep.runner import dry_run, run_sweep
-    from ..sweep.store import Store
 
     config = load_config(args.config)
     if args.backend is not None:  # part of the run id: a GPU run never resumes a CPU one
@@ -153,7 +152,6 @@ def _reproduce(args) -> None:
     from ..output import output_dir
     from ..reproduce import reproduce
     from ..sweep.execute import make_executor
-    from ..sweep.store import Store
 
     # checked before a database, a cluster or a progress display is started
     out = output_dir(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}", "--out")
