@@ -11,9 +11,12 @@ with a host array (any NumPy array, 0-d included; host scalars are fine) raises 
 CuPy does, and so does passing a device array to a CPU (njit) kernel; only ``asarray`` and
 ``ascontiguousarray`` take host data, and ``.get()`` gives it back; a host array assigned into
 a device array by indexing raises. Reductions and single elements are 0-d device arrays
-(unhashable, no ``__index__``), and what CuPy lacks (:data:`NOT_IN_CUPY`) raises. Not caught:
-``np.asarray`` of a device array, which real CuPy refuses but a NumPy subclass cannot (mcirl
-fetches with ``.get()``: :func:`mcirl.learn.result.to_numpy`).
+(unhashable, no ``__index__``), and what CuPy lacks (:data:`NOT_IN_CUPY`) raises. A device array
+that mcirl hands to NumPy's converters (:data:`CONVERTERS`: ``np.asarray(x)``, ``np.array([x])``)
+raises, as CuPy's ``__array__`` does (mcirl fetches with ``.get()``:
+:func:`mcirl.learn.result.to_numpy`); so does one that reaches them through a SciPy routine that
+looks them up as ``np.asarray`` when called. Not caught: SciPy routines that bound the converters
+to their own names when imported (``scipy.stats``' distributions among them).
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ NOT_IN_CUPY = frozenset((
     "seterr", "seterrcall", "spacing", "unstack", "vecdot", "vecmat"))
 NOT_IN_CUPY_NDARRAY = frozenset(("ctypes", "getfield", "resize", "setfield", "setflags",
                                  "to_device"))
+#: NumPy's converters to a host array, which do not dispatch on their argument: on a CuPy array
+#: they call its ``__array__``, which raises ("Implicit conversion to a NumPy array is not
+#: allowed"). On this module's arrays, a NumPy subclass, they would quietly copy.
+CONVERTERS = ("array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray",
+              "require")
 
 
 class ndarray(np.ndarray):
@@ -164,6 +172,34 @@ def ascontiguousarray(a, dtype=None):
     return np.ascontiguousarray(_host(asarray(a)), dtype=dtype).view(ndarray)
 
 
+def _strict_converter(convert):
+    """convert (a NumPy converter), refusing device arrays that mcirl hands it.
+
+    Only mcirl's: numba's CUDA simulator and this module convert device arrays to run kernels
+    and compute, which real CuPy does through device memory instead. The caller is the first
+    frame outside NumPy and SciPy (see the module docstring)."""
+
+    def call(*args, **kwargs):
+        data = args[0] if args else kwargs.get("a", kwargs.get("object"))
+        if any(isinstance(x, ndarray) for x in _leaves(data)) and _caller_package() == "mcirl":
+            raise TypeError(f"fake cupy: numpy.{convert.__name__} of a device array (CuPy: "
+                            "implicit conversion to a NumPy array is not allowed; use .get())")
+        return convert(*args, **kwargs)
+
+    return call
+
+
+def _caller_package() -> str:
+    """The top-level package of the first frame outside NumPy and SciPy calling a converter."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        package = frame.f_globals.get("__name__", "").split(".")[0]
+        if package not in ("numpy", "scipy"):
+            return package
+        frame = frame.f_back
+    return ""
+
+
 def _on_device(func):
     """func, refusing host arrays and returning device arrays."""
     if isinstance(func, np.ufunc):  # its calls and methods go through ndarray.__array_ufunc__
@@ -248,9 +284,14 @@ def installed():
     modules = _build()
     saved = {name: sys.modules.get(name) for name in modules}
     sys.modules.update(modules)
+    converters = {name: getattr(np, name) for name in CONVERTERS}
+    for name, convert in converters.items():
+        setattr(np, name, _strict_converter(convert))
     try:
         yield modules["cupy"]
     finally:
+        for name, convert in converters.items():
+            setattr(np, name, convert)
         for name, module in saved.items():
             if module is None:
                 sys.modules.pop(name, None)

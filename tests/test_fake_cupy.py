@@ -3,6 +3,7 @@ or those tests pass on code the first real GPU run would reject."""
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 
 def test_device_results_stay_on_the_device(fake_cupy):
@@ -36,3 +37,19 @@ def test_what_cupy_lacks_is_refused(fake_cupy):
     with pytest.raises(AttributeError):
         x.resize(3)
     assert fake_cupy.quantile(x, 0.5) == 1.5  # what CuPy has still works
+
+
+def test_mcirl_converting_a_device_array_to_numpy_is_refused(fake_cupy):
+    """CuPy's __array__ refuses np.asarray(device_array); mcirl must fetch with .get()."""
+    x = fake_cupy.asarray([0.25, 0.5])
+    in_mcirl = {"__name__": "mcirl.example", "np": np, "x": x, "sparse": scipy.sparse}
+    for code in ("np.asarray(x)", "np.array([x[0], x[1]])", "np.ascontiguousarray(a=x)",
+                 "np.require(x, requirements='C')"):
+        with pytest.raises(TypeError, match="implicit conversion"):
+            eval(code, in_mcirl)
+    with pytest.raises(ValueError) as through_scipy:  # SciPy's np.asarray raises, SciPy rewraps
+        eval("sparse.csr_matrix(x)", in_mcirl)
+    assert "implicit conversion" in str(through_scipy.value.__cause__)
+    assert eval("np.asarray(x.get())", in_mcirl).tolist() == [0.25, 0.5]  # the explicit fetch
+    # The CUDA simulator and this module compute on device arrays as NumPy arrays: not refused.
+    assert np.asarray(x).tolist() == [0.25, 0.5]
