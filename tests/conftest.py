@@ -7,6 +7,7 @@ must be switched on before numba is first imported, so this happens here, first.
 from __future__ import annotations
 
 import os
+import sys
 
 from mcirl.backend import gpu_missing
 
@@ -17,6 +18,10 @@ GPU_MISSING = gpu_missing()
 
 if GPU_MISSING is not None and not REQUIRE_GPU:
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+    # CuPy installed where no GPU answers (mcirl[gpu] on a login node, a driver too old) cannot
+    # take the simulator's arrays: the tests run as where CuPy is absent, which is what CI
+    # checks (the fake_cupy fixture puts its stand-in in place, test by test).
+    sys.modules.update(cupy=None, cupyx=None)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

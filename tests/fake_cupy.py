@@ -277,12 +277,15 @@ def assert_same_rows(actual, expected, skip=()):
                 assert a[key] == close, key
 
 
+_ABSENT = object()  # not in sys.modules (None there means "import fails": tests/conftest.py)
+
+
 @contextlib.contextmanager
 def installed():
     """``import cupy`` gives this module (and ``cupyx.scipy.sparse`` its sparse matrices)
     inside the block; whatever was there before comes back after it."""
     modules = _build()
-    saved = {name: sys.modules.get(name) for name in modules}
+    saved = {name: sys.modules.get(name, _ABSENT) for name in modules}
     sys.modules.update(modules)
     converters = {name: getattr(np, name) for name in CONVERTERS}
     for name, convert in converters.items():
@@ -293,7 +296,7 @@ def installed():
         for name, convert in converters.items():
             setattr(np, name, convert)
         for name, module in saved.items():
-            if module is None:
+            if module is _ABSENT:
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
