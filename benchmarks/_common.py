@@ -40,8 +40,9 @@ def emit(rows: list[dict], as_json: bool, columns: list[tuple[str, str]]) -> Non
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from mcirl.cli.common import print_table
 
     table = Table()
     for key, title in columns:
@@ -49,4 +50,4 @@ def emit(rows: list[dict], as_json: bool, columns: list[tuple[str, str]]) -> Non
     for row in rows:
         table.add_row(*[f"{row[key]:.3g}" if isinstance(row[key], float) else str(row[key])
                         for key, _ in columns])
-    Console().print(table)
+    print_table(table)

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -260,3 +261,26 @@ def test_ctrl_c_inside_a_numba_call_is_an_interrupt_not_a_traceback(capsys, monk
     monkeypatch.setattr(cli.bound, "run", broken)
     with pytest.raises(SystemError, match="a real bug"):
         main(["bound", "--k", "10"])
+
+
+def test_a_table_wider_than_80_columns_prints_every_value_whole(capsys):
+    """Rich fits tables to 80 columns off a terminal by cutting cells to "1.198…": a wrong
+    number. Every value of the JSON must appear whole in the table."""
+    argv = ("bound", "--k", "10", "1000", "--gamma", "0.9", "0.99", "--variance", "0.01")
+    code, out, _ = run(capsys, *argv, "--json")
+    rows = json.loads(out)
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and max(map(len, out.splitlines())) > 80 and "…" not in out
+    for row in rows:
+        for name in ("abbeel-ng", "mwal", "pinelis", "pinelis-onehot", "regret", "bernstein"):
+            assert f" {row[f'm_{name}']:.4g} " in out
+        assert f" {row['mwal_iterations']} " in out
+
+
+def test_a_table_in_a_narrow_terminal_folds_rather_than_cuts(capsys, monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat stdout as a terminal
+    monkeypatch.setenv("COLUMNS", "36")
+    code, out, _ = run(capsys, "bound", "--seed-table")
+    lines = out.splitlines()
+    assert code == 0 and max(len(re.sub(r"\x1b\[[0-9;]*m", "", line)) for line in lines) <= 36
+    assert "…" not in out and "e+1" in out  # 2.119e+10 folded, its exponent kept

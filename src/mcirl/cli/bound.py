@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
 from .. import bounds
 from ..errors import InputError, check_int, check_real
-from .common import count_arg, emit_json, real_arg, sig
+from .common import count_arg, emit_json, print_table, real_arg, sig
 
 
 def _check_bounds_fit(ks, gammas, eps) -> None:
@@ -51,7 +50,7 @@ def run(args) -> None:
         for g, row in zip(gammas, table):
             ratio = [f"{row[-1] / row[0]:.1f}x"] if len(ks) > 1 else []
             out.add_row(f"gamma = {g:g}", *[sig(x) for x in row], *ratio)
-        return Console().print(out)
+        return print_table(out)
     variance = None if args.variance is None else check_real("variance", args.variance, 0.0, 0.25)
     rows = []
     for g in gammas:
@@ -78,7 +77,7 @@ def run(args) -> None:
         out.add_row(str(r["k"]), f"{r['gamma']:g}", f"{r['eps']:g}", f"{r['delta']:g}",
                     *[sig(r[f"m_{n}"]) for n in names], str(r["theorem1_iterations"]),
                     str(r["mwal_iterations"]), str(r["horizon"]))
-    Console().print(out)
+    print_table(out)
 
 
 def register(sub) -> None:

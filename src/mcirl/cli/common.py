@@ -1,5 +1,5 @@
 """What every command shares: argparse with one-line errors, argument types, JSON output,
-number formatting and progress bars."""
+number formatting, tables and progress bars."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
 from ..errors import InputError
 
@@ -58,6 +59,23 @@ def _json_default(x):
 
 def sig(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
+
+
+def print_table(table: Table) -> None:
+    """Print a rich table with every value whole.
+
+    Rich fits a table to the console by cutting cells off with an ellipsis, which shows
+    1.846e+04 as "1.846…": a wrong number, not a short one. Here a cell that does not fit folds
+    onto a second line instead, and output to a file or pipe (no terminal, so no width to fit)
+    is as wide as the table.
+    """
+    for column in table.columns:
+        column.overflow = "fold"
+    console = Console()
+    if not console.is_terminal:
+        natural = console.measure(table, options=console.options.update_width(1 << 16)).maximum
+        console = Console(width=max(console.width, natural))
+    console.print(table)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..backend import BACKENDS
 from ..sweep.store import DEFAULT_DB, Store
-from .common import count_arg, emit_json, phase_bars, real_arg
+from .common import count_arg, emit_json, phase_bars, print_table, real_arg
 
 
 def run(args) -> None:
@@ -52,7 +52,7 @@ def run(args) -> None:
                     "-" if e["n_elbow"] is None else f"{e['n_elbow']:.0f}",
                     "-" if e["n_low"] is None else f"[{e['n_low']:.0f}, {e['n_high']:.0f}]",
                     f"{np.median(others):.0f}" if others else "-")
-    Console().print(out)
+    print_table(out)
     for noise, fits in scalings.items():
         best = min(fits, key=lambda n: fits[n]["rms_log_residual"])
         Console().print(f"temperature {noise}: best scaling N_elbow ~ {fits[best]['c']:.3g} x {best} "

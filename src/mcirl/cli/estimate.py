@@ -14,7 +14,7 @@ from ..errors import M_MAX, InputError, show_limit
 from ..learn import ALGORITHMS, CRITERIA
 from ..mdp import load_npz, make_mdp
 from ..sample import LENGTHS, SAMPLERS
-from .common import count_arg, emit_json, m_arg, phase_bars, real_arg, sig
+from .common import count_arg, emit_json, m_arg, phase_bars, print_table, real_arg, sig
 from .mdp import add_family_options, family_spec
 
 
@@ -55,7 +55,7 @@ def run(args) -> None:
         out.add_row(f"{r.m:,}", f"{r.failures}/{r.reps}", f"{r.rate:.3f}",
                     f"[{r.ci_low:.3f}, {r.ci_high:.3f}]", f"{r.mean_iterations:.1f}",
                     str(r.nonterminated), sig(r.m / r.bound, 3))
-    console.print(out)
+    print_table(out)
     s = result.seconds
     console.print(f"bound m_AN = {sig(result.bound)} (Abbeel & Ng Thm 2); Theorem 1 iteration "
                   f"bound {result.theorem1_iterations}; cap {config.max_iter}; "

@@ -7,14 +7,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
 from ..backend import BACKENDS, backend_module
 from ..errors import InputError
 from ..mdp import FamilySpec, load_npz, make_mdp, save_npz
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
-from .common import Parser, count_arg, emit_json, real_arg, sig
+from .common import Parser, count_arg, emit_json, print_table, real_arg, sig
 
 
 def add_family_options(p: argparse.ArgumentParser) -> None:
@@ -81,7 +80,7 @@ def _print_mapping(title: str, mapping: dict) -> None:
     out.add_column("value", justify="right")
     for key, value in mapping.items():
         out.add_row(key, sig(value, 6) if isinstance(value, float) else str(value))
-    Console().print(out)
+    print_table(out)
 
 
 def _make(args) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from ..errors import InputError
 from ..sweep.store import DEFAULT_DB, TABLES, Store
-from .common import emit_json
+from .common import emit_json, print_table
 from .sweep import mstar_summary, print_mstar
 
 
@@ -31,7 +30,7 @@ def run(args) -> None:
             for r in runs:
                 out.add_row(r["run_id"][:12], r["name"], r["status"], str(r["cells"]), str(r["tasks"]),
                             f"{r['seconds'] or 0:.1f}", str(r["host"]), str(r["package_version"]))
-            return Console().print(out)
+            return print_table(out)
         run_id = store.resolve_run(args.run)
         if args.action == "show":
             rows = mstar_summary(store, run_id)
@@ -76,7 +75,7 @@ def _merge_results(args) -> None:
         out.add_column(name, justify="right")
     for m in merged:
         out.add_row(m["path"], *(f"{m['added'][t]:,} ({m['present'][t]:,})" for t in tables))
-    Console().print(out)
+    print_table(out)
 
 
 def _print_estimates(rows: list[dict]) -> None:
@@ -87,7 +86,7 @@ def _print_estimates(rows: list[dict]) -> None:
         out.add_row(r["cell_id"][:8], str(r["instance"]), f"{r['m']:,}", str(r["reps"]),
                     str(r["failures_theorem"]), str(r["failures_l2"]), str(r["failures_regret"]),
                     str(r["nonterminated"]), r["sampler"])
-    Console().print(out)
+    print_table(out)
 
 
 def _export(rows: list[dict], path: Path, fmt: str) -> Path:

@@ -16,7 +16,7 @@ from rich.table import Table
 from ..backend import BACKENDS
 from ..results import method
 from ..sweep.store import DEFAULT_DB, Store
-from .common import bars, count_arg, emit_json, sig
+from .common import bars, count_arg, emit_json, print_table, sig
 
 
 def run(args) -> None:
@@ -58,7 +58,7 @@ def _print_plan(plan: dict) -> None:
                     method(r["algorithm"], r["lengths"]),
                     "geometric" if r["horizon"] is None else str(r["horizon"]), sig(r["bound"]),
                     f"{r['cap']:,}", str(r["grid"]), sig(r["grid_steps"], 3))
-    Console().print(out)
+    print_table(out)
     lines = [f"tasks: {plan['grid_tasks']} for the grids, at most {plan['bisect_tasks_at_most']} "
              f"for bisection ({len(plan['criteria'])} criteria)",
              f"walker-equivalent trajectory steps: {sig(plan['grid_trajectory_steps'], 3)} "
@@ -100,7 +100,7 @@ def print_mstar(rows: list[dict], title: str) -> None:
                     method(r["algorithm"], r["lengths"]), r["criterion"],
                     "pooled" if r["instance"] == -1 else str(r["instance"]), star, interval,
                     sig(r["bound"]), ratio)
-    Console().print(out)
+    print_table(out)
 
 
 @contextmanager
