@@ -44,7 +44,6 @@ def run(args) -> None:
         result = run_estimate(mdp, config, progress)
     if args.json:
         return emit_json([vars(r) | {"sampler": result.sampler} for r in result.rows])
-    console = Console()
     lengths = "geometric lengths" if result.horizon is None else f"H = {result.horizon}"
     out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
                       f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "
@@ -57,10 +56,10 @@ def run(args) -> None:
                     str(r.nonterminated), sig(r.m / r.bound, 3))
     print_table(out)
     s = result.seconds
-    console.print(f"bound m_AN = {sig(result.bound)} (Abbeel & Ng Thm 2); Theorem 1 iteration "
-                  f"bound {result.theorem1_iterations}; cap {config.max_iter}; "
-                  f"time: expert {s['expert']:.2f} s, sampler {s['sample']:.2f} s, "
-                  f"learner {s['learn']:.2f} s")
+    Console().print(f"bound m_AN = {sig(result.bound)} (Abbeel & Ng Thm 2); Theorem 1 iteration "
+                    f"bound {result.theorem1_iterations}; cap {config.max_iter}; "
+                    f"time: expert {s['expert']:.2f} s, sampler {s['sample']:.2f} s, "
+                    f"learner {s['learn']:.2f} s")
 
 
 def register(sub) -> None:
