@@ -263,9 +263,11 @@ def test_ctrl_c_inside_a_numba_call_is_an_interrupt_not_a_traceback(capsys, monk
         main(["bound", "--k", "10"])
 
 
-def test_a_table_wider_than_80_columns_prints_every_value_whole(capsys):
+def test_a_table_wider_than_80_columns_prints_every_value_whole(capsys, monkeypatch):
     """Rich fits tables to 80 columns off a terminal by cutting cells to "1.198…": a wrong
     number. Every value of the JSON must appear whole in the table."""
+    for name in ("TTY_COMPATIBLE", "FORCE_COLOR", "COLUMNS"):  # stdout is no terminal here
+        monkeypatch.delenv(name, raising=False)
     argv = ("bound", "--k", "10", "1000", "--gamma", "0.9", "0.99", "--variance", "0.01")
     code, out, _ = run(capsys, *argv, "--json")
     rows = json.loads(out)
@@ -278,7 +280,8 @@ def test_a_table_wider_than_80_columns_prints_every_value_whole(capsys):
 
 
 def test_a_table_in_a_narrow_terminal_folds_rather_than_cuts(capsys, monkeypatch):
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat stdout as a terminal
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: stdout is a terminal
     monkeypatch.setenv("COLUMNS", "36")
     code, out, _ = run(capsys, "bound", "--seed-table")
     lines = out.splitlines()
