@@ -17,8 +17,10 @@ import numpy as np
 from . import bounds
 from .backend import array_module, backend_module, resolve_backend, single_threaded_blas
 from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
-from .learn import ALGORITHMS, CRITERIA, learn, successes
-from .learn.result import to_numpy
+from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, PROJECTION_STEPS, certificate_applies,
+                    learn, successes)
+from .learn.mwal import guarantee, rounds
+from .learn.result import UNDECIDED, outcome_counts, to_numpy
 from .sample import (LENGTHS, SAMPLERS, ExpertChain, check_grid, choose_sampler, gamma_range,
                      mu_hat, sample_occupancy, trajectory_law)
 from .solve import expert
@@ -42,6 +44,8 @@ class EstimateConfig:
     confidence: float = 0.95  #: level of the Clopper-Pearson intervals
     rep_offset: int = 0  #: first replicate's index (its RNG streams): replicate blocks of a sweep
     lengths: str = "truncated"  #: truncated (H steps) | geometric (unbiased): see mcirl.sample
+    projection_step: str = "segment"  #: segment (clipped to the hull) | line (the paper's)
+    certificate: str = "auto"  #: on | off | auto (on where it applies): see mcirl.learn.certificate
 
     def __post_init__(self):
         m = tuple(int(check_int("m", x, 1, M_MAX)) for x in np.atleast_1d(self.m).tolist())
@@ -56,10 +60,24 @@ class EstimateConfig:
         check_int("rep_offset", self.rep_offset, 0)
         check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),
-                              ("sampler", SAMPLERS), ("lengths", LENGTHS)):
+                              ("sampler", SAMPLERS), ("lengths", LENGTHS),
+                              ("projection_step", PROJECTION_STEPS),
+                              ("certificate", CERTIFICATES + ("auto",))):
             if getattr(self, name) not in allowed:
                 raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
+        object.__setattr__(self, "certificate", resolve_certificate(
+            self.certificate, self.algorithm, self.projection_step))
         object.__setattr__(self, "backend", resolve_backend(self.backend))
+
+
+def resolve_certificate(certificate: str, algorithm: str, step: str) -> str:
+    """"on" or "off": auto is on wherever a certificate applies; "on" with projection's line
+    step is refused (mu_bar can leave the hull, so the lower bound proves nothing there)."""
+    applies = certificate_applies(algorithm, step)
+    if certificate == "on" and algorithm == "projection" and not applies:
+        raise InputError("certificate", "must be off with the line projection step (mu_bar can "
+                         "leave the hull, so no row can be certified)", certificate)
+    return "on" if certificate != "off" and applies else "off"
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,10 @@ class EstimateRow:
     mean_regret: float = 0.0  #: mean of w* . (mu_E - mu_tilde) over replicates (all of them)
     mean_performance: float = 1.0  #: mean of w* . mu_tilde / w* . mu_E (1 = the expert's value)
     variance: float = float("nan")  #: max_i of m Var_r((1-gamma) mu_hat_i): per-trajectory variance
+    outcomes: dict = field(default_factory=dict)  #: rows terminated, certified, undecided
+    failures_if_undecided_succeed: int = 0  #: failures when rows stopped by the cap count as successes
+    max_gap: float = float("nan")  #: MWAL: largest certified duality gap (feature units)
+    seconds: dict = field(default_factory=dict)  #: the whole run's expert, sample, learn seconds
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,8 @@ class Estimate:
     sampler: str
     expert_return: float  #: w . mu_E, the expert's normalised-reward value
     seconds: dict  #: expert, sample, learn
+    rounds: int  #: MWAL: the T it runs (its theorem's or the cap); else the cap
+    rounds_guarantee: float  #: MWAL: game accuracy T rounds guarantee a priori; else NaN
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -146,6 +170,7 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     t0 = time.perf_counter()
     with single_threaded_blas():
         result = learn(device, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
+                       step=config.projection_step, certificate=config.certificate == "on",
                        progress=lambda i, running: progress("learn", R * C - running, R * C))
     seconds["learn"] = time.perf_counter() - t0
 
@@ -156,6 +181,8 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     low, high = clopper_pearson(chosen, R, config.confidence)
     bound = float(bounds.abbeel_ng_trajectories(k, gamma, eps, config.delta))
     iterations = result.iterations.reshape(R, C)
+    outcome = result.outcome.reshape(R, C)
+    gaps = result.gap.reshape(R, C)
     value = (result.mu_tilde @ mdp.w).reshape(R, C)
     expert_value = float(mdp.w @ mu_E)
     rows = [EstimateRow(
@@ -167,8 +194,14 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
         failures_by_criterion={name: int(f[c]) for name, f in fails.items()},
         mean_regret=float((expert_value - value[:, c]).mean()),
         mean_performance=float(value[:, c].mean() / expert_value) if expert_value else float("nan"),
-        variance=float(variance[c]))
+        variance=float(variance[c]), outcomes=outcome_counts(outcome[:, c]),
+        failures_if_undecided_succeed=int(chosen[c] - (outcome[:, c] == UNDECIDED).sum()),
+        max_gap=float(np.max(gaps[:, c])) if not np.isnan(gaps[:, c]).all() else float("nan"),
+        seconds=seconds)
         for c in range(C)]
+    mwal = config.algorithm == "mwal"
+    T = rounds(k, gamma, eps, config.max_iter) if mwal else config.max_iter
     return Estimate(rows=rows, config=config, k=k, gamma=gamma, horizon=H, bound=bound,
                     theorem1_iterations=int(bounds.theorem1_iterations(k, gamma, eps / 2)),
-                    sampler=sampler, expert_return=expert_value, seconds=seconds)
+                    sampler=sampler, expert_return=expert_value, seconds=seconds, rounds=T,
+                    rounds_guarantee=guarantee(k, gamma, T) if mwal else float("nan"))

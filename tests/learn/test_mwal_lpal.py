@@ -58,7 +58,8 @@ def test_lpal_policy_mu_equals_lp_solution(small_garnet, rng):
 def test_mwal_meets_its_game_guarantee(two_state):
     """Freund-Schapire: min_i (mu_tilde_i - mu_hat_i) >= v - 4 Delta_T / (1 - gamma), v = 0."""
     T = 2000
-    res = mwal(two_state, np.array([[1.5, 0.5], [1.2, 0.9]]), eps=0.1, max_iter=T)  # theorem T > cap
+    res = mwal(two_state, np.array([[1.5, 0.5], [1.2, 0.9]]), eps=0.1, max_iter=T,
+               certificate=False)  # theorem T > cap
     assert (res.iterations == T).all() and res.terminated.all()
     delta_T = math.sqrt(2 * math.log(2) / T) + math.log(2) / T
     slack = 4 * delta_T / (1 - 0.5)
@@ -75,7 +76,8 @@ def test_mwal_first_round_and_weights(two_state):
 
 def test_dispatch_and_mwal_rounds_from_the_theorem(two_state):
     T = int(bounds.mwal_iterations(2, 0.5, 1.0))
-    res = learn(two_state, np.array([[1.5, 0.5]]), 1.0, algorithm="mwal", max_iter=10**6)
+    res = learn(two_state, np.array([[1.5, 0.5]]), 1.0, algorithm="mwal", max_iter=10**6,
+                certificate=False)
     assert res.iterations[0] == T == 377
     assert learn(two_state, np.array([[1.5, 0.5]]), 1.0, algorithm="lpal").terminated.all()
     with pytest.raises(ValueError):

@@ -78,6 +78,18 @@ def print_table(table: Table) -> None:
     console.print(table)
 
 
+def add_learner_options(p) -> None:
+    """The learner's options shared by every command that runs it (the sweep's in its config)."""
+    from ..learn import CERTIFICATES, PROJECTION_STEPS
+
+    p.add_argument("--projection-step", dest="projection_step", choices=PROJECTION_STEPS,
+                   default="segment", help="projection's step: segment (default; clipped so "
+                   "mu_bar stays in the hull) or line (the paper's, unclipped)")
+    p.add_argument("--certificate", choices=CERTIFICATES, default="auto",
+                   help="stop each row once its outcome is proven (default: on, off with "
+                        "--projection-step line); off runs every row to its stop or the cap")
+
+
 @contextmanager
 def bars(enabled: bool, *columns):
     """A transient rich progress display on stderr (None when disabled)."""

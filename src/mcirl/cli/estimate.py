@@ -11,10 +11,11 @@ from rich.table import Table
 from .. import bounds
 from ..backend import BACKENDS
 from ..errors import M_MAX, InputError, show_limit
-from ..learn import ALGORITHMS, CRITERIA
+from ..learn import ALGORITHMS, CRITERIA, OUTCOMES
 from ..mdp import load_npz, make_mdp
 from ..sample import LENGTHS, SAMPLERS
-from .common import count_arg, emit_json, m_arg, phase_bars, print_table, real_arg, sig
+from .common import (add_learner_options, count_arg, emit_json, m_arg, phase_bars, print_table,
+                     real_arg, sig)
 from .mdp import add_family_options, family_spec
 
 
@@ -27,7 +28,8 @@ def run(args) -> None:
     config = EstimateConfig(m=(1,), eps=args.eps, delta=args.delta, reps=args.reps,
                             algorithm=args.algorithm, criterion=args.criterion,
                             max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
-                            backend=args.backend, lengths=args.lengths)
+                            backend=args.backend, lengths=args.lengths,
+                            projection_step=args.projection_step, certificate=args.certificate)
     if args.mdp is not None:
         given = [flag for dest, flag in args.family_options if getattr(args, dest) is not None]
         if given:
@@ -48,18 +50,34 @@ def run(args) -> None:
     out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
                       f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "
                       f"gamma = {mdp.gamma:g}, {lengths}, sampler {result.sampler}")
-    for col in ("m", "failures", "rate", "95% CI", "mean iter", "non-term", "m / bound"):
+    for col in ("m", "failures", "rate", "95% CI", "mean iter", "terminated", "certified",
+                "undecided", "m / bound"):
         out.add_column(col, justify="right")
     for r in result.rows:
         out.add_row(f"{r.m:,}", f"{r.failures}/{r.reps}", f"{r.rate:.3f}",
                     f"[{r.ci_low:.3f}, {r.ci_high:.3f}]", f"{r.mean_iterations:.1f}",
-                    str(r.nonterminated), sig(r.m / r.bound, 3))
+                    *(str(r.outcomes[name]) for name in OUTCOMES), sig(r.m / r.bound, 3))
     print_table(out)
     s = result.seconds
-    Console().print(f"bound m_AN = {sig(result.bound)} (Abbeel & Ng Thm 2); Theorem 1 iteration "
-                    f"bound {result.theorem1_iterations}; cap {config.max_iter}; "
+    Console().print(f"bound m_AN = {sig(result.bound)} (Abbeel & Ng Thm 2); {guarantee_text(result)}; "
                     f"time: expert {s['expert']:.2f} s, sampler {s['sample']:.2f} s, "
                     f"learner {s['learn']:.2f} s")
+
+
+def guarantee_text(result) -> str:
+    """What the learner as run guarantees: the trailer's middle part."""
+    config = result.config
+    certificate = f"certificate {config.certificate}"
+    if config.algorithm == "lpal":
+        return "LPAL solves the game exactly (HiGHS): gap 0"
+    if config.algorithm == "mwal":
+        gaps = [r.max_gap for r in result.rows]
+        return (f"MWAL T = {result.rounds} rounds guarantee a game accuracy of "
+                f"{sig(result.rounds_guarantee, 3)} a priori (eps/2 = {sig(config.eps / 2, 3)} "
+                f"needed); {certificate}, certified gaps up to {sig(max(gaps), 3)}")
+    step = f", {config.projection_step} step" if config.algorithm == "projection" else ""
+    return (f"Theorem 1 iteration bound {result.theorem1_iterations}; cap {config.max_iter}; "
+            f"{certificate}{step}")
 
 
 def register(sub) -> None:
@@ -75,6 +93,7 @@ def register(sub) -> None:
     p.add_argument("--criterion", choices=CRITERIA, default="theorem")
     p.add_argument("--max-iter", dest="max_iter", type=count_arg, default=1000,
                    help="learner iteration cap; hitting it is a failure (default 1000)")
+    add_learner_options(p)
     p.add_argument("--seed", type=count_arg, default=0, help="seed of the expert trajectories")
     p.add_argument("--sampler", choices=SAMPLERS, default="counts")
     p.add_argument("--lengths", choices=LENGTHS, default="truncated",

@@ -8,7 +8,7 @@ from ..backend import BACKENDS
 from ..errors import InputError
 from ..learn import ALGORITHMS, CRITERIA
 from ..sample import LENGTHS, SAMPLERS
-from .common import count_arg, emit_json, phase_bars, real_arg
+from .common import add_learner_options, count_arg, emit_json, phase_bars, real_arg
 
 
 def _range(name, values, kind):
@@ -39,6 +39,7 @@ def run(args) -> int:
     config = VerifyConfig(bound=args.bound, ranges=replace(ranges, **changes), examples=args.examples,
                           reps=args.reps, criterion=args.criterion, algorithm=args.algorithm,
                           max_iter=args.max_iter, sampler=args.sampler, lengths=args.lengths,
+                          projection_step=args.projection_step, certificate=args.certificate,
                           alpha=args.alpha,
                           seed=args.seed, backend=args.backend)
     if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after the search
@@ -87,6 +88,7 @@ def register(sub) -> None:
     p.add_argument("--criterion", choices=CRITERIA, default="theorem")
     p.add_argument("--algorithm", choices=ALGORITHMS, default="projection")
     p.add_argument("--max-iter", dest="max_iter", type=count_arg, default=1000)
+    add_learner_options(p)
     p.add_argument("--sampler", choices=SAMPLERS, default="auto")
     p.add_argument("--lengths", choices=LENGTHS, default="truncated",
                    help="expert trajectories truncated at H (default) or of geometric length")

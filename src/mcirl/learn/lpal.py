@@ -20,7 +20,7 @@ import scipy.sparse
 from scipy.optimize import linprog
 
 from ..solve import feature_expectations
-from .result import LearnResult, to_numpy
+from .result import LearnResult, outcomes_from_terminated, to_numpy
 
 
 def lpal_program(mdp):
@@ -61,5 +61,5 @@ def lpal(mdp, mu_hat, *, progress=None):
             progress(r + 1, N - r - 1)
     mu_tilde = to_numpy(feature_expectations(mdp, mdp.xp.asarray(policies)))
     return LearnResult(
-        iterations=np.ones(N, dtype=np.int64), terminated=solved, t=-value,
-        t_history=np.empty((N, 0)), mu_tilde=mu_tilde, mixture=[np.ones(1) for _ in range(N)])
+        iterations=np.ones(N, dtype=np.int64), outcome=outcomes_from_terminated(solved), t=-value,
+        t_history=np.empty((N, 0)), mu_tilde=mu_tilde, mixture=[np.ones(1) for _ in range(N)], gap=np.where(solved, 0.0, np.nan))

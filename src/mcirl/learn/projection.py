@@ -15,10 +15,22 @@ conv{mu_0..mu_n} relative to mu_hat_E. At most ``max_iter`` policies are compute
 t never reaches eps / 2 is not terminated (a failure under every criterion), and its final
 mixture is still computed and recorded.
 
+Two amendments to the paper (issue 28), both defaults:
+
+- ``step="segment"`` clips the projection coefficient to [0, 1], so mu_bar_i stays on the
+  segment [mu_bar_{i-1}, mu_i] and hence in the hull. When mu_hat_E is achievable the
+  coefficient is already in [0, 1] (pi_i is a best response, so (mu_i - mu_bar) . (mu_hat_E -
+  mu_i) <= 0 up to the solver's slack), and nothing changes; when it is not, the paper's
+  ``line`` step can overshoot (coefficients up to 1.9 measured), mu_bar leaves the hull and a
+  row can stop at t <= eps/2 while its output is farther than eps/2 from mu_hat_E.
+- ``certificate=True`` stops a row as soon as it is proven never to terminate
+  (:mod:`.certificate`): outcome ``certified``, a failure under every criterion, as a row at
+  the cap is. It is valid only while mu_bar stays in the hull: not with ``step="line"``.
+
 Rows are independent problems (one per replicate and checkpoint): each step is one batched call
 over the rows still running. A row whose mu_bar stops changing exactly is stalled: its
-iterations would repeat identically up to the cap, so it is recorded as not terminated with
-iterations = max_iter at once.
+iterations would repeat identically up to the cap. With the certificate it is certified at
+once; without, it is recorded as undecided with iterations = max_iter, as if run to the cap.
 """
 
 from __future__ import annotations
@@ -26,18 +38,26 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module
-from ..solve import feature_expectations, optimal_policy, uniform_policy
+from ..solve import (feature_error, feature_expectations, optimal_policy, optimality_gap,
+                     uniform_policy)
+from .certificate import distance_lower_bound
 from .hulls import HullPoints
-from .result import LearnResult, to_numpy
+from .result import CERTIFIED, TERMINATED, UNDECIDED, LearnResult, to_numpy
 
-def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=None):
+
+def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, step="segment",
+               certificate=True, progress=None):
     """Run the projection (or max-margin) learner on every row of mu_hat: (N, k) float64
-    estimates of mu_E. progress: optional callable(iteration, rows_still_running).
-    Returns a :class:`LearnResult`.
+    estimates of mu_E. step: "segment" | "line" (projection only); certificate: stop rows proven
+    never to terminate (not with step="line"). progress: optional callable(iteration,
+    rows_still_running). Returns a :class:`LearnResult`.
     """
+    if certificate and step == "line" and not max_margin:
+        raise ValueError("the certificate needs mu_bar in the hull: step='segment'")
     xp = array_module(mu_hat)
     N, k = mu_hat.shape
     mu0 = feature_expectations(mdp, uniform_policy(mdp))[0]
+    f_err = feature_error(mdp) if certificate else 0.0
     # The hulls' points stay on the host, where Wolfe's method reads them (max-margin every
     # iteration): on a GPU they would fill (N, max_iter, k) of its memory and cross the bus
     # whole each time; this way only each iteration's mu_i crosses.
@@ -45,7 +65,8 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
     mu_bar = xp.broadcast_to(mu0, (N, k)).copy()
     policies = xp.zeros((N, mdp.S), dtype=xp.int64)
     iterations = xp.zeros(N, dtype=xp.int64)
-    terminated = xp.zeros(N, dtype=bool)
+    outcome = xp.full(N, UNDECIDED, dtype=xp.int8)
+    lower = xp.full(N, -xp.inf)
     t_last = xp.full(N, xp.nan)
     history = []
     active = xp.arange(N)
@@ -57,34 +78,49 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, progress=No
         column[active] = t
         history.append(column)
         stop = t <= eps / 2
-        terminated[active[stop]] = True
+        outcome[active[stop]] = TERMINATED
         active, w = active[~stop], w[~stop]
         if progress is not None:
             progress(i, int(active.size))
         if active.size == 0 or i == max_iter + 1:
             break
-        pi, _ = optimal_policy(mdp, w @ mdp.phi.T, policy0=policies[active] if i > 1 else None)
+        pi, values = optimal_policy(mdp, w @ mdp.phi.T,
+                                    policy0=policies[active] if i > 1 else None)
         policies[active] = pi
         mu_i = feature_expectations(mdp, pi)
         rows = to_numpy(active)
         hulls.add(rows, to_numpy(mu_i))
         iterations[active] = i
+        done = xp.zeros(active.size, dtype=bool)
+        if certificate:
+            lb = distance_lower_bound(w, mu_hat[active], mu_i, optimality_gap(values, mdp.gamma),
+                                      f_err)
+            lower[active] = xp.maximum(lower[active], lb)
+            done = lower[active] > eps / 2
         if not max_margin:
             v = mu_i - mu_bar[active]
             vv = (v * v).sum(axis=1)
             coef = xp.where(vv > 0, (v * w).sum(axis=1) / xp.where(vv > 0, vv, 1.0), 0.0)
+            if step == "segment":
+                coef = xp.clip(coef, 0.0, 1.0)
             new = mu_bar[active] + coef[:, None] * v
         else:
             _, new = hulls.closest(rows, to_numpy(mu_hat[active]))
             new = xp.asarray(new)
         stalled = (new == mu_bar[active]).all(axis=1)
         mu_bar[active] = new
-        iterations[active[stalled]] = max_iter
-        active = active[~stalled]
+        if certificate:
+            done |= stalled
+            outcome[active[done]] = CERTIFIED
+        else:
+            iterations[active[stalled]] = max_iter
+            done = stalled
+        active = active[~done]
         if active.size == 0:
             break
     lam, mu_tilde = hulls.closest(np.arange(N), to_numpy(mu_hat))
     return LearnResult(
-        iterations=to_numpy(iterations), terminated=to_numpy(terminated), t=to_numpy(t_last),
+        iterations=to_numpy(iterations), outcome=to_numpy(outcome), t=to_numpy(t_last),
         t_history=to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde,
-        mixture=[lam[r, :hulls.counts[r]] for r in range(N)])
+        mixture=[lam[r, :hulls.counts[r]] for r in range(N)],
+        lower_bound=to_numpy(xp.where(lower > -xp.inf, lower, xp.nan)))

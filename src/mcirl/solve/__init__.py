@@ -5,9 +5,9 @@
 - :mod:`.plan`: optimal policies by policy iteration, Bellman residuals.
 """
 
-from .evaluate import evaluate, feature_expectations, occupancy
-from .plan import bellman_residual, expert, optimal_policy
+from .evaluate import evaluate, feature_error, feature_expectations, occupancy
+from .plan import bellman_residual, expert, optimal_policy, optimality_gap
 from .rows import policy_rows, uniform_policy
 
-__all__ = ["evaluate", "occupancy", "feature_expectations", "optimal_policy",
-           "bellman_residual", "expert", "policy_rows", "uniform_policy"]
+__all__ = ["evaluate", "occupancy", "feature_expectations", "feature_error", "optimal_policy",
+           "optimality_gap", "bellman_residual", "expert", "policy_rows", "uniform_policy"]

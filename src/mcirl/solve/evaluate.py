@@ -213,6 +213,14 @@ def occupancy(mdp, policy, method="auto"):
     return evaluate(mdp, policy, rhs, adjoint=True, method=method)
 
 
+def feature_error(mdp) -> float:
+    """Certified bound on ||mu_computed - mu(pi)||_2 for any policy: the occupancy's l1 error is
+    at most tolerance(gamma) / (1 - gamma) (0 after an LU), and ||Phi^T e||_2 <=
+    ||e||_1 max_s ||phi(s)||_2."""
+    phi_norm = float(mdp.xp.sqrt((mdp.phi * mdp.phi).sum(axis=1)).max())
+    return tolerance(mdp.gamma) / (1.0 - mdp.gamma) * phi_norm
+
+
 def feature_expectations(mdp, policy, method="auto"):
     """(R, k) mu(pi) = Phi^T d_pi, each coordinate in [0, 1/(1-gamma)]."""
     return occupancy(mdp, policy, method) @ mdp.phi

@@ -12,7 +12,7 @@ Bellman residual max_a Q(s, a) - V(s) is at most slack + 2 e, so V is within tha
 from __future__ import annotations
 
 from ..backend import array_module
-from .evaluate import evaluate, feature_expectations
+from .evaluate import evaluate, feature_expectations, tolerance
 
 IMPROVEMENT_TOLERANCE = 1e-12
 #: Slack per unit of certified evaluation error: above 2 gamma (module docstring).
@@ -61,6 +61,23 @@ def optimal_policy(mdp, rewards, policy0=None):
         if active.size == 0:
             return policy, values
     raise RuntimeError("policy iteration did not converge")  # finite in theory: a bug if hit
+
+
+def optimality_gap(values, gamma):
+    """(R,) upper bound on d0 . (V* - V^pi) >= 0 for policies :func:`optimal_policy` returned with
+    values (R, S): how far each falls short of the best value any policy (stochastic or
+    non-stationary too) reaches for its reward.
+
+    The final sweep's evaluation error is e <= tolerance(gamma) ||V||_inf (0 after an LU), and no
+    action improved by more than the slack, so the Bellman residual max_a Q(s, a) - V(s) is at
+    most r = max(1e-12 (1 + ||V||), 2.5 e) + 2 e (module docstring). T V <= V + r gives
+    V* <= V + r / (1 - gamma) componentwise, and V^pi >= V - e; d0 sums to 1.
+    """
+    xp = array_module(values)
+    norm = xp.abs(values).max(axis=1)
+    e = tolerance(gamma) * norm
+    residual = xp.maximum(IMPROVEMENT_TOLERANCE * (1.0 + norm), ERROR_SLACK * e) + 2.0 * e
+    return residual / (1.0 - gamma) + e
 
 
 def expert(mdp):

@@ -39,6 +39,8 @@ class VerifyConfig:
     max_iter: int = 1000
     sampler: str = "auto"
     lengths: str = "truncated"  #: the expert's trajectory lengths (mcirl.sample)
+    projection_step: str = "segment"  #: the learner's (mcirl.learn.projection)
+    certificate: str = "auto"  #: on | off | auto (mcirl.learn.certificate)
     alpha: float = 1e-3  #: family-wise probability of a false alarm
     seed: int = 0
     backend: str = "cpu"
@@ -54,6 +56,10 @@ class VerifyConfig:
                               ("lengths", LENGTHS)):
             if getattr(self, name) not in allowed:
                 raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
+        # the learner's options are checked, and auto resolved, as the estimates will take them
+        learner = EstimateConfig(m=(1,), algorithm=self.algorithm,
+                                 projection_step=self.projection_step, certificate=self.certificate)
+        object.__setattr__(self, "certificate", learner.certificate)
         r = self.ranges
         for name, low in (("S", 1), ("A", 1), ("b", 1), ("k", 1)):
             lo, hi = getattr(r, name)
@@ -134,7 +140,8 @@ def estimate_config(config: VerifyConfig, cell: Cell, m: int, seed: int) -> Esti
     return EstimateConfig(m=(m,), eps=cell.eps, delta=cell.delta, reps=config.reps,
                           algorithm=config.algorithm, criterion=config.criterion,
                           max_iter=config.max_iter, seed=seed, sampler=config.sampler,
-                          backend=config.backend, lengths=config.lengths)
+                          backend=config.backend, lengths=config.lengths,
+                          projection_step=config.projection_step, certificate=config.certificate)
 
 
 def reproducer(config: VerifyConfig, example: Example, out_dir: Path) -> dict:
@@ -146,6 +153,7 @@ def reproducer(config: VerifyConfig, example: Example, out_dir: Path) -> dict:
             "--reps", str(config.reps), "--algorithm", config.algorithm,
             "--criterion", config.criterion, "--max-iter", str(config.max_iter),
             "--seed", str(example.seed), "--sampler", config.sampler, "--lengths", config.lengths,
+            "--projection-step", config.projection_step, "--certificate", config.certificate,
             "--backend", config.backend]
     return {"npz": str(path), "argv": argv, "command": shlex.join(argv)}
 
