@@ -114,3 +114,18 @@ def failures(mdp, m, eps, reps, horizon, rng, max_iter=200, stop=None):
         done, mu_tilde = projection(P, mdp.d0, mdp.phi, mdp.gamma, est, eps, max_iter, stop)
         count += not (done and np.abs(mu_tilde - mu_E).max() <= eps)
     return count
+
+
+def achievable_points(P, d0, phi, gamma):
+    """mu of every deterministic policy (A^S, k): the vertices of the achievable set, whose
+    hull every policy's mu (stochastic, non-stationary, mixtures) lies in."""
+    import itertools
+
+    S, A, _ = P.shape
+    return np.array([mu(P, np.array(policy), d0, phi, gamma)
+                     for policy in itertools.product(range(A), repeat=S)])
+
+
+def hull_distance(points, target):
+    """||target - closest point of conv(points)||_2 (to ~1e-6 of the scale: closest_point)."""
+    return float(np.linalg.norm(closest_point(points, target) - target))

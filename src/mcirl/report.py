@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 
 from .output import atomic_path
-from .results import most_replicated, mstar_text
+from .learn import OUTCOMES
+from .results import cap_sensitive, most_replicated, mstar_text, optimistic
 from .stats import clopper_pearson
 
 
@@ -35,12 +36,27 @@ def cell_rows(cells, criterion):
         row = c.mstar.get(criterion)
         ratio = f"{c.bound / row['m_star']:.3g}" if row is not None and row["status"] == "found" else "-"
         rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", str(c.S), f"{c.bound:.4g}",
-                     mstar_text(row), ratio, _rate_at_bound(c, criterion)])
+                     mstar_text(row), _undecided_as_success(row), ratio,
+                     _rate_at_bound(c, criterion), _outcomes(c)])
     return rows
 
 
-CELL_HEADER = ["features", "algorithm", "k", "gamma", "S", "m_AN", "m* [m_lo, m_hi]", "m_AN / m*",
-               "failure rate at m_AN [95% CI]"]
+def _undecided_as_success(row) -> str:
+    """m* with the rows stopped by the cap counted as successes: "same" unless it differs
+    (then the cell's m* depends on the cap, flagged with "!")."""
+    if row is None or row.get("status_optimistic") is None:
+        return "-"
+    return f"! {mstar_text(optimistic(row))}" if cap_sensitive(row) else "same"
+
+
+def _outcomes(cell) -> str:
+    """Learner rows terminated / certified / undecided, over every evaluated m."""
+    return " / ".join(f"{int(cell.outcomes[name].sum()):,}" for name in OUTCOMES)
+
+
+CELL_HEADER = ["features", "algorithm", "k", "gamma", "S", "m_AN", "m* [m_lo, m_hi]",
+               "m* if undecided succeed", "m_AN / m*", "failure rate at m_AN [95% CI]",
+               "rows terminated / certified / undecided"]
 
 
 #: What stays fixed while k or gamma grows: cells differing only in ``over`` are compared. S is
@@ -148,7 +164,11 @@ def blocks(cells, runs, criterion, figures):
                  f"criterion '{criterion}') against Abbeel & Ng's bound "
                  "m_AN = 2k/(eps(1-gamma))^2 ln(2k/delta). m* is pooled over MDP instances; "
                  "[m_lo, m_hi] are where the Clopper-Pearson bounds cross delta; the failure rate "
-                 "at m_AN is measured at m = ceil(m_AN) with its 95% interval.")]
+                 "at m_AN is measured at m = ceil(m_AN) with its 95% interval. Each learner row "
+                 "ends terminated (its own stop), certified (proven never to stop: a failure) or "
+                 "undecided (stopped by the iteration cap: a failure in m*); the column 'm* if "
+                 "undecided succeed' counts the last as successes and is marked '!' where that "
+                 "changes m*, i.e. where m* depends on the cap.")]
     seed = seed_cells(cells, runs)
     out += [("h2", "Seed table"), ("table", (CELL_HEADER, cell_rows(seed, criterion)))]
     seed_growth, every_growth = (growth_rows(c, criterion, "k") for c in (seed, cells))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .learn import CRITERIA
+from .learn import CRITERIA, OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,14 @@ class CellSummary:
     mstar_instances: dict = field(default_factory=dict)  #: criterion -> per-instance rows
     run_ids: tuple = ()  #: every run holding this cell (a cell shared by runs is stored once)
     lengths: str = "truncated"  #: expert trajectory lengths (mcirl.sample)
+    projection_step: str = "line"  #: the learner's options (mcirl.learn); line and off before
+    certificate: str = "off"  #: issue 28
+    outcomes: dict = field(default_factory=dict)  #: outcome -> (n,) int64 pooled row counts
 
     @property
     def method(self) -> str:
-        """The learner and, where not the default, the expert's trajectory lengths."""
-        return method(self.algorithm, self.lengths)
+        """The learner and, where not the default, its options and the trajectory lengths."""
+        return method(self.algorithm, self.lengths, self.projection_step, self.certificate)
 
     def rate_at(self, m: int, criterion: str):
         """(failures, reps) at an evaluated m, or None."""
@@ -53,10 +56,23 @@ class CellSummary:
         return None if hit.size == 0 else (int(self.failures[criterion][hit[0]]), int(self.reps[hit[0]]))
 
 
-def method(algorithm: str, lengths: str) -> str:
-    """'projection', or 'projection (geometric lengths)': how a cell's m* was measured, as
-    tables and plots label it."""
-    return algorithm if lengths == "truncated" else f"{algorithm} ({lengths} lengths)"
+def method(algorithm: str, lengths: str, projection_step: str = "segment",
+           certificate: str = "on") -> str:
+    """'projection', or e.g. 'projection (geometric lengths, line step)': how a cell's m* was
+    measured, as tables and plots label it; only what differs from the defaults is named."""
+    from .learn import certificate_applies
+
+    notes = [] if lengths == "truncated" else [f"{lengths} lengths"]
+    if algorithm == "projection" and projection_step == "line":
+        notes.append("line step")
+    elif certificate == "off" and certificate_applies(algorithm, projection_step):
+        notes.append("no certificate")
+    return f"{algorithm} ({', '.join(notes)})" if notes else algorithm
+
+
+def method_of(row) -> str:
+    """:func:`method` of a stored cells row (a mapping with those columns)."""
+    return method(row["algorithm"], row["lengths"], row["projection_step"], row["certificate"])
 
 
 def collect(store, run_ids=None) -> list[CellSummary]:
@@ -79,9 +95,12 @@ def collect(store, run_ids=None) -> list[CellSummary]:
             reps = np.zeros(ms.size, dtype=np.int64)
             fails = {crit: np.zeros(ms.size, dtype=np.int64) for crit in CRITERIA}
             perf = np.zeros(ms.size)
+            outcomes = {name: np.zeros(ms.size, dtype=np.int64) for name in OUTCOMES}
             for e in rows:
                 i = index[e["m"]]
                 reps[i] += e["reps"]
+                for name, count in stored_outcomes(e).items():
+                    outcomes[name][i] += count
                 perf[i] += e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
                 for crit in CRITERIA:
                     fails[crit][i] += e[f"failures_{crit}"]
@@ -97,8 +116,19 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                 mstar={r["criterion"]: r for r in stars if r["instance"] == -1},
                 mstar_instances={crit: [r for r in stars if r["criterion"] == crit and r["instance"] >= 0]
                                  for crit in CRITERIA},
-                run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"])
+                run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"],
+                projection_step=c["projection_step"], certificate=c["certificate"],
+                outcomes=outcomes)
     return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
+
+
+def stored_outcomes(row) -> dict:
+    """{outcome: rows} of a stored estimate; before outcomes were stored, every row that did not
+    terminate had hit the cap."""
+    if row.get("terminated") is None:
+        return {"terminated": row["reps"] - row["nonterminated"], "certified": 0,
+                "undecided": row["nonterminated"]}
+    return {name: row[name] for name in OUTCOMES}
 
 
 def most_replicated(cells, key) -> dict:
@@ -128,6 +158,20 @@ def collect_elbows(store, run_ids=None) -> tuple[list[dict], list[dict]]:
     curves = [row for run in runs for row in store.table("elbow_curves", run)]
     elbows = [row for run in runs for row in store.table("elbows", run)]
     return curves, elbows
+
+
+def optimistic(row) -> dict:
+    """A stored m* row's twin with undecided rows counted as successes (same cap)."""
+    return {"cap": row["cap"]} | {key: row[f"{key}_optimistic"]
+                                  for key in ("status", "m_star", "m_lo", "m_hi")}
+
+
+def cap_sensitive(row) -> bool:
+    """Whether an m* row changes when rows stopped by the learner's cap count as successes
+    (False where the database predates the distinction)."""
+    if row.get("status_optimistic") is None:
+        return False
+    return any(row[key] != row[f"{key}_optimistic"] for key in ("status", "m_star", "m_lo", "m_hi"))
 
 
 def mstar_text(row, number="{:,}") -> str:

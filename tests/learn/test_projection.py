@@ -3,6 +3,7 @@ import pytest
 
 from mcirl import bounds
 from mcirl.learn import learn, min_norm_points, successes
+from mcirl.learn.result import CERTIFIED, UNDECIDED
 from mcirl.mdp import FamilySpec, make_mdp
 from mcirl.solve import feature_expectations, optimal_policy
 
@@ -65,11 +66,15 @@ def test_projection_mu_bar_stays_in_the_hull(cell, rng):
 def test_unreachable_target_is_not_terminated(cell):
     mdp, mu_E = cell
     far = np.full((2, mdp.k), 1 / (1 - mdp.gamma))  # every feature always on: impossible
-    res = learn(mdp, far, 0.1, max_iter=15)
+    res = learn(mdp, far, 0.1, max_iter=15, certificate=False)
     assert not res.terminated.any()
     assert (res.iterations == 15).all()
+    assert (res.outcome == UNDECIDED).all()
     ok = successes(res.mu_tilde, mu_E, mdp.w, 0.1)
     assert res.mu_tilde.shape == (2, mdp.k) and set(ok) == {"theorem", "l2", "regret"}
+    certified = learn(mdp, far, 0.1, max_iter=15)  # proven at once, far from the cap
+    assert (certified.outcome == CERTIFIED).all() and (certified.iterations == 1).all()
+    assert (certified.lower_bound > 0.05).all()
 
 
 def test_criteria_definitions():

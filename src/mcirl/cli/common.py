@@ -78,16 +78,19 @@ def print_table(table: Table) -> None:
     console.print(table)
 
 
-def add_learner_options(p) -> None:
-    """The learner's options shared by every command that runs it (the sweep's in its config)."""
+def add_learner_options(p, override: bool = False) -> None:
+    """The learner's options shared by every command that runs it; with ``override`` (a sweep)
+    they default to None, the config's own."""
     from ..learn import CERTIFICATES, PROJECTION_STEPS
 
+    config = " (default: the config's, else %s)" if override else " (default %s)"
     p.add_argument("--projection-step", dest="projection_step", choices=PROJECTION_STEPS,
-                   default="segment", help="projection's step: segment (default; clipped so "
-                   "mu_bar stays in the hull) or line (the paper's, unclipped)")
-    p.add_argument("--certificate", choices=CERTIFICATES, default="auto",
-                   help="stop each row once its outcome is proven (default: on, off with "
-                        "--projection-step line); off runs every row to its stop or the cap")
+                   default=None if override else "segment",
+                   help="projection's step: segment, clipped so mu_bar stays in the hull, or "
+                        "line, the paper's unclipped step" + config % "segment")
+    p.add_argument("--certificate", choices=CERTIFICATES, default=None if override else "auto",
+                   help="stop each row once its outcome is proven; off runs every row to its "
+                        "stop or the cap" + config % "on, off with the line step")
 
 
 @contextmanager

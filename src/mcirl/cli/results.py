@@ -7,6 +7,8 @@ from pathlib import Path
 from rich.table import Table
 
 from ..errors import InputError
+from ..learn import OUTCOMES
+from ..results import stored_outcomes
 from ..sweep.store import DEFAULT_DB, TABLES, Store
 from .common import emit_json, print_table
 from .sweep import mstar_summary, print_mstar
@@ -80,12 +82,12 @@ def _merge_results(args) -> None:
 
 def _print_estimates(rows: list[dict]) -> None:
     out = Table(title="estimates")
-    for col in ("cell", "instance", "m", "reps", "theorem", "l2", "regret", "non-term", "sampler"):
+    for col in ("cell", "instance", "m", "reps", "theorem", "l2", "regret", *OUTCOMES, "sampler"):
         out.add_column(col, justify="right")
     for r in rows:
         out.add_row(r["cell_id"][:8], str(r["instance"]), f"{r['m']:,}", str(r["reps"]),
                     str(r["failures_theorem"]), str(r["failures_l2"]), str(r["failures_regret"]),
-                    str(r["nonterminated"]), r["sampler"])
+                    *(str(n) for n in stored_outcomes(r).values()), r["sampler"])
     print_table(out)
 
 

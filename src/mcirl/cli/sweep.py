@@ -14,9 +14,9 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainin
 from rich.table import Table
 
 from ..backend import BACKENDS
-from ..results import method
+from ..results import cap_sensitive, method_of, mstar_text, optimistic
 from ..sweep.store import DEFAULT_DB, Store
-from .common import bars, count_arg, emit_json, print_table, sig
+from .common import add_learner_options, bars, count_arg, emit_json, print_table, sig
 
 
 def run(args) -> None:
@@ -29,6 +29,7 @@ def run(args) -> None:
     config = load_config(args.config)
     if args.backend is not None:  # part of the run id: a GPU run never resumes a CPU one
         config = replace(config, backend=args.backend)
+    config = config.with_learner(args.projection_step, args.certificate)
     if args.dry_run:
         plan = dry_run(config, calibrate=not args.no_calibrate)
         if args.json:
@@ -55,7 +56,7 @@ def _print_plan(plan: dict) -> None:
         out.add_column(col, justify="right")
     for r in plan["cell_plan"]:
         out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", str(r["S"]),
-                    method(r["algorithm"], r["lengths"]),
+                    method_of(r),
                     "geometric" if r["horizon"] is None else str(r["horizon"]), sig(r["bound"]),
                     f"{r['cap']:,}", str(r["grid"]), sig(r["grid_steps"], 3))
     print_table(out)
@@ -78,29 +79,34 @@ def mstar_summary(store, run_id: str) -> list[dict]:
     for r in store.table("mstar", run_id):
         c = cells[r["cell_id"]]
         out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "lengths",
-                                            "bound")}
+                                            "projection_step", "certificate", "bound")}
                    | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
-                                              "m_lo", "m_hi", "cap", "reps", "evaluated")})
+                                              "m_lo", "m_hi", "cap", "reps", "evaluated")}
+                   | {"undecided_as_success": optimistic(r),
+                      "cap_sensitive": cap_sensitive(r)})
     return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],
                                       r["lengths"], r["criterion"], r["instance"]))
 
 
 def print_mstar(rows: list[dict], title: str) -> None:
     out = Table(title=title)
-    for col in ("features", "k", "gamma", "algorithm", "criterion", "instance", "m*",
-                escape("[m_lo, m_hi]"), "bound", "bound / m*"):
+    for col in ("features", "k", "gamma", "algorithm", "criterion", "instance",
+                escape("m* [m_lo, m_hi]"), "undecided as successes", "bound", "bound / m*"):
         out.add_column(col, justify="right")
+    flagged = False
     for r in rows:
-        star = {"above_cap": f"> {r['cap']:,}", "below_min": f"<= {r['m_star']:,}"}.get(
-            r["status"], f"{r['m_star']:,}" if r["m_star"] is not None else "-")
-        interval = f"[{r['m_lo'] if r['m_lo'] is not None else '-'}, " \
-                   f"{r['m_hi'] if r['m_hi'] is not None else '-'}]"
         ratio = sig(r["bound"] / r["m_star"], 3) if r["status"] == "found" else "-"
+        other = mstar_text(r["undecided_as_success"]) if r["cap_sensitive"] else "same"
+        flagged |= bool(r["cap_sensitive"])
         out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}",
-                    method(r["algorithm"], r["lengths"]), r["criterion"],
-                    "pooled" if r["instance"] == -1 else str(r["instance"]), star, interval,
-                    sig(r["bound"]), ratio)
+                    method_of(r), r["criterion"],
+                    "pooled" if r["instance"] == -1 else str(r["instance"]), escape(mstar_text(r)),
+                    escape(other), sig(r["bound"]), ratio)
     print_table(out)
+    if flagged:
+        Console().print("m* depends on the learner's cap where the last two columns differ: rows "
+                        "stopped by the cap (undecided) count as failures in m*; raise the "
+                        "cap (search.max_iter) to decide them.")
 
 
 @contextmanager
@@ -142,7 +148,7 @@ def _log_progress():
         elif event == "search":
             r, c = info["result"], info["cell"]
             print(f"mcirl: search {info['done']}/{info['total']} done: {c.family.features} "
-                  f"k={c.k} gamma={c.gamma:g} {method(c.algorithm, c.lengths)} "
+                  f"k={c.k} gamma={c.gamma:g} {c.method} "
                   f"{info['criterion']}: {r.status} "
                   f"m*={r.m_star}", file=sys.stderr)
     return log
@@ -182,6 +188,7 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue a sweep already in the database")
     p.add_argument("--backend", choices=BACKENDS,
                    help="overrides the config's backend (default: the config's, else cpu)")
+    add_learner_options(p, override=True)
     p.add_argument("--workers", type=count_arg, help="run on a Dask LocalCluster of N workers")
     p.add_argument("--gpus", help="'all': a dask-cuda LocalCUDACluster, one worker per GPU")
     p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")

@@ -54,7 +54,8 @@ def game_upper_bound(w, mu_t, mu_hat, gap, feature_error):
     return (w * (mu_t - mu_hat)).sum(axis=1) + gap + feature_error
 
 
-def game_lower_bound(mu_bar, mu_hat, feature_error):
-    """(n,) value the uniform mixture with feature expectations mu_bar (n, k) guarantees
-    against every w on the simplex: min_i (mu_bar - mu_hat)_i, less the evaluation error."""
-    return (mu_bar - mu_hat).min(axis=1) - feature_error
+def duality_gap(v_up, mu_bar, mu_hat, feature_error):
+    """(n,) v_up - v_low >= v* - v_low: v_up (n,) the least of the rounds' upper bounds, mu_bar
+    (n, k) the uniform mixture's feature expectations, whose guaranteed value against every w
+    on the simplex is v_low = min_i (mu_bar - mu_hat)_i, less the evaluation error."""
+    return v_up - ((mu_bar - mu_hat).min(axis=1) - feature_error)

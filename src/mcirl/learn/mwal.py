@@ -33,7 +33,7 @@ import numpy as np
 from .. import bounds
 from ..backend import array_module
 from ..solve import feature_error, feature_expectations, optimal_policy, optimality_gap
-from .certificate import game_lower_bound, game_upper_bound
+from .certificate import duality_gap, game_upper_bound
 from .result import TERMINATED, UNDECIDED, LearnResult, to_numpy
 
 
@@ -75,7 +75,7 @@ def mwal(mdp, mu_hat, eps, *, max_iter=1000, certificate=True, progress=None):
         target = mu_hat[active]
         v_up[active] = xp.minimum(v_up[active], game_upper_bound(
             w, mu_t, target, optimality_gap(values, mdp.gamma), f_err))
-        gap[active] = v_up[active] - game_lower_bound(total[active] / t, target, f_err)
+        gap[active] = duality_gap(v_up[active], total[active] / t, target, f_err)
         loss = ((1.0 - mdp.gamma) * (mu_t - target) + 2.0) / 4.0
         log_w[active] += loss * math.log(beta)
         log_w[active] -= log_w[active].max(axis=1, keepdims=True)

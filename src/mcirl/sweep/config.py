@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..backend import resolve_backend
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
-from ..learn import ALGORITHMS, CRITERIA
+from ..learn import ALGORITHMS, CERTIFICATES, CRITERIA, PROJECTION_STEPS
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 
@@ -64,6 +64,8 @@ class CellsSection:
     lengths: tuple = ("truncated",)  #: expert trajectory lengths: truncated | geometric
     eps: float = 0.1  #: accuracy
     delta: float = 0.05  #: target failure probability
+    projection_step: str = "segment"  #: projection's step: segment (clipped) | line (the paper's)
+    certificate: str = "auto"  #: on | off | auto (on wherever it applies): mcirl.learn.certificate
 
     def __post_init__(self):
         for x in self.k:
@@ -82,6 +84,13 @@ class CellsSection:
                 raise InputError(name, "must list at least one value")
         check_real("eps", self.eps, 0.0, math.inf, low_open=True, high_open=True)
         check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
+        for name, allowed in (("projection_step", PROJECTION_STEPS),
+                              ("certificate", CERTIFICATES + ("auto",))):
+            if getattr(self, name) not in allowed:
+                raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
+        if self.certificate == "on" and self.projection_step == "line" and "projection" in self.algorithms:
+            raise InputError("certificate", "must be off or auto with projection_step = \"line\" "
+                             "(mu_bar can leave the hull, so no row can be certified)", "on")
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,14 @@ class SweepConfig:
         if self.cells.lengths == ("truncated",):  # the default keeps run ids from before it
             del out["cells"]["lengths"]
         return out
+
+    def with_learner(self, projection_step: str | None, certificate: str | None) -> "SweepConfig":
+        """This config with the command line's learner options (None keeps the file's)."""
+        from dataclasses import replace
+
+        changes = {name: value for name, value in (("projection_step", projection_step),
+                                                  ("certificate", certificate)) if value is not None}
+        return replace(self, cells=replace(self.cells, **changes)) if changes else self
 
     @property
     def run_id(self) -> str:

@@ -14,6 +14,7 @@ from itertools import product
 
 from .. import bounds
 from ..errors import InputError
+from ..estimate import resolve_certificate
 from ..mdp import FamilySpec
 from .config import SweepConfig, content_hash
 
@@ -27,6 +28,9 @@ class Cell:
     eps: float
     delta: float
     lengths: str = "truncated"  #: expert trajectory lengths (mcirl.sample)
+    #: The learner's options (mcirl.learn); the defaults before issue 28 were line and off.
+    projection_step: str = "line"
+    certificate: str = "off"
 
     @property
     def id(self) -> str:
@@ -37,7 +41,19 @@ class Cell:
                "eps": self.eps, "delta": self.delta}
         if self.lengths != "truncated":  # truncated cells keep the ids they had before lengths
             out["lengths"] = self.lengths
+        # likewise cells run as before issue 28 (line step, no certificate) keep their ids
+        if self.algorithm == "projection" and self.projection_step != "line":
+            out["projection_step"] = self.projection_step
+        if self.certificate != "off":
+            out["certificate"] = self.certificate
         return out
+
+    @property
+    def method(self) -> str:
+        """How the cell's m* was measured, as tables and figures label it."""
+        from ..results import method
+
+        return method(self.algorithm, self.lengths, self.projection_step, self.certificate)
 
     @property
     def k(self) -> int:
@@ -116,8 +132,10 @@ def cells(config: SweepConfig) -> list[Cell]:
         except InputError as exc:
             raise InputError(f"cell (features={features}, k={k}, gamma={gamma}): {exc.field}",
                              exc.allowed, exc.got) from None
+        step = grid.projection_step if algorithm == "projection" else "line"
         out.append(Cell(family=family, algorithm=algorithm, eps=grid.eps, delta=grid.delta,
-                        lengths=lengths))
+                        lengths=lengths, projection_step=step,
+                        certificate=resolve_certificate(grid.certificate, algorithm, step)))
     return out
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..backend import resolve_backend
+from ..results import stored_outcomes
 from .config import SweepConfig
 from .plan import Cell, cells, grid_for, iter_tasks, rep_blocks
 from .search import MStarSearch
@@ -47,11 +48,13 @@ def cell_row(cell: Cell, config: SweepConfig) -> dict:
             "k": cell.k, "gamma": cell.gamma, "S": cell.family.S, "algorithm": cell.algorithm,
             "eps": cell.eps, "delta": cell.delta, "horizon": cell.horizon, "bound": cell.bound,
             "cap": grid[-1], "spec": json.dumps(cell.as_dict(), sort_keys=True),
-            "lengths": cell.lengths}
+            "lengths": cell.lengths, "projection_step": cell.projection_step,
+            "certificate": cell.certificate}
 
 
-def _pool(rows_by_task, criterion, ms, by_instance=False):
-    """{m: (failures, reps)} summed over tasks (and per instance when by_instance)."""
+def _pool(rows_by_task, criterion, ms, by_instance=False, undecided_fail=True):
+    """{m: (failures, reps)} summed over tasks (and per instance when by_instance); with
+    undecided_fail=False rows stopped by the cap count as successes."""
     pooled = {}
     for instance, rows in rows_by_task:
         for row in rows:
@@ -59,7 +62,9 @@ def _pool(rows_by_task, criterion, ms, by_instance=False):
                 continue
             key = (instance, row["m"]) if by_instance else row["m"]
             f, r = pooled.get(key, (0, 0))
-            pooled[key] = (f + row[f"failures_{criterion}"], r + row["reps"])
+            fails = row[f"failures_{criterion}"] - (
+                0 if undecided_fail else stored_outcomes(row)["undecided"])
+            pooled[key] = (f + fails, r + row["reps"])
     return pooled
 
 
@@ -165,19 +170,23 @@ def _finish_search(store, run_id, config, cell_id, criterion, search, batches, r
 
     ms = set(search.counts)
     rows_by_task = [(t.instance, results[t.key]) for tasks in batches for t in tasks]
-    per_instance = _pool(rows_by_task, criterion, ms, by_instance=True)
+    counts = {fail: (_pool(rows_by_task, criterion, ms, undecided_fail=fail),
+                     _pool(rows_by_task, criterion, ms, by_instance=True, undecided_fail=fail))
+              for fail in (True, False)}
     out = []
     for instance in [-1] + list(range(config.instances.count)):
-        counts = search.counts if instance == -1 else {
-            m: per_instance[(instance, m)] for m in ms}
-        evaluated = sorted(counts)
-        result = sample_complexity(evaluated, [counts[m][0] for m in evaluated],
-                                   [counts[m][1] for m in evaluated], search.delta,
-                                   search.confidence)
-        out.append({"cell_id": cell_id, "criterion": criterion, "instance": instance,
-                    "status": result.status, "m_star": result.m_star, "m_lo": result.m_lo,
-                    "m_hi": result.m_hi, "cap": result.cap, "reps": counts[evaluated[0]][1],
-                    "evaluated": len(evaluated)})
+        row = {"cell_id": cell_id, "criterion": criterion, "instance": instance}
+        for fail, suffix in ((False, "_optimistic"), (True, "")):  # the pessimistic m* is m*
+            pooled, per_instance = counts[fail]
+            at = pooled if instance == -1 else {m: per_instance[(instance, m)] for m in ms}
+            evaluated = sorted(at)
+            result = sample_complexity(evaluated, [at[m][0] for m in evaluated],
+                                       [at[m][1] for m in evaluated], search.delta,
+                                       search.confidence)
+            row.update({f"status{suffix}": result.status, f"m_star{suffix}": result.m_star,
+                        f"m_lo{suffix}": result.m_lo, f"m_hi{suffix}": result.m_hi})
+        row.update({"cap": result.cap, "reps": at[evaluated[0]][1], "evaluated": len(evaluated)})
+        out.append(row)
     store.put_mstar(run_id, out)
 
 

@@ -31,19 +31,22 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS cells (
   run_id TEXT NOT NULL, cell_id TEXT NOT NULL, family TEXT, features TEXT, k INTEGER,
   gamma REAL, S INTEGER, algorithm TEXT, eps REAL, delta REAL, horizon INTEGER, bound REAL,
-  cap INTEGER, spec TEXT, lengths TEXT NOT NULL DEFAULT 'truncated', PRIMARY KEY (run_id, cell_id));
+  cap INTEGER, spec TEXT, lengths TEXT NOT NULL DEFAULT 'truncated',
+  projection_step TEXT NOT NULL DEFAULT 'line', certificate TEXT NOT NULL DEFAULT 'off',
+  PRIMARY KEY (run_id, cell_id));
 CREATE TABLE IF NOT EXISTS estimates (
   run_id TEXT NOT NULL, key TEXT NOT NULL, cell_id TEXT NOT NULL, instance INTEGER NOT NULL,
   m INTEGER NOT NULL, rep_start INTEGER NOT NULL, reps INTEGER NOT NULL,
   failures_theorem INTEGER, failures_l2 INTEGER, failures_regret INTEGER,
   nonterminated INTEGER, mean_iterations REAL, mean_regret REAL, mean_performance REAL,
-  variance REAL,
+  variance REAL, terminated INTEGER, certified INTEGER, undecided INTEGER, max_gap REAL,
   horizon INTEGER, bound REAL, sampler TEXT, design TEXT, seed INTEGER, mdp_seed INTEGER,
   PRIMARY KEY (run_id, key, m));
 CREATE TABLE IF NOT EXISTS mstar (
   run_id TEXT NOT NULL, cell_id TEXT NOT NULL, criterion TEXT NOT NULL, instance INTEGER NOT NULL,
   status TEXT, m_star INTEGER, m_lo INTEGER, m_hi INTEGER, cap INTEGER, reps INTEGER,
-  evaluated INTEGER, PRIMARY KEY (run_id, cell_id, criterion, instance));
+  evaluated INTEGER, status_optimistic TEXT, m_star_optimistic INTEGER, m_lo_optimistic INTEGER,
+  m_hi_optimistic INTEGER, PRIMARY KEY (run_id, cell_id, criterion, instance));
 CREATE TABLE IF NOT EXISTS timings (
   run_id TEXT NOT NULL, key TEXT NOT NULL, seconds_sample REAL, seconds_learn REAL,
   seconds_total REAL, host TEXT, reused INTEGER, finished REAL, PRIMARY KEY (run_id, key));
@@ -60,14 +63,16 @@ CREATE TABLE IF NOT EXISTS elbows (
 TABLES = ("runs", "cells", "estimates", "mstar", "timings", "elbow_curves", "elbows")
 ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "reps",
                     "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
-                    "mean_iterations", "mean_regret", "mean_performance", "variance", "horizon", "bound",
+                    "mean_iterations", "mean_regret", "mean_performance", "variance",
+                    "terminated", "certified", "undecided", "max_gap", "horizon", "bound",
                     "sampler", "design", "seed", "mdp_seed")
 TIMING_COLUMNS = ("run_id", "key", "seconds_sample", "seconds_learn", "seconds_total", "host",
                   "reused", "finished")
 CELL_COLUMNS = ("run_id", "cell_id", "family", "features", "k", "gamma", "S", "algorithm", "eps",
-                "delta", "horizon", "bound", "cap", "spec", "lengths")
+                "delta", "horizon", "bound", "cap", "spec", "lengths", "projection_step", "certificate")
 MSTAR_COLUMNS = ("run_id", "cell_id", "criterion", "instance", "status", "m_star", "m_lo", "m_hi",
-                 "cap", "reps", "evaluated")
+                 "cap", "reps", "evaluated", "status_optimistic", "m_star_optimistic",
+                 "m_lo_optimistic", "m_hi_optimistic")
 ELBOW_CURVE_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n", "reps", "accuracy", "accuracy_sd",
                        "logloss", "bayes_accuracy", "bayes_logloss")
 ELBOW_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n_elbow", "n_low", "n_high", "method")
@@ -96,14 +101,22 @@ class Store:
             raise InputError("db", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
 
     def _migrate(self) -> None:
-        """Add columns introduced after a database was created: estimates' are left NULL there,
-        cells' lengths read "truncated", the only kind there was (also in rows merged from such
-        a database)."""
+        """Add columns introduced after a database was created: estimates' and m*'s are left
+        NULL there, cells' lengths read "truncated", projection_step "line" and certificate
+        "off", what there was (also in rows merged from such a database)."""
         with self.db:
             for table, column, kind in (("estimates", "mean_regret", "REAL"),
                                         ("estimates", "mean_performance", "REAL"),
                                         ("estimates", "variance", "REAL"),
-                                        ("cells", "lengths", "TEXT NOT NULL DEFAULT 'truncated'")):
+                                        *(("estimates", c, "INTEGER") for c in
+                                          ("terminated", "certified", "undecided")),
+                                        ("estimates", "max_gap", "REAL"),
+                                        ("cells", "lengths", "TEXT NOT NULL DEFAULT 'truncated'"),
+                                        ("cells", "projection_step", "TEXT NOT NULL DEFAULT 'line'"),
+                                        ("cells", "certificate", "TEXT NOT NULL DEFAULT 'off'"),
+                                        ("mstar", "status_optimistic", "TEXT"),
+                                        *(("mstar", f"{c}_optimistic", "INTEGER") for c in
+                                          ("m_star", "m_lo", "m_hi"))):
                 have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
                 if column not in have:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")

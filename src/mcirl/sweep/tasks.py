@@ -26,7 +26,8 @@ def run_task(task: Task) -> list[dict]:
     config = EstimateConfig(m=task.m, eps=task.cell.eps, delta=task.cell.delta, reps=task.reps,
                             algorithm=task.cell.algorithm, max_iter=task.max_iter, seed=task.seed,
                             sampler=task.sampler, backend=task.backend, rep_offset=task.rep_start,
-                            lengths=task.cell.lengths)
+                            lengths=task.cell.lengths, projection_step=task.cell.projection_step,
+                            certificate=task.cell.certificate)
     result = run_estimate(mdp, config)
     seconds = time.perf_counter() - t0
     return [{"m": row.m, "reps": row.reps, "rep_start": task.rep_start,
@@ -35,7 +36,7 @@ def run_task(task: Task) -> list[dict]:
              "failures_regret": row.failures_by_criterion["regret"],
              "nonterminated": row.nonterminated, "mean_iterations": row.mean_iterations,
              "mean_regret": row.mean_regret, "mean_performance": row.mean_performance,
-             "variance": row.variance,
+             "variance": row.variance, **row.outcomes, "max_gap": row.max_gap,
              "horizon": row.horizon, "bound": row.bound, "sampler": result.sampler,
              "design": design(task, result.sampler),
              "seconds_sample": result.seconds["sample"], "seconds_learn": result.seconds["learn"],
