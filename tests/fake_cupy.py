@@ -255,7 +255,8 @@ def _build():
     linalg = types.SimpleNamespace(solve=_on_device(np.linalg.solve))
     cupy = _module("cupy", ndarray=ndarray, asarray=asarray, ascontiguousarray=ascontiguousarray,
                    cuda=types.SimpleNamespace(runtime=runtime), linalg=linalg,
-                   float64=np.float64, int64=np.int64, bool_=np.bool_, nan=np.nan, inf=np.inf,
+                   float64=np.float64, int64=np.int64, int8=np.int8, bool_=np.bool_, nan=np.nan,
+                   inf=np.inf,
                    newaxis=None)
     cupy.__getattr__ = _function
     sparse = _module("cupyx.scipy.sparse", coo_matrix=_coo_matrix)

@@ -81,9 +81,10 @@ def closest_point(points, target, weight=1e6):
     return (lam / lam.sum()) @ points
 
 
-def projection(P, d0, phi, gamma, mu_hat, eps, max_iter, stop=None):
+def projection(P, d0, phi, gamma, mu_hat, eps, max_iter, stop=None, segment=False):
     """Abbeel & Ng's projection method, stopping at t <= stop (eps / 2 unless a test plants
-    another); returns (terminated, mu_tilde)."""
+    another), with the paper's step or (segment) its coefficient clipped to [0, 1]; returns
+    (terminated, mu_tilde)."""
     stop = eps / 2 if stop is None else stop
     S, A, _ = P.shape
     mus = [mu(P, np.full((S, A), 1.0 / A), d0, phi, gamma)]
@@ -99,11 +100,12 @@ def projection(P, d0, phi, gamma, mu_hat, eps, max_iter, stop=None):
         mus.append(mu_i)
         v = mu_i - mu_bar
         if v @ v > 0:
-            mu_bar = mu_bar + (v @ w) / (v @ v) * v
+            c = (v @ w) / (v @ v)
+            mu_bar = mu_bar + (min(max(c, 0.0), 1.0) if segment else c) * v
     return False, closest_point(np.array(mus), mu_hat)
 
 
-def failures(mdp, m, eps, reps, horizon, rng, max_iter=200, stop=None):
+def failures(mdp, m, eps, reps, horizon, rng, max_iter=200, stop=None, segment=False):
     """Failure count under the 'theorem' criterion over reps fresh replicates at m."""
     P = dense(mdp)
     _, expert = value_iteration(P, mdp.phi @ mdp.w, mdp.gamma)
@@ -111,7 +113,8 @@ def failures(mdp, m, eps, reps, horizon, rng, max_iter=200, stop=None):
     count = 0
     for _ in range(reps):
         est = sample_mu_hat(P, expert, mdp.d0, mdp.phi, mdp.gamma, horizon, m, rng)
-        done, mu_tilde = projection(P, mdp.d0, mdp.phi, mdp.gamma, est, eps, max_iter, stop)
+        done, mu_tilde = projection(P, mdp.d0, mdp.phi, mdp.gamma, est, eps, max_iter, stop,
+                                    segment)
         count += not (done and np.abs(mu_tilde - mu_E).max() <= eps)
     return count
 

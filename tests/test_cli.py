@@ -101,6 +101,35 @@ def test_estimate_json_and_bound_keyword(capsys, tmp_path):
     assert code == 0 and row["m"] == 100 and row["algorithm"] == "max-margin" and row["criterion"] == "l2"
 
 
+def test_estimate_json_carries_outcomes_and_seconds(capsys):
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "0.3", "--m", "1", "64", "--reps", "20",
+                       "--json")
+    rows = json.loads(out)
+    assert code == 0
+    for row in rows:
+        assert sum(row["outcomes"].values()) == row["reps"]
+        assert row["nonterminated"] == row["outcomes"]["certified"] + row["outcomes"]["undecided"]
+        assert set(row["seconds"]) == {"expert", "sample", "learn"}
+        assert row["failures_if_undecided_succeed"] == row["failures"] - row["outcomes"]["undecided"]
+    assert rows[0]["outcomes"]["certified"] > 0  # m = 1: far estimates, proven hopeless
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "0.3", "--m", "1", "--reps", "20",
+                       "--projection-step", "line", "--json")
+    (row,) = json.loads(out)  # the line step turns the certificate off: rows reach the cap
+    assert row["outcomes"]["certified"] == 0 and row["outcomes"]["undecided"] > 0
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "0.3", "--m", "1", "--reps", "5",
+                       "--projection-step", "line", "--quiet")
+    assert "certificate off, line step" in out
+
+
+def test_estimate_trailer_states_what_mwal_and_lpal_guarantee(capsys):
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "16", "--reps", "5",
+                       "--algorithm", "mwal", "--quiet")
+    assert code == 0 and "rounds guarantee a" in out and "certified gaps up to" in out
+    code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "16", "--reps", "5",
+                       "--algorithm", "lpal", "--quiet")
+    assert code == 0 and "exactly" in out
+
+
 def test_estimate_table(capsys):
     code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "4", "--reps", "5", "--quiet")
     assert code == 0 and "failures" in out and "bound m_AN" in out and "sampler" in out
@@ -113,7 +142,7 @@ def test_estimate_with_geometric_lengths(capsys):
     assert code == 0 and row["lengths"] == "geometric" and row["horizon"] is None
     code, out, _ = run(capsys, "estimate", *TINY, "--eps", "1", "--m", "4", "--reps", "5",
                        "--lengths", "geometric", "--quiet")
-    assert code == 0 and "geometric lengths" in out
+    assert code == 0 and "geometric lengths" in " ".join(out.split())  # the title may wrap
 
 
 def write_npz(path, **changes):
@@ -138,6 +167,12 @@ BAD_ARGS = [
     (["estimate", *TINY, "--m", "abc"], "--m"),
     (["estimate", *TINY, "--m", "4", "--algorithm", "magic"], "--algorithm"),
     (["estimate", *TINY], "--m"),
+    (["estimate", *TINY, "--m", "4", "--certificate", "on", "--projection-step", "line"],
+     "certificate: must be off with the line projection step"),
+    (["estimate", *TINY, "--m", "4", "--certificate", "maybe"], "--certificate"),
+    (["estimate", *TINY, "--m", "4", "--projection-step", "diagonal"], "--projection-step"),
+    (["verify", "abbeel-ng", "--certificate", "on", "--projection-step", "line"],
+     "certificate: must be off"),
     (["bound", "--k", "0", "--gamma", "0.9"], "k"),
     (["bound", "--k", "3", "--gamma", "-0.5"], "gamma"),
     (["bound", "--k", "3"], "--seed-table"),

@@ -15,10 +15,10 @@ SPEC = FamilySpec(S=10, A=2, b=3, k=3, gamma=0.8, seed=4)
 EPS, M, CAP = 0.3, 8, 50
 
 
-@pytest.fixture(scope="module")
-def mcirl_failures():
+def mcirl_failures(step, certificate):
     mdp = make_mdp(SPEC)
-    result = run_estimate(mdp, EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=1))
+    result = run_estimate(mdp, EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=1,
+                                              projection_step=step, certificate=certificate))
     row = result.rows[0]
     assert row.horizon == 47
     return row.failures, row.reps
@@ -26,14 +26,24 @@ def mcirl_failures():
 
 @pytest.mark.statistical
 @pytest.mark.slow
-def test_failure_rate_matches_plain_numpy_oracle(mcirl_failures):
+@pytest.mark.parametrize("step, certificate", [("line", "off"), ("segment", "on")])
+def test_failure_rate_matches_plain_numpy_oracle(step, certificate):
+    """The paper's step (no certificate: it would be invalid) and the default segment step with
+    the certificate, each against the oracle's plain loop with that step (no certificate: a
+    certified row can never terminate, so the failure rate is the same)."""
     mdp = make_mdp(SPEC)
-    reps = 300
-    expected = oracle.failures(mdp, M, EPS, reps, 47, np.random.default_rng(7), max_iter=CAP)
-    assert abs(two_proportion_z(*mcirl_failures, expected, reps)) < Z_MAX
-    # Power: an oracle with a planted bug (stopping at t <= eps, not eps/2) is told apart.
-    planted = oracle.failures(mdp, M, EPS, reps, 47, np.random.default_rng(7), max_iter=CAP, stop=EPS)
-    assert abs(two_proportion_z(*mcirl_failures, planted, reps)) > Z_MAX
+    reps, segment = 300, step == "segment"
+    measured = mcirl_failures(step, certificate)
+    expected = oracle.failures(mdp, M, EPS, reps, 47, np.random.default_rng(7), max_iter=CAP,
+                               segment=segment)
+    assert abs(two_proportion_z(*measured, expected, reps)) < Z_MAX
+    # Power: an oracle with a planted bug (stopping at t <= eps, not eps/2) is told apart, and
+    # so is the other step (here about 0.45 against 0.67: the line step stops rows off the hull)
+    for planted in (oracle.failures(mdp, M, EPS, reps, 47, np.random.default_rng(7), max_iter=CAP,
+                                    stop=EPS, segment=segment),
+                    oracle.failures(mdp, M, EPS, reps, 47, np.random.default_rng(7), max_iter=CAP,
+                                    segment=not segment)):
+        assert abs(two_proportion_z(*measured, planted, reps)) > Z_MAX
 
 
 @pytest.mark.statistical
@@ -60,11 +70,11 @@ def test_geometric_lengths_need_gamma_below_the_limit():
 
 
 @pytest.mark.statistical
-def test_counts_and_trajectories_give_the_same_failure_rate(mcirl_failures):
+def test_counts_and_trajectories_give_the_same_failure_rate():
     mdp = make_mdp(SPEC)
     config = EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=2, sampler="trajectories")
     row = run_estimate(mdp, config).rows[0]
-    assert abs(two_proportion_z(*mcirl_failures, row.failures, row.reps)) < Z_MAX
+    assert abs(two_proportion_z(*mcirl_failures("segment", "on"), row.failures, row.reps)) < Z_MAX
 
 
 def test_rows_and_bookkeeping():
@@ -115,8 +125,9 @@ def test_gpu_backend_glue_gives_the_cpu_rows(fake_cupy, sampler, algorithm, leng
 
     def flat(row):
         fields = asdict(row)
+        del fields["seconds"]  # wall times: never equal
         by_criterion = fields.pop("failures_by_criterion")
-        return {**fields, **by_criterion}
+        return {**fields, **by_criterion, **fields.pop("outcomes")}
 
     assert_same_rows([flat(r) for r in gpu.rows], [flat(r) for r in cpu.rows])
     assert gpu.rows[0].failures > gpu.rows[1].failures  # m = 2 fails, the larger m succeeds: not vacuous

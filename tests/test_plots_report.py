@@ -91,7 +91,13 @@ def test_failure_curves(cells):
         assert gids(ax, "delta") and gids(ax, "m_AN")
         (rate,) = [l for l in ax.lines if l.get_label() == "failure rate"]
         np.testing.assert_allclose(rate.get_ydata(), c.failures["l2"] / c.reps)
-        assert len(ax.collections) == 1  # the Clopper-Pearson band
+        # the Clopper-Pearson band and the certified / undecided shares stacked under the curve
+        assert len(ax.collections) == 3
+        (certified,) = [p for p in ax.collections if p.get_gid() == "certified"]
+        (undecided,) = [p for p in ax.collections if p.get_gid() == "undecided"]
+        top = undecided.get_paths()[0].vertices[:, 1].max()
+        expected = ((c.outcomes["certified"] + c.outcomes["undecided"]) / c.reps).max()
+        assert top == pytest.approx(expected) and expected <= (c.failures["l2"] / c.reps).max()
 
 
 def test_looseness_seed_table_and_performance(cells):
@@ -148,7 +154,10 @@ def test_report_numbers_are_the_databases(capsys, db, tmp_path):
         assert row[6].startswith(f"{star['m_star']:,}") or row[6].startswith(f"<= {star['m_star']:,}")
         at = [e for e in estimates if e["cell_id"] == c["cell_id"] and e["m"] == math.ceil(c["bound"])]
         fails, reps = sum(e["failures_theorem"] for e in at), sum(e["reps"] for e in at)
-        assert row[8].startswith(f"{fails}/{reps} = ")
+        assert row[9].startswith(f"{fails}/{reps} = ")
+        assert row[7] == "same" or row[7].startswith("! ")  # m* with undecided rows succeeding
+        total = sum(e["reps"] for e in estimates if e["cell_id"] == c["cell_id"])
+        assert sum(int(n.replace(",", "")) for n in row[10].split(" / ")) == total
     assert "tiny" in text and "Figures" in text
     assert re.search(r"k=4 / k=2 \| .* \| 2\.3\dx", text)  # the bound's ratio m_AN(4)/m_AN(2)
     assert "geometric" not in text  # no lengths comparison without geometric cells

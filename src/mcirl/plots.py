@@ -184,11 +184,20 @@ def plot_mstar_vs_k(cells, criterion="theorem"):
 
 
 def plot_failure_curves(cells, criterion="theorem", confidence=0.95):
-    """(b) failure rate against m per cell, Clopper-Pearson band, delta and m_AN marked."""
+    """(b) failure rate against m per cell, Clopper-Pearson band, delta and m_AN marked; under
+    the curve, stacked, the shares of rows certified (proven never to stop) and undecided
+    (stopped by the cap), both failures: the rest of the failures terminated off target."""
     with plt.rc_context(STYLE):
         fig, axes = _figure(len(cells), height=2.2, columns=min(len(cells), 3))
         for ax, c in zip(axes, cells):
             f, r = c.failures[criterion], c.reps
+            if c.outcomes:
+                certified, undecided = (c.outcomes[name] / r for name in ("certified", "undecided"))
+                ax.fill_between(c.m, 0, certified, step="mid", color="0.55", alpha=0.45, lw=0,
+                                label="certified (never stops)", gid="certified")
+                ax.fill_between(c.m, certified, certified + undecided, step="mid",
+                                color=OKABE_ITO[4], alpha=0.45, lw=0, label="undecided (cap)",
+                                gid="undecided")
             low, high = clopper_pearson(f, r, confidence)
             ax.fill_between(c.m, low, high, color=OKABE_ITO[0], alpha=0.25, lw=0,
                             label=f"{confidence:.0%} Clopper-Pearson")

@@ -26,11 +26,18 @@ def test_defaults_and_run_id_is_a_content_hash():
 
 def test_ids_from_before_lengths_existed_are_kept():
     """Run, cell and task ids of examples/tiny.toml as mcirl computed them at commit 4592c66,
-    before trajectory lengths were a cell property: stored sweeps still resume and reuse."""
+    before trajectory lengths were a cell property and with the learner as it was then (line
+    step, no certificate): stored sweeps still resume and reuse."""
+    from dataclasses import replace
+
     from mcirl.sweep.plan import iter_tasks
     from mcirl.sweep.runner import grid_for
 
-    config = load_config(EXAMPLES[0].parent / "tiny.toml")
+    default = load_config(EXAMPLES[0].parent / "tiny.toml")
+    config = default.with_learner("line", "off")
+    assert default.run_id != config.run_id  # today's learner is another run, with other cells
+    assert not {c.id for c in cells(default)} & {c.id for c in cells(config)}
+    assert replace(config, cells=replace(config.cells, certificate="auto")).run_id != config.run_id
     tiny = cells(config)
     assert config.run_id == "9936aef2646a62cd7aea0eaa89d09db7"
     assert [c.id for c in tiny] == ["0e49b536983aebdfeb0b2b6e51bb0463",
@@ -88,6 +95,10 @@ BAD = [
     ({"search": {"cap": "bound*1e20"}}, "q.toml: search.cap", "at most 1e15"),
     ({"cells": {"lengths": ["long"]}}, "q.toml: cells.lengths", "truncated, geometric"),
     ({"cells": {"lengths": []}}, "q.toml: cells.lengths", "at least one"),
+    ({"cells": {"projection_step": "diagonal"}}, "q.toml: cells.projection_step", "segment, line"),
+    ({"cells": {"certificate": "yes"}}, "q.toml: cells.certificate", "on, off, auto"),
+    ({"cells": {"certificate": "on", "projection_step": "line"}}, "q.toml: cells.certificate",
+     "must be off or auto"),
     ({"cells": {"lengths": ["truncated", "geometric"], "gamma": [0.9, 0.9999999]}},
      "q.toml: cells.gamma", "[0, 0.999999]"),
 ]

@@ -181,6 +181,8 @@ class SweepConfig:
         out = asdict(self)
         if self.cells.lengths == ("truncated",):  # the default keeps run ids from before it
             del out["cells"]["lengths"]
+        if (self.cells.projection_step, self.cells.certificate) == ("line", "off"):
+            del out["cells"]["projection_step"], out["cells"]["certificate"]  # likewise (issue 28)
         return out
 
     def with_learner(self, projection_step: str | None, certificate: str | None) -> "SweepConfig":
