@@ -102,6 +102,9 @@ class EstimateRow:
     mean_performance: float = 1.0  #: mean of w* . mu_tilde / w* . mu_E (1 = the expert's value)
     variance: float = float("nan")  #: max_i of m Var_r((1-gamma) mu_hat_i): per-trajectory variance
     outcomes: dict = field(default_factory=dict)  #: rows terminated, certified, undecided
+    #: terminated rows whose output mu_tilde is farther than eps/2 from mu_hat_E: possible only
+    #: with projection's line step (mu_bar outside the hull), never with segment or max-margin
+    terminated_far: int = 0
     failures_if_undecided_succeed: int = 0  #: failures when rows stopped by the cap count as successes
     max_gap: float = float("nan")  #: MWAL: largest certified duality gap (feature units)
     seconds: dict = field(default_factory=dict)  #: the whole run's expert, sample, learn seconds
@@ -175,6 +178,9 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     seconds["learn"] = time.perf_counter() - t0
 
     ok = successes(result.mu_tilde, mu_E, mdp.w, eps)
+    # Wolfe's tolerance (relative 1e-12 of the squared scale) stays far inside this margin
+    far = (np.linalg.norm(result.mu_tilde - to_numpy(estimates), axis=1) > eps / 2 * (1 + 1e-9)
+           ).reshape(R, C) & result.terminated.reshape(R, C)
     terminated = result.terminated.reshape(R, C)
     fails = {c: (~(terminated & ok[c].reshape(R, C))).sum(axis=0) for c in CRITERIA}
     chosen = fails[config.criterion]
@@ -195,6 +201,7 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
         mean_regret=float((expert_value - value[:, c]).mean()),
         mean_performance=float(value[:, c].mean() / expert_value) if expert_value else float("nan"),
         variance=float(variance[c]), outcomes=outcome_counts(outcome[:, c]),
+        terminated_far=int(far[:, c].sum()),
         failures_if_undecided_succeed=int(chosen[c] - (outcome[:, c] == UNDECIDED).sum()),
         max_gap=float(np.max(gaps[:, c])) if not np.isnan(gaps[:, c]).all() else float("nan"),
         seconds=seconds)

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS estimates (
   m INTEGER NOT NULL, rep_start INTEGER NOT NULL, reps INTEGER NOT NULL,
   failures_theorem INTEGER, failures_l2 INTEGER, failures_regret INTEGER,
   nonterminated INTEGER, mean_iterations REAL, mean_regret REAL, mean_performance REAL,
-  variance REAL, terminated INTEGER, certified INTEGER, undecided INTEGER, max_gap REAL,
+  variance REAL, terminated INTEGER, certified INTEGER, undecided INTEGER, terminated_far INTEGER,
+  max_gap REAL,
   horizon INTEGER, bound REAL, sampler TEXT, design TEXT, seed INTEGER, mdp_seed INTEGER,
   PRIMARY KEY (run_id, key, m));
 CREATE TABLE IF NOT EXISTS mstar (
@@ -64,7 +65,8 @@ TABLES = ("runs", "cells", "estimates", "mstar", "timings", "elbow_curves", "elb
 ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "reps",
                     "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
                     "mean_iterations", "mean_regret", "mean_performance", "variance",
-                    "terminated", "certified", "undecided", "max_gap", "horizon", "bound",
+                    "terminated", "certified", "undecided", "terminated_far", "max_gap", "horizon",
+                    "bound",
                     "sampler", "design", "seed", "mdp_seed")
 TIMING_COLUMNS = ("run_id", "key", "seconds_sample", "seconds_learn", "seconds_total", "host",
                   "reused", "finished")
@@ -109,7 +111,8 @@ class Store:
                                         ("estimates", "mean_performance", "REAL"),
                                         ("estimates", "variance", "REAL"),
                                         *(("estimates", c, "INTEGER") for c in
-                                          ("terminated", "certified", "undecided")),
+                                          ("terminated", "certified", "undecided",
+                                           "terminated_far")),
                                         ("estimates", "max_gap", "REAL"),
                                         ("cells", "lengths", "TEXT NOT NULL DEFAULT 'truncated'"),
                                         ("cells", "projection_step", "TEXT NOT NULL DEFAULT 'line'"),
