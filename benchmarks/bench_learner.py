@@ -5,6 +5,14 @@ run on the CPU (--backend cpu) for comparison.
 
     python benchmarks/bench_learner.py [--backend gpu|cpu] [--json] [--skip-estimate]
                                        [--skip-per-iteration] [--reps R]
+    python benchmarks/bench_learner.py --certificate [--reps R] [--cells 0 1 2 3] [--json]
+
+--certificate compares the learner with the certificate off and on (issue 28), in one run, on
+the four one-hot seed-table cells (Garnet S = 1024, A = 4, b = 3; k in {10, 1000} x gamma in
+{0.9, 0.99}; eps = 0.1, delta = 0.05) at the m values of the README's tables, the two runs of a
+cell alternating in order from cell to cell; beside them the paper's line step (certificate
+off), whose failure counts and terminated-but-far rows show what the segment step changes.
+Every run of a cell draws the same MDP and the same expert trajectories.
 
 --reps shrinks the estimate (R = 1000 by default) so that the CPU can run the same cell: its
 iteration counts per m are what sets the learner's cost anywhere. On the CPU each per-iteration
@@ -20,13 +28,14 @@ import json
 import sys
 import time
 
+import numpy as np
 from _common import partial
 
 from mcirl.backend import resolve_backend, single_threaded_blas
 from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.learn import learn
-from mcirl.mdp import FamilySpec, make_mdp
+from mcirl.mdp import MDP, FamilySpec, make_mdp
 
 
 def per_iteration(backend, S, R, iterations=10, blas=contextlib.nullcontext):
@@ -75,14 +84,102 @@ class Heartbeat:
                      "seconds": round(now - self.t0, 1)})
 
 
+#: The four one-hot seed-table cells and the m values of the README's tables of them.
+SEED_CELLS = [(10, 0.9, (10, 100, 316, 562, 649, 1000)),
+              (10, 0.99, (10, 100, 1000, 3162, 5623, 10**4)),
+              (1000, 0.9, (10, 100, 316, 562, 649, 1000)),
+              (1000, 0.99, (10, 1000, 3162, 5623, 13335, 10**5))]
+LEARNERS = {"certificate off": ("segment", "off"), "certificate on": ("segment", "on"),
+            "line step": ("line", "off")}
+
+
+def certificate_rows(reps: int, which, S=1024, cells=SEED_CELLS) -> list[dict]:
+    """Per cell and learner: learner seconds, failure counts per m, outcomes."""
+    out = []
+    for index in which:
+        k, gamma, ms = cells[index]
+        mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=k, gamma=gamma, seed=1))
+        names = list(LEARNERS) if index % 2 == 0 else ["certificate on", "certificate off",
+                                                         "line step"]
+        for name in names:  # A/B: the order of off and on alternates from cell to cell
+            step, certificate = LEARNERS[name]
+            config = EstimateConfig(m=ms, eps=0.1, delta=0.05, reps=reps, seed=1, sampler="auto",
+                                    projection_step=step, certificate=certificate)
+            est = run_estimate(mdp, config)
+            out.append({"k": k, "gamma": gamma, "learner": name, "reps": reps,
+                        "seconds_learn": est.seconds["learn"], "seconds_sample": est.seconds["sample"],
+                        "failures": [r.failures_by_criterion for r in est.rows],
+                        "outcomes": [r.outcomes for r in est.rows],
+                        "terminated_far": [r.terminated_far for r in est.rows],
+                        "iterations": sum(r.mean_iterations for r in est.rows) * reps, "m": list(ms)})
+            partial(out[-1])
+    return out
+
+
+def sparse_phi_row(S=1024, k=1000, R=20, iterations=20) -> dict:
+    """Seconds per projection iteration with one-hot phi's products as sparse matrices (what
+    the MDP does) against the dense products they replace, A/B alternating, best of two."""
+    from functools import partial as bind
+
+    mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=k, gamma=0.99, seed=1))
+    target = np.full((R, k), 1.0 / (1.0 - mdp.gamma))  # unreachable: every row to the cap
+    learn(mdp, target[:2], 0.1, max_iter=2, certificate=False)  # warm-up
+    dense = MDP(nxt=mdp.nxt, prob=mdp.prob, phi=mdp.phi, w=mdp.w, d0=mdp.d0, gamma=mdp.gamma)
+    object.__setattr__(dense, "_sparse_phi", None)  # the cached property, forced to dense
+    times = {"sparse": [], "dense": []}
+    for _ in range(2):
+        for name, model in (("sparse", mdp), ("dense", dense)):
+            run = bind(learn, model, target, 0.1, max_iter=iterations, certificate=False)
+            with single_threaded_blas():
+                t0 = time.perf_counter()
+                run()
+            times[name].append((time.perf_counter() - t0) / iterations)
+    return {"S": S, "k": k, "R": R, "seconds_sparse": min(times["sparse"]),
+            "seconds_dense": min(times["dense"]),
+            "ratio": min(times["dense"]) / min(times["sparse"])}
+
+
+def print_certificate(rows) -> None:
+    by_cell = {}
+    for r in rows:
+        by_cell.setdefault((r["k"], r["gamma"]), {})[r["learner"]] = r
+    for (k, gamma), runs in by_cell.items():
+        off, on, line = runs["certificate off"], runs["certificate on"], runs["line step"]
+        same = off["failures"] == on["failures"]
+        print(f"k={k} gamma={gamma}: learner {off['seconds_learn']:.1f} s off, "
+              f"{on['seconds_learn']:.1f} s on: {off['seconds_learn'] / on['seconds_learn']:.1f}x; "
+              f"iterations {off['iterations']:.0f} -> {on['iterations']:.0f}; "
+              f"failure counts {'identical' if same else 'DIFFER'}")
+        for i, m in enumerate(on["m"]):
+            print(f"  m={m}: theorem failures {on['failures'][i]['theorem']}/{on['reps']} "
+                  f"(line step {line['failures'][i]['theorem']}, of its terminated rows "
+                  f"{line['terminated_far'][i]} far from mu_hat); outcomes {on['outcomes'][i]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default="gpu", choices=("gpu", "cpu"))
     ap.add_argument("--skip-estimate", action="store_true")
     ap.add_argument("--skip-per-iteration", action="store_true")
     ap.add_argument("--reps", type=int, default=1000, help="replicates of the estimate")
+    ap.add_argument("--certificate", action="store_true",
+                    help="certificate off vs on on the four one-hot seed-table cells (CPU)")
+    ap.add_argument("--sparse-phi", dest="sparse_phi", action="store_true",
+                    help="one-hot phi's products, sparse against dense (CPU, S = 1024, k = 1000)")
+    ap.add_argument("--cells", type=int, nargs="+", default=[0, 1, 2, 3],
+                    help="with --certificate: which of the four cells")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.sparse_phi:
+        row = sparse_phi_row()
+        if args.json:
+            return print(json.dumps(row, indent=2))
+        return print(f"S={row['S']} k={row['k']} R={row['R']}: {1e3 * row['seconds_sparse']:.1f} ms "
+                     f"per iteration with sparse phi products, {1e3 * row['seconds_dense']:.1f} ms "
+                     f"dense: {row['ratio']:.2f}x")
+    if args.certificate:
+        rows = certificate_rows(args.reps if args.reps != 1000 else 5, args.cells)
+        return print(json.dumps(rows, indent=2)) if args.json else print_certificate(rows)
     try:
         backend = resolve_backend(args.backend)
     except InputError as exc:

@@ -19,6 +19,20 @@ def benchmarks(monkeypatch):
         sys.modules.pop(name, None)
 
 
+def test_certificate_and_sparse_phi_rows(benchmarks, capsys):
+    """The CPU comparisons of issue 28, at tiny sizes: every learner ran, and the certificate
+    changed no failure count."""
+    import bench_learner
+
+    rows = bench_learner.certificate_rows(4, [0, 1], S=16, cells=[(4, 0.5, (1, 30)), (4, 0.5, (2,))])
+    assert {r["learner"] for r in rows} == set(bench_learner.LEARNERS) and len(rows) == 6
+    bench_learner.print_certificate(rows)
+    out = capsys.readouterr().out
+    assert out.count("failure counts identical") == 2 and "DIFFER" not in out
+    row = bench_learner.sparse_phi_row(S=16, k=8, R=2, iterations=2)
+    assert row["seconds_sparse"] > 0 and row["seconds_dense"] > 0
+
+
 def test_learner_per_iteration_on_the_gpu_backend(benchmarks, fake_cupy):
     import bench_learner
 

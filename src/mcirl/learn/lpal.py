@@ -16,8 +16,6 @@ side of the feature constraints changes between rows).
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse
-from scipy.optimize import linprog
 
 from ..solve import feature_expectations
 from .result import LearnResult, outcomes_from_terminated, to_numpy
@@ -25,6 +23,8 @@ from .result import LearnResult, outcomes_from_terminated, to_numpy
 
 def lpal_program(mdp):
     """(c, A_eq, b_eq, A_ub, bounds) of the LP above without mu_hat (b_ub = -mu_hat)."""
+    import scipy.sparse  # imported when used, as in lpal: SciPy is slow to import
+
     S, A, k = mdp.S, mdp.A, mdp.k
     # flow: row s' has +1 at (s', a) for every a, and -gamma P[s, a, s'] at (s, a)
     P = scipy.sparse.csr_matrix(mdp.transition_matrix)  # (S*A, S)
@@ -42,6 +42,8 @@ def lpal_program(mdp):
 def lpal(mdp, mu_hat, *, progress=None):
     """Solve LPAL for every row of mu_hat: (N, k). Returns a :class:`LearnResult` whose
     mu_tilde is the exact mu of each row's stationary policy."""
+    from scipy.optimize import linprog
+
     mu_hat = to_numpy(mu_hat)
     N, k = mu_hat.shape
     S, A = mdp.S, mdp.A

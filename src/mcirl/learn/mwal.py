@@ -69,7 +69,7 @@ def mwal(mdp, mu_hat, eps, *, max_iter=1000, certificate=True, progress=None):
     for t in range(1, T + 1):
         w = xp.exp(log_w[active])
         w /= w.sum(axis=1, keepdims=True)
-        policy, values = optimal_policy(mdp, w @ mdp.phi.T, policy0=policy)
+        policy, values = optimal_policy(mdp, mdp.rewards_of(w), policy0=policy)
         mu_t = feature_expectations(mdp, policy)
         total[active] += mu_t
         target = mu_hat[active]

@@ -84,7 +84,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, step="segme
             progress(i, int(active.size))
         if active.size == 0 or i == max_iter + 1:
             break
-        pi, values = optimal_policy(mdp, w @ mdp.phi.T,
+        pi, values = optimal_policy(mdp, mdp.rewards_of(w),
                                     policy0=policies[active] if i > 1 else None)
         policies[active] = pi
         mu_i = feature_expectations(mdp, pi)

@@ -223,4 +223,4 @@ def feature_error(mdp) -> float:
 
 def feature_expectations(mdp, policy, method="auto"):
     """(R, k) mu(pi) = Phi^T d_pi, each coordinate in [0, 1/(1-gamma)]."""
-    return occupancy(mdp, policy, method) @ mdp.phi
+    return mdp.features_of(occupancy(mdp, policy, method))
