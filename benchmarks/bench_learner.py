@@ -116,6 +116,25 @@ def certificate_rows(reps: int, which, S=1024, cells=SEED_CELLS) -> list[dict]:
     return out
 
 
+def cap_rows(reps: int, which, caps=(1000, 10_000), S=1024, cells=SEED_CELLS) -> list[dict]:
+    """The certified learner at each cap on the seed-table cells: learner seconds, rows left
+    undecided, failure counts (what raising the default cap would cost and change)."""
+    out = []
+    for index in which:
+        k, gamma, ms = cells[index]
+        mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=k, gamma=gamma, seed=1))
+        for cap in caps:
+            config = EstimateConfig(m=ms, eps=0.1, delta=0.05, reps=reps, seed=1, sampler="auto",
+                                    max_iter=cap)
+            est = run_estimate(mdp, config)
+            out.append({"k": k, "gamma": gamma, "cap": cap, "reps": reps,
+                        "seconds_learn": est.seconds["learn"],
+                        "undecided": sum(r.outcomes["undecided"] for r in est.rows),
+                        "failures": [r.failures for r in est.rows], "m": list(ms)})
+            partial(out[-1])
+    return out
+
+
 def sparse_phi_row(S=1024, k=1000, R=20, iterations=20) -> dict:
     """Seconds per projection iteration with one-hot phi's products as sparse matrices (what
     the MDP does) against the dense products they replace, A/B alternating, best of two."""
@@ -166,6 +185,8 @@ def main() -> None:
                     help="certificate off vs on on the four one-hot seed-table cells (CPU)")
     ap.add_argument("--sparse-phi", dest="sparse_phi", action="store_true",
                     help="one-hot phi's products, sparse against dense (CPU, S = 1024, k = 1000)")
+    ap.add_argument("--caps", type=int, nargs="+",
+                    help="the certified learner at these caps on the seed-table cells (CPU)")
     ap.add_argument("--cells", type=int, nargs="+", default=[0, 1, 2, 3],
                     help="with --certificate: which of the four cells")
     ap.add_argument("--json", action="store_true")
@@ -177,6 +198,14 @@ def main() -> None:
         return print(f"S={row['S']} k={row['k']} R={row['R']}: {1e3 * row['seconds_sparse']:.1f} ms "
                      f"per iteration with sparse phi products, {1e3 * row['seconds_dense']:.1f} ms "
                      f"dense: {row['ratio']:.2f}x")
+    if args.caps:
+        rows = cap_rows(args.reps if args.reps != 1000 else 5, args.cells, tuple(args.caps))
+        if args.json:
+            return print(json.dumps(rows, indent=2))
+        for r in rows:
+            print(f"k={r['k']} gamma={r['gamma']} cap {r['cap']}: learner {r['seconds_learn']:.1f} s, "
+                  f"{r['undecided']} rows undecided, theorem failures {r['failures']}")
+        return None
     if args.certificate:
         rows = certificate_rows(args.reps if args.reps != 1000 else 5, args.cells)
         return print(json.dumps(rows, indent=2)) if args.json else print_certificate(rows)

@@ -24,11 +24,13 @@ def test_certificate_and_sparse_phi_rows(benchmarks, capsys):
     changed no failure count."""
     import bench_learner
 
-    rows = bench_learner.certificate_rows(4, [0, 1], S=16, cells=[(4, 0.5, (1, 30)), (4, 0.5, (2,))])
+    rows = bench_learner.certificate_rows(4, [0, 1], S=16, cells=[(4, 0.5, (1, 30)), (4, 0.6, (2,))])
     assert {r["learner"] for r in rows} == set(bench_learner.LEARNERS) and len(rows) == 6
     bench_learner.print_certificate(rows)
     out = capsys.readouterr().out
     assert out.count("failure counts identical") == 2 and "DIFFER" not in out
+    caps = bench_learner.cap_rows(3, [0], caps=(1, 50), S=16, cells=[(4, 0.5, (1, 30))])
+    assert [r["cap"] for r in caps] == [1, 50] and caps[0]["undecided"] >= caps[1]["undecided"]
     row = bench_learner.sparse_phi_row(S=16, k=8, R=2, iterations=2)
     assert row["seconds_sparse"] > 0 and row["seconds_dense"] > 0
 
