@@ -17,7 +17,7 @@ import numpy as np
 from . import bounds
 from .backend import array_module, backend_module, resolve_backend, single_threaded_blas
 from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
-from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, PROJECTION_STEPS, certificate_applies,
+from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, certificate_applies,
                     learn, successes)
 from .learn.mwal import guarantee, rounds
 from .learn.result import UNDECIDED, outcome_counts, to_numpy
@@ -37,7 +37,7 @@ class EstimateConfig:
     reps: int = 100  #: independent replicates (fresh expert trajectories)
     algorithm: str = "projection"  #: projection | max-margin
     criterion: str = "theorem"  #: theorem | l2 | regret: the one reported as "failures"
-    max_iter: int = 1000  #: learner iteration cap; hitting it is a failure
+    max_iter: int = DEFAULT_CAP  #: learner iteration cap; hitting it is a failure (undecided)
     seed: int = 0  #: seed of the expert trajectories
     sampler: str = "counts"  #: counts | trajectories | auto
     backend: str = "cpu"  #: cpu | gpu | auto (resolved to cpu or gpu on construction)

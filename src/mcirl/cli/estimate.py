@@ -11,7 +11,7 @@ from rich.table import Table
 from .. import bounds
 from ..backend import BACKENDS
 from ..errors import M_MAX, InputError, show_limit
-from ..learn import ALGORITHMS, CRITERIA, OUTCOMES
+from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP, OUTCOMES
 from ..mdp import load_npz, make_mdp
 from ..sample import LENGTHS, SAMPLERS
 from .common import (add_learner_options, count_arg, emit_json, m_arg, phase_bars, print_table,
@@ -91,8 +91,9 @@ def register(sub) -> None:
     p.add_argument("--reps", type=count_arg, default=100, help="replicates (default 100)")
     p.add_argument("--algorithm", choices=ALGORITHMS, default="projection")
     p.add_argument("--criterion", choices=CRITERIA, default="theorem")
-    p.add_argument("--max-iter", dest="max_iter", type=count_arg, default=1000,
-                   help="learner iteration cap; hitting it is a failure (default 1000)")
+    p.add_argument("--max-iter", dest="max_iter", type=count_arg, default=DEFAULT_CAP,
+                   help=f"learner iteration cap; a row stopped by it is undecided, a failure "
+                        f"(default {DEFAULT_CAP:,})")
     add_learner_options(p)
     p.add_argument("--seed", type=count_arg, default=0, help="seed of the expert trajectories")
     p.add_argument("--sampler", choices=SAMPLERS, default="counts")

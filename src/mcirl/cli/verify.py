@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..backend import BACKENDS
 from ..errors import InputError
-from ..learn import ALGORITHMS, CRITERIA
+from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
 from ..sample import LENGTHS, SAMPLERS
 from .common import add_learner_options, count_arg, emit_json, phase_bars, real_arg
 
@@ -87,7 +87,8 @@ def register(sub) -> None:
     p.add_argument("--reps", type=count_arg, default=200, help="replicates per cell (default 200)")
     p.add_argument("--criterion", choices=CRITERIA, default="theorem")
     p.add_argument("--algorithm", choices=ALGORITHMS, default="projection")
-    p.add_argument("--max-iter", dest="max_iter", type=count_arg, default=1000)
+    p.add_argument("--max-iter", dest="max_iter", type=count_arg, default=DEFAULT_CAP,
+                   help=f"learner iteration cap (default {DEFAULT_CAP:,})")
     add_learner_options(p)
     p.add_argument("--sampler", choices=SAMPLERS, default="auto")
     p.add_argument("--lengths", choices=LENGTHS, default="truncated",

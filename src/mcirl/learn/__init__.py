@@ -16,11 +16,11 @@ from .lpal import lpal
 from .min_norm import min_norm_points
 from .mwal import mwal
 from .projection import projection
-from .result import OUTCOMES, LearnResult, to_numpy
+from .result import DEFAULT_CAP, OUTCOMES, LearnResult, to_numpy
 
 ALGORITHMS = ("projection", "max-margin", "mwal", "lpal")
 
-__all__ = ["ALGORITHMS", "CERTIFICATES", "CRITERIA", "OUTCOMES", "PROJECTION_STEPS", "LearnResult",
+__all__ = ["ALGORITHMS", "CERTIFICATES", "DEFAULT_CAP", "CRITERIA", "OUTCOMES", "PROJECTION_STEPS", "LearnResult",
            "certificate_applies", "learn", "lpal", "min_norm_points", "mwal", "projection",
            "successes"]
 
@@ -31,7 +31,7 @@ def certificate_applies(algorithm: str, step: str) -> bool:
     return algorithm != "lpal" and not (algorithm == "projection" and step == "line")
 
 
-def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=1000, step="segment",
+def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=DEFAULT_CAP, step="segment",
           certificate=True, progress=None):
     """Run ``algorithm`` on every row of mu_hat: (N, k) float64 estimates of mu_E.
 

@@ -34,7 +34,7 @@ from .. import bounds
 from ..backend import array_module
 from ..solve import feature_error, feature_expectations, optimal_policy, optimality_gap
 from .certificate import duality_gap, game_upper_bound
-from .result import TERMINATED, UNDECIDED, LearnResult, to_numpy
+from .result import DEFAULT_CAP, TERMINATED, UNDECIDED, LearnResult, to_numpy
 
 
 def rounds(k: int, gamma: float, eps: float, max_iter: int) -> int:
@@ -50,7 +50,7 @@ def guarantee(k: int, gamma: float, T: int) -> float:
     return 4.0 * regret / (1.0 - gamma)
 
 
-def mwal(mdp, mu_hat, eps, *, max_iter=1000, certificate=True, progress=None):
+def mwal(mdp, mu_hat, eps, *, max_iter=DEFAULT_CAP, certificate=True, progress=None):
     """Run MWAL on every row of mu_hat: (N, k) float64. Returns a :class:`LearnResult`."""
     xp = array_module(mu_hat)
     N, k = mu_hat.shape

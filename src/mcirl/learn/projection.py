@@ -42,10 +42,10 @@ from ..solve import (feature_error, feature_expectations, optimal_policy, optima
                      uniform_policy)
 from .certificate import distance_lower_bound
 from .hulls import HullPoints
-from .result import CERTIFIED, TERMINATED, UNDECIDED, LearnResult, to_numpy
+from .result import CERTIFIED, DEFAULT_CAP, TERMINATED, UNDECIDED, LearnResult, to_numpy
 
 
-def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=1000, step="segment",
+def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step="segment",
                certificate=True, progress=None):
     """Run the projection (or max-margin) learner on every row of mu_hat: (N, k) float64
     estimates of mu_E. step: "segment" | "line" (projection only); certificate: stop rows proven

@@ -11,6 +11,10 @@ import numpy as np
 #: never to terminate (a failure under every criterion). ``undecided``: stopped by the cap.
 OUTCOMES = ("terminated", "certified", "undecided")
 TERMINATED, CERTIFIED, UNDECIDED = range(3)
+#: The default iteration cap (projection, max-margin: policies; MWAL: rounds). With the
+#: certificate few rows reach it, so it costs little (benchmarks/README.md: 10,000 against
+#: 1,000 took 1.0-1.7x the learner time on the seed-table cells and decided every row).
+DEFAULT_CAP = 10_000
 
 
 @dataclass(frozen=True, eq=False)

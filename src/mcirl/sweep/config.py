@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..backend import resolve_backend
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
-from ..learn import ALGORITHMS, CERTIFICATES, CRITERIA, PROJECTION_STEPS
+from ..learn import ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 
@@ -116,7 +116,7 @@ class SearchSection:
     cap: str = "bound"  #: largest m: an integer, "bound" (m_AN) or "bound*X" (X m_AN)
     bisect: int = 4  #: bisection steps in log m after the grid
     sampler: str = "auto"  #: counts | trajectories | auto
-    max_iter: int = 1000  #: learner iteration cap
+    max_iter: int = DEFAULT_CAP  #: learner iteration cap
     confidence: float = 0.95  #: Clopper-Pearson level of the intervals
 
     def __post_init__(self):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real
 from ..estimate import EstimateConfig, run_estimate
-from ..learn import ALGORITHMS, CRITERIA
+from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
 from ..mdp import make_mdp, save_npz
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 from ..stats import clopper_pearson_lower, detectable_rate
@@ -36,7 +36,7 @@ class VerifyConfig:
     reps: int = 200  #: replicates per cell
     criterion: str = "theorem"
     algorithm: str = "projection"
-    max_iter: int = 1000
+    max_iter: int = DEFAULT_CAP
     sampler: str = "auto"
     lengths: str = "truncated"  #: the expert's trajectory lengths (mcirl.sample)
     projection_step: str = "segment"  #: the learner's (mcirl.learn.projection)
