@@ -303,3 +303,23 @@ def test_a_sweep_without_any_m_star_yet_plots_and_reports_without_warnings(
     assert main(["report", "--db", str(unfinished), "-o", str(tmp_path / "r" / "report.md")]) == 0
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)], [str(w) for w in recwarn]
     assert "not measured" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_the_report_states_what_mwal_and_lpal_runs_guarantee(cells):
+    """MWAL's T and its Freund-Schapire accuracy 4 (sqrt(2 ln k / T) + ln k / T) / (1 - gamma),
+    from the run's cap; LPAL exact; projection cells get no row."""
+    from dataclasses import replace
+
+    from mcirl.learn.mwal import guarantee
+    from mcirl.report import guarantee_rows
+
+    c = cells[0]
+    runs = [{"run_id": c.run_id, "config": {"search": {"max_iter": 50}}}]
+    mwal = replace(c, algorithm="mwal", max_gap=0.4)
+    lpal = replace(c, algorithm="lpal")
+    rows = guarantee_rows([c, mwal, lpal], runs)
+    assert len(rows) == 2
+    expected = 4 * (math.sqrt(2 * math.log(c.k) / 50) + math.log(c.k) / 50) / (1 - c.gamma)
+    assert guarantee(c.k, c.gamma, 50) == pytest.approx(expected)
+    assert rows[0][5] == "50" and rows[0][6] == f"{expected:.3g}" and rows[0][8] == "0.4"
+    assert rows[1][5] == "1 LP" and rows[1][6] == "exact"

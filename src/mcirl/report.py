@@ -186,6 +186,17 @@ def blocks(cells, runs, criterion, figures):
                             "m* geometric", "geometric / truncated"],
                            lengths_rows(cells, criterion)))]
     out += [("h2", "Every cell"), ("table", (CELL_HEADER, cell_rows(cells, criterion)))]
+    guarantees = guarantee_rows(cells, runs)
+    if guarantees:
+        out += [("h2", "What the game learners' runs guarantee"),
+                ("p", "MWAL runs T = min(its theorem's T, the cap) rounds; Freund & Schapire's "
+                      "regret bound gives T rounds an a-priori game accuracy (feature units) that "
+                      "Syed & Schapire's Theorem 2 needs to be at most eps/2. With the "
+                      "certificate a row stops once its certified duality gap is at most eps/2 "
+                      "(then it has the theorem's guarantee); 'largest gap' is the largest gap "
+                      "stored for the cell. LPAL solves the game exactly."),
+                ("table", (["features", "algorithm", "k", "gamma", "eps", "T run",
+                            "a-priori accuracy", "needed (eps/2)", "largest gap"], guarantees))]
     meta = []
     for r in runs:
         cfg = r["config"]
@@ -199,6 +210,24 @@ def blocks(cells, runs, criterion, figures):
         out.append(("h2", "Figures"))
         out += [("image", path) for path in figures]
     return out
+
+
+def guarantee_rows(cells, runs):
+    """One row per MWAL or LPAL cell: the rounds run and what they guarantee."""
+    from .learn.mwal import guarantee, rounds
+
+    caps = {r["run_id"]: r["config"]["search"]["max_iter"] for r in runs}
+    rows = []
+    for c in cells:
+        if c.algorithm == "lpal":
+            rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", f"{c.eps:g}", "1 LP",
+                         "exact", f"{c.eps / 2:g}", "0"])
+        elif c.algorithm == "mwal" and c.run_id in caps:
+            T = rounds(c.k, c.gamma, c.eps, caps[c.run_id])
+            gap = "-" if math.isnan(c.max_gap) else f"{c.max_gap:.3g}"
+            rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", f"{c.eps:g}", f"{T:,}",
+                         f"{guarantee(c.k, c.gamma, T):.3g}", f"{c.eps / 2:g}", gap])
+    return rows
 
 
 def to_markdown(blocks_, base: Path) -> str:

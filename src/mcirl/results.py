@@ -44,6 +44,7 @@ class CellSummary:
     projection_step: str = "line"  #: the learner's options (mcirl.learn); line and off before
     certificate: str = "off"  #: issue 28
     outcomes: dict = field(default_factory=dict)  #: outcome -> (n,) int64 pooled row counts
+    max_gap: float = float("nan")  #: MWAL: largest certified duality gap stored for the cell
 
     @property
     def method(self) -> str:
@@ -105,6 +106,7 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                 for crit in CRITERIA:
                     fails[crit][i] += e[f"failures_{crit}"]
             top = [e["variance"] for e in rows if e["m"] == ms[-1] and e["variance"] is not None]
+            gaps = [e["max_gap"] for e in rows if e.get("max_gap") is not None]
             stars = [r for r in mstar if r["cell_id"] == c["cell_id"]]
             holders.setdefault(c["cell_id"], []).append(run_id)
             cells[c["cell_id"]] = CellSummary(
@@ -118,7 +120,7 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                                  for crit in CRITERIA},
                 run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"],
                 projection_step=c["projection_step"], certificate=c["certificate"],
-                outcomes=outcomes)
+                outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"))
     return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
 
 
