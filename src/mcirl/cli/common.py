@@ -46,7 +46,21 @@ def real_arg(text: str) -> float:
 
 
 def emit_json(obj) -> None:
-    print(json.dumps(obj, indent=2, default=_json_default))
+    """Print obj as standard JSON: NaN and infinities (a quantity not measured, such as MWAL's gap
+    for another learner) become null, which JSON has, not NaN, which it has not."""
+    print(json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False))
+
+
+def _finite(x):
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _finite(x.tolist())
+    if isinstance(x, (float, np.floating)) and not math.isfinite(x):
+        return None
+    return x
 
 
 def _json_default(x):
