@@ -216,7 +216,8 @@ def guarantee_rows(cells, runs):
     """One row per MWAL or LPAL cell: the rounds run and what they guarantee."""
     from .learn.mwal import guarantee, rounds
 
-    caps = {r["run_id"]: r["config"]["search"]["max_iter"] for r in runs}
+    caps = {r["run_id"]: r["config"]["search"]["max_iter"] for r in runs  # sweeps, not elbows
+            if "max_iter" in r["config"].get("search", {})}
     rows = []
     for c in cells:
         if c.algorithm == "lpal":
