@@ -65,14 +65,16 @@ GRIDWORLD = {
 STUDIES = {"seed-table": SEED_TABLE, "gridworld": GRIDWORLD}
 
 
-def configs(study: str, quick: bool, backend: str = "cpu"):
-    """The validated sweep configs of a reproduction."""
-    return [config_from_dict({**c, "backend": backend}, f"{study}{' --quick' if quick else ''}")
+def configs(study: str, quick: bool, backend: str = "cpu", projection_step=None, certificate=None):
+    """The validated sweep configs of a reproduction (the learner's options as
+    :meth:`~mcirl.sweep.config.SweepConfig.with_learner` takes them; None: the defaults)."""
+    return [config_from_dict({**c, "backend": backend}, f"{study}{' --quick' if quick else ''}"
+                             ).with_learner(projection_step, certificate)
             for c in STUDIES[study]["quick" if quick else "full"]]
 
 
 def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str = "png",
-              backend: str = "cpu", progress=None) -> dict:
+              backend: str = "cpu", progress=None, projection_step=None, certificate=None) -> dict:
     """Run (or resume) a study's sweeps, then write its figures and report into out_dir."""
     from .output import output_dir
     from .plots import write_plots
@@ -82,7 +84,7 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
 
     out_dir = output_dir(out_dir, "--out")  # a bad folder is found before the sweeps, not after
     run_ids = [run_sweep(config, store, executor, resume=True, progress=progress)
-               for config in configs(study, quick, backend)]
+               for config in configs(study, quick, backend, projection_step, certificate)]
     cells = collect(store, run_ids)
     figures = write_plots(cells, out_dir / "figures", fmt)
     report = write_report(cells, run_info(store, run_ids), out_dir / "report.md", figures=figures,

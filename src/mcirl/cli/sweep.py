@@ -166,7 +166,8 @@ def _reproduce(args) -> None:
         try:
             with _sweep_progress(not (args.quiet or args.json)) as progress:
                 result = reproduce(args.study, args.quick, store, executor, out, args.format,
-                                   args.backend, progress if not args.quiet else _log_progress())
+                                   args.backend, progress if not args.quiet else _log_progress(),
+                                   args.projection_step, args.certificate)
         finally:
             executor.close()
         rows = [r for run in result["runs"] for r in mstar_summary(store, run) if r["instance"] == -1]
@@ -203,6 +204,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="folder for figures and report (default mcirl-<study>[-quick])")
     p.add_argument("--format", choices=("png", "pdf", "svg"), default="png")
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
+    add_learner_options(p, override=True)
     p.add_argument("--workers", type=count_arg, help="run on a Dask LocalCluster of N workers")
     p.add_argument("--gpus", help="'all': one Dask worker per GPU")
     p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")
