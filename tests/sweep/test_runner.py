@@ -377,3 +377,35 @@ def test_a_cap_past_m_max_for_some_cell_is_one_line_and_stores_nothing(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "search.cap: must come to at most 1e15" in err
     assert db.read_bytes() == before
+
+
+def test_mstar_is_stored_twice_and_the_optimistic_one_is_the_counts_without_undecided(tmp_path):
+    """With the certificate off and a tiny cap many rows are undecided: the stored optimistic
+    m* is sample_complexity of the stored counts less the undecided rows, and the two differ;
+    with the certificate (default) the same cells' m* does not depend on the cap."""
+    from mcirl.results import cap_sensitive
+    from mcirl.stats import sample_complexity
+
+    text = tiny_sweep("caps", k=(2,)).replace("max_iter = 400", "max_iter = 3")
+    path = tmp_path / "caps.toml"
+    path.write_text(text)
+    config = load_config(path).with_learner("segment", "off")
+    db = tmp_path / "caps.sqlite"
+    with Store(db) as store:
+        run_id = run_sweep(config, store, InProcessExecutor())
+        estimates, mstar = store.table("estimates", run_id), store.table("mstar", run_id)
+        certified = run_sweep(load_config(path), store, InProcessExecutor())
+        certified_mstar = store.table("mstar", certified)
+    assert sum(e["undecided"] for e in estimates) > 0 and all(e["certified"] == 0 for e in estimates)
+    for row in mstar:
+        at = [e for e in estimates if e["instance"] == row["instance"] or row["instance"] == -1]
+        ms = sorted({e["m"] for e in at})
+        fails = [sum(e[f"failures_{row['criterion']}"] - e["undecided"] for e in at if e["m"] == m)
+                 for m in ms]
+        reps = [sum(e["reps"] for e in at if e["m"] == m) for m in ms]
+        expected = sample_complexity(ms, fails, reps, 0.1)
+        assert (row["status_optimistic"], row["m_star_optimistic"], row["m_lo_optimistic"],
+                row["m_hi_optimistic"]) == (expected.status, expected.m_star, expected.m_lo,
+                                            expected.m_hi)
+    assert any(cap_sensitive(r) for r in mstar)
+    assert sum(cap_sensitive(r) for r in certified_mstar) < sum(cap_sensitive(r) for r in mstar)
