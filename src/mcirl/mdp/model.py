@@ -86,13 +86,14 @@ class MDP:
         """(R, k) d @ Phi for per-state weights d: (R, S), e.g. occupancies (mu = Phi^T d)."""
         if self._sparse_phi is None:
             return d @ self.phi
-        return (self._sparse_phi[1] @ d.T).T
+        # C order, as a dense product returns it: the kernels downstream read rows
+        return self.xp.ascontiguousarray((self._sparse_phi[1] @ d.T).T)
 
     def rewards_of(self, w):
         """(R, S) w @ Phi^T: the per-state rewards of reward weights w: (R, k)."""
         if self._sparse_phi is None:
             return w @ self.phi.T
-        return (self._sparse_phi[0] @ w.T).T
+        return self.xp.ascontiguousarray((self._sparse_phi[0] @ w.T).T)
 
     def dense_transitions(self):
         """(S, A, S) float64 dense P (for small S only: S*A*S floats)."""
