@@ -212,12 +212,22 @@ def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     (dict(phi=np.full((3, 2), 0.5)), "phi: must have shape"),
     (dict(d0=np.full(4, 0.3)), "d0: d0 must sum to 1"),
     (dict(gamma=np.float64(1.2)), "gamma"),
+    (dict(gamma=np.array("0.9")), "gamma: must be a real scalar in [0, 1) (got 'shape (), dtype <U3')"),
+    (dict(gamma=np.array(True)), "gamma: must be a real scalar"),
 ])
 def test_bad_mdp_files(capsys, tmp_path, changes, needle):
     path = write_npz(tmp_path / "bad.npz", **changes)
     for argv in (["mdp", "info", path], ["estimate", "--mdp", path, "--m", "4"]):
         code, out, err = run(capsys, *argv)
         assert code == 2 and err.count("\n") == 1 and needle in err, err
+
+
+def test_a_npy_file_named_npz_is_one_line(capsys, tmp_path):
+    path = tmp_path / "array.npz"
+    with open(path, "wb") as f:
+        np.save(f, np.zeros((4, 4)))
+    code, _, err = run(capsys, "mdp", "info", str(path))
+    assert code == 2 and err.count("\n") == 1 and "mdp: is a single .npy array" in err
 
 
 def test_unreadable_file_and_mixed_options(capsys, tmp_path):

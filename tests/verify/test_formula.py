@@ -41,6 +41,14 @@ def test_named_bounds_are_the_package_bounds():
     ("1 +", "malformed formula"),
     ("", "give a bound"),
     ("k" * 600, "longer than"),
+    ("max(k)", "max() takes 2 arguments (got 1)"),
+    ("min()", "min() takes 2 arguments (got 0)"),
+    ("log()", "log() takes 1 argument (got 0)"),
+    ("log(k, 2)", "log() takes 1 argument (got 2)"),
+    ("max(k, 1, 2)", "max() takes 2 arguments (got 3)"),
+    ("exp(k, k, k)", "exp() takes 1 argument (got 3)"),
+    ("1" * 499, "numbers must be at most 1e+300"),
+    ("1e400 * k", "numbers must be at most"),
 ])
 def test_unsafe_or_malformed_formulas(text, problem):
     with pytest.raises(InputError) as info:
@@ -52,3 +60,16 @@ def test_cli_rejects_unsafe_formulas_in_one_line(capsys):
     assert main(["verify", "__import__('os').system('true')"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("mcirl: error: bound:")
+
+
+@pytest.mark.parametrize("formula, shown", [("0", "it is 0 at"), ("-1", "it is -1 at"),
+                                            ("0 - k", "it is -"), ("exp(1000) * k", "it is inf at"),
+                                            ("log(k - k)", "it is -inf at"), ("1e16", "it is 1e+16")])
+def test_a_bound_that_is_no_positive_count_is_refused_not_clamped(capsys, tmp_path, formula, shown):
+    """Before: 0, -1 and -k ran as m = 1, an infinite bound as m = 1e15, and the search
+    reported 'no counterexample' for bounds it never tested."""
+    assert main(["verify", formula, "--examples", "1", "--reps", "2", "--quiet", "--out",
+                 str(tmp_path / "verify")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bound: must be a number of trajectories in (0, 1e15]" in err
+    assert shown in err

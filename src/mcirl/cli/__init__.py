@@ -31,18 +31,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is in exc's chain of causes: Ctrl-C landing inside a Numba
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler's stop, ``kill``), raised as an interrupt so that everything
+    Ctrl-C does on the way out (a sweep's run marked interrupted, its wall time kept) happens."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt in exc's chain of causes, if any: Ctrl-C landing inside a Numba
     function's call surfaces as a SystemError raised from it ("returned a result with an
     exception set")."""
     while exc is not None:
         if isinstance(exc, KeyboardInterrupt):
-            return True
+            return exc
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
 
 
 def main(argv=None) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
+    try:
+        return _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _run(argv) -> int:
     try:
         args = build_parser().parse_args(argv)
         status = args.handler(args)
@@ -56,8 +80,12 @@ def main(argv=None) -> int:
               "states, features or replicates", file=sys.stderr)
         return EXIT_INPUT
     except (KeyboardInterrupt, SystemError) as exc:
-        if not _caused_by_interrupt(exc):
+        interrupt = _interrupt_in(exc)
+        if interrupt is None:
             raise
+        if isinstance(interrupt, Terminated):
+            print("mcirl: terminated", file=sys.stderr)
+            return 128 + signal.SIGTERM
         print("mcirl: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -26,13 +26,18 @@ def load_npz(path: str | os.PathLike) -> MDP:
     """Read and validate an MDP file; every problem is an InputError naming the key."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as data:
+                arrays = {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise InputError("mdp", "file not found", str(path)) from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError("mdp", f"cannot read as an .npz archive ({exc.__class__.__name__})",
                          str(path)) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file: one unnamed array
+        raise InputError("mdp", "is a single .npy array, not an .npz archive of the named arrays "
+                         "P (or next and prob), phi, w, d0 and gamma", str(path))
     required = ("phi", "w", "d0", "gamma")
     missing = [key for key in required if key not in arrays]
     if "P" not in arrays and not ("next" in arrays and "prob" in arrays):

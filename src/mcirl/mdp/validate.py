@@ -64,8 +64,9 @@ def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
     with ``prob``: (S, A, B) probabilities (the .npz keys ``next`` and ``prob``).
     """
     gamma_arr = np.asarray(gamma)
-    if gamma_arr.size != 1:
-        raise InputError("gamma", "must be a scalar in [0, 1)", f"shape {gamma_arr.shape}")
+    if gamma_arr.size != 1 or gamma_arr.dtype.kind not in "fiu":  # not a string or a bool
+        raise InputError("gamma", "must be a real scalar in [0, 1)",
+                         f"shape {gamma_arr.shape}, dtype {gamma_arr.dtype}")
     gamma = check_real("gamma", gamma_arr.reshape(()).item(), 0.0, 1.0, high_open=True)
 
     if P is not None:

@@ -23,7 +23,11 @@ VARIABLES = ("k", "gamma", "eps", "delta", "S", "A", "b")
 FUNCTIONS = {"log": np.log, "ln": np.log, "log2": np.log2, "log10": np.log10, "exp": np.exp,
              "sqrt": np.sqrt, "ceil": np.ceil, "floor": np.floor, "abs": np.abs,
              "min": np.minimum, "max": np.maximum}
+#: How many arguments each function takes (NumPy's would read a third as an output array).
+ARITY = {name: 2 if name in ("min", "max") else 1 for name in FUNCTIONS}
 CONSTANTS = {"pi": math.pi, "e": math.e}
+#: The largest magnitude of a number in a formula: beyond it float64 overflows.
+MAX_LITERAL = 1e300
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.Pow: operator.pow}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
@@ -49,6 +53,8 @@ def _check(node) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ValueError(f"only numbers may appear as constants (got {node.value!r})")
+        if not abs(node.value) <= MAX_LITERAL:  # an int too long for a float, or inf
+            raise ValueError(f"numbers must be at most {MAX_LITERAL:g} in magnitude")
         return None
     if isinstance(node, ast.Name):
         if node.id not in VARIABLES and node.id not in CONSTANTS:
@@ -72,6 +78,9 @@ def _check(node) -> None:
                              f"(functions: {', '.join(FUNCTIONS)})")
         if node.keywords:
             raise ValueError("keyword arguments are not allowed")
+        if len(node.args) != ARITY[node.func.id]:
+            raise ValueError(f"{node.func.id}() takes {ARITY[node.func.id]} argument"
+                             f"{'s' if ARITY[node.func.id] > 1 else ''} (got {len(node.args)})")
         for arg in node.args:
             _check(arg)
         return None

@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real
+from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
 from ..estimate import EstimateConfig, run_estimate
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
 from ..mdp import make_mdp, save_npz
@@ -117,12 +117,15 @@ class VerifyResult:
 
 
 def bound_m(bound: Bound, cell: Cell) -> int:
-    """ceil(BOUND) at the cell, at least 1; an error names the cell if it is not a number."""
+    """ceil(BOUND) at the cell. A bound that is not a positive number of at most M_MAX
+    trajectories there cannot be tested: an error names the value and the cell (it is never
+    clamped into range, which would test another bound)."""
     f = cell.family
     value = float(bound(f.k, f.gamma, cell.eps, cell.delta, f.S, f.A, f.b))
-    if math.isnan(value) or value == -math.inf:
-        raise InputError("bound", f"evaluates to {value} at {cell.describe()}", bound.text)
-    return max(1, math.ceil(min(value, M_MAX)))  # +inf (and anything huge) is capped at M_MAX
+    if not 0 < value <= M_MAX:  # NaN, <= 0, infinite or past the largest m
+        raise InputError("bound", f"must be a number of trajectories in (0, {show_limit(M_MAX)}] "
+                         f"at every cell tried; it is {value:g} at {cell.describe()}", bound.text)
+    return math.ceil(value)
 
 
 def evaluate(config: VerifyConfig, bound: Bound, cell: Cell) -> Example:
