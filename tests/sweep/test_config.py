@@ -131,3 +131,27 @@ def test_malformed_and_missing_files(tmp_path):
 def test_every_algorithm_is_a_valid_cell():
     config = config_from_dict({"cells": {"algorithms": ["projection", "max-margin", "mwal", "lpal"]}})
     assert {c.algorithm for c in cells(config)} == {"projection", "max-margin", "mwal", "lpal"}
+
+
+def test_a_deeply_nested_config_is_one_line(tmp_path, capsys):
+    from mcirl.cli import main
+
+    path = tmp_path / "deep.toml"
+    path.write_text('name = "x"\n[cells]\nk = ' + "[" * 5000 + "1" + "]" * 5000 + "\n")
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is nested too deeply" in err
+
+
+def test_a_grid_factor_near_one_is_refused_before_planning(tmp_path, capsys):
+    """factor = 1.0000001 planned 3,506 grid points for 57 s before; now it is refused from
+    the count of points, before any grid is built."""
+    from mcirl.cli import main
+
+    path = tmp_path / "f.toml"
+    path.write_text('name = "x"\n[search]\nfactor = 1.0000001\n')
+    assert main(["sweep", str(path), "--dry-run", "--no-calibrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "search.factor: must give at most 1000 grid points" in err
+    path.write_text('name = "x"\n[search]\nfactor = 1.1\ncap = 1000000\n')  # 145 steps: fine
+    assert len(load_config(path).search.grid(10**6)) == 131  # the rounded small m merge

@@ -107,6 +107,10 @@ class InstancesSection:
         check_int("reps_per_task", self.reps_per_task, 0)
 
 
+#: The most grid points one cell's m* search may plan (factor 1.1 from 1 to 1e15 is 363).
+MAX_GRID = 1000
+
+
 @dataclass(frozen=True)
 class SearchSection:
     """The m* search: a geometric grid from m_min to the cap, then bisection in log m."""
@@ -150,7 +154,13 @@ class SearchSection:
         return int(math.ceil(value))
 
     def grid(self, cap: int) -> list[int]:
-        """Geometric grid m_min, m_min * factor, ... below cap, then cap itself."""
+        """Geometric grid m_min, m_min * factor, ... below cap, then cap itself; at most
+        MAX_GRID points (a factor barely above 1 would plan millions before any work)."""
+        if cap > self.m_min and math.log(cap / self.m_min) / math.log(self.factor) > MAX_GRID:
+            needed = math.ceil(math.log(cap / self.m_min) / math.log(self.factor))
+            raise InputError("search.factor", f"must give at most {MAX_GRID} grid points from "
+                             f"m_min = {self.m_min} to the cap {cap:,}", f"{self.factor!r}: "
+                             f"{needed:,} points")
         values, m = [], float(self.m_min)
         while round(m) < cap:
             if not values or round(m) > values[-1]:
@@ -274,6 +284,9 @@ def read_toml(path: Path) -> dict:
         raise InputError(str(path), f"cannot read ({exc.__class__.__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(str(path), f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise InputError(str(path), "is nested too deeply to be a config (arrays or tables "
+                         "within each other hundreds of levels deep)") from None
 
 
 def load_config(path: str | Path) -> SweepConfig:
