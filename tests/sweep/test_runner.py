@@ -275,8 +275,17 @@ def test_executor_option_errors(capsys, config_path):
     assert code == 2 and "cannot be combined" in capsys.readouterr().err
     # more workers than cores (1e30 of them exhausted the memory), an address without a port
     for option, value, needle in (("--workers", "1e30", "--workers: must be an integer in [1, "),
-                                  ("--scheduler", "bogus", "--scheduler: cannot reach")):
+                                  ("--scheduler", "bogus", "--scheduler: is not a Dask scheduler"),
+                                  ("--scheduler", "tcp://127.0.0.1:1", "--scheduler: cannot reach")):
         assert main(["sweep", str(config_path), option, value, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
+    # a dry run refuses what the run refuses (it accepted all of these before)
+    for option, value, needle in (("--workers", "0", "--workers: must be an integer in [1, "),
+                                  ("--workers", "999", "--workers: must be an integer in [1, "),
+                                  ("--gpus", "3", "--gpus: must be 'all'"),
+                                  ("--scheduler", "garbage", "--scheduler: is not a Dask")):
+        assert main(["sweep", str(config_path), "--dry-run", "--no-calibrate", option, value]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err, err
 

@@ -23,14 +23,15 @@ def run(args) -> None:
     from dataclasses import replace
 
     from ..sweep.config import load_config
-    from ..sweep.execute import make_executor
+    from ..sweep.execute import check_executor_options, make_executor
     from ..sweep.runner import dry_run, run_sweep
 
     config = load_config(args.config)
     if args.backend is not None:  # part of the run id: a GPU run never resumes a CPU one
         config = replace(config, backend=args.backend)
     config = config.with_learner(args.projection_step, args.certificate)
-    if args.dry_run:
+    if args.dry_run:  # checks all that the run checks, short of starting a cluster
+        check_executor_options(args.workers, args.gpus, args.scheduler)
         plan = dry_run(config, calibrate=not args.no_calibrate)
         if args.json:
             return emit_json(plan)

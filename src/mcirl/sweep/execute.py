@@ -79,15 +79,36 @@ def _dask():
     return distributed
 
 
-def make_executor(workers: int | None = None, gpus: str | None = None,
-                  scheduler: str | None = None):
-    """In-process unless one of workers (LocalCluster), gpus ('all': LocalCUDACluster, one
-    worker per GPU) or scheduler (an existing cluster's address) is given."""
+def check_executor_options(workers: int | None = None, gpus: str | None = None,
+                           scheduler: str | None = None) -> None:
+    """Every check of :func:`make_executor` that needs no cluster: a dry run makes them too."""
     chosen = [name for name, v in (("--workers", workers), ("--gpus", gpus),
                                    ("--scheduler", scheduler)) if v is not None]
     if len(chosen) > 1:
         raise InputError(chosen[1], f"cannot be combined with {chosen[0]}")
     if not chosen:
+        return
+    distributed = _dask()
+    if scheduler is not None:
+        try:  # the form of the address; whether a scheduler answers there, only connecting tells
+            distributed.comm.parse_host_port(distributed.comm.parse_address(scheduler)[1])
+        except (ValueError, TypeError) as exc:
+            raise InputError("--scheduler", f"is not a Dask scheduler address such as "
+                             f"tcp://host:8786 ({exc})", scheduler) from None
+    if gpus is not None and gpus != "all":
+        raise InputError("--gpus", "must be 'all'", gpus)
+    if workers is not None:
+        # a LocalCluster is one single-threaded process per worker on this machine: more than
+        # its cores only adds contention (and 1e30 of them would exhaust its memory first)
+        check_int("--workers", workers, 1, _cores())
+
+
+def make_executor(workers: int | None = None, gpus: str | None = None,
+                  scheduler: str | None = None):
+    """In-process unless one of workers (LocalCluster), gpus ('all': LocalCUDACluster, one
+    worker per GPU) or scheduler (an existing cluster's address) is given."""
+    check_executor_options(workers, gpus, scheduler)
+    if workers is None and gpus is None and scheduler is None:
         return InProcessExecutor()
     distributed = _dask()
     if scheduler is not None:
@@ -97,8 +118,6 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
             raise InputError("--scheduler", f"cannot reach a Dask scheduler ({exc})", scheduler) from None
         return DaskExecutor(client, description=f"dask scheduler {scheduler}")
     if gpus is not None:
-        if gpus != "all":
-            raise InputError("--gpus", "must be 'all'", gpus)
         try:
             from dask_cuda import LocalCUDACluster
         except ImportError:
@@ -106,9 +125,6 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
                              "pip install 'mcirl[dist,gpu]' dask-cuda") from None
         cluster = LocalCUDACluster()
         return DaskExecutor(distributed.Client(cluster), cluster, "dask LocalCUDACluster")
-    # a LocalCluster is one single-threaded process per worker on this machine: more than its
-    # cores only adds contention (and 1e30 of them would exhaust its memory first)
-    check_int("--workers", workers, 1, _cores())
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None,
                                        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
