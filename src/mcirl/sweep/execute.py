@@ -91,7 +91,9 @@ def check_executor_options(workers: int | None = None, gpus: str | None = None,
     distributed = _dask()
     if scheduler is not None:
         try:  # the form of the address; whether a scheduler answers there, only connecting tells
-            distributed.comm.parse_host_port(distributed.comm.parse_address(scheduler)[1])
+            protocol, location = distributed.comm.parse_address(scheduler)
+            if protocol != "inproc":  # a network address has a host and a port
+                distributed.comm.parse_host_port(location)
         except (ValueError, TypeError) as exc:
             raise InputError("--scheduler", f"is not a Dask scheduler address such as "
                              f"tcp://host:8786 ({exc})", scheduler) from None
