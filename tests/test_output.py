@@ -78,3 +78,49 @@ def test_a_report_beside_an_elbow_run_lists_only_the_sweeps(capsys, tmp_path, mi
     assert main(["report", "--db", str(mixed_db), "-o", str(out), "--no-figures"]) == 0
     runs = out.read_text().split("## Runs")[1]
     assert "| tiny |" in runs and "| elbow |" not in runs
+
+
+def test_a_full_disk_is_one_line_naming_the_option_and_keeps_the_old_file(tmp_path, capsys,
+                                                                         monkeypatch):
+    """ENOSPC while writing (report, plot, export, mdp make all write through atomic_path)."""
+    import errno
+
+    import numpy as np
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    path = tmp_path / "g.npz"
+    assert main(["mdp", "make", "--S", "8", "--k", "2", "-o", str(path)]) == 0
+    before = path.read_bytes()
+    monkeypatch.setattr(np, "savez", full)
+    assert main(["mdp", "make", "--S", "8", "--k", "2", "--mdp-seed", "3", "-o", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--output: cannot be written (No space left on device)" in err
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["g.npz"]
+
+
+def test_a_store_that_cannot_be_written_is_one_line_and_keeps_what_it_held(tmp_path, capsys,
+                                                                          monkeypatch):
+    import sqlite3
+
+    from mcirl.sweep.store import Store
+
+    db = tmp_path / "r.sqlite"
+    calls = {"n": 0}
+    real = Store.put_task
+
+    def fill_up(self, *args, **kwargs):  # the disk fills after two tasks
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "put_task", fill_up)
+    assert main(["sweep", str(TINY), "--db", str(db), "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("mcirl: error: db: the results database cannot be written "
+                              "(database or disk is full)") and "Traceback" not in "".join(err)
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run["tasks"] == 2 and run["status"] == "interrupted"

@@ -4,7 +4,8 @@ Every file a command writes (figures, reports, exports, MDP archives) goes throu
 :func:`atomic_path`: the content is written to a temporary file beside the target and renamed
 into place, so a failed or interrupted command never leaves an existing file half-written.
 A path that cannot be written (a folder where a file should be, a file where a folder should
-be, no permission) is an :class:`~mcirl.errors.InputError` naming the option it came from.
+be, no permission, a full disk) is an :class:`~mcirl.errors.InputError` naming the option it
+came from.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
         raise InputError(field, f"cannot be written ({exc.strerror})", str(path)) from None
     os.close(fd)
     try:
-        yield Path(tmp)
+        try:
+            yield Path(tmp)
+        except OSError as exc:  # writing it: a full disk, a quota, an I/O error
+            raise InputError(field, f"cannot be written ({exc.strerror or exc})", str(path)) from None
         try:
             os.replace(tmp, path)
         except OSError as exc:  # e.g. a folder made at that path meanwhile

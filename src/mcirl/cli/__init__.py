@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sqlite3
 import sys
 
 from .. import __version__
@@ -19,6 +20,8 @@ from . import bound, elbow, estimate, mdp, report, results, sweep, verify
 from .common import Parser
 
 EXIT_INPUT = 2
+#: SQLite's messages for a store that cannot be written, as opposed to a bug.
+STORE_FAILURES = ("disk is full", "readonly database", "disk I/O error", "unable to open")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +91,13 @@ def _run(argv) -> int:
             return 128 + signal.SIGTERM
         print("mcirl: interrupted", file=sys.stderr)
         return 130
+    except sqlite3.OperationalError as exc:
+        if not any(text in str(exc) for text in STORE_FAILURES):
+            raise
+        # what was committed stays: every task is one transaction, and this one rolled back
+        print(f"mcirl: error: db: the results database cannot be written ({exc}); what it "
+              "held is kept", file=sys.stderr)
+        return EXIT_INPUT
     except BrokenPipeError:
         # The reader went away (`mcirl ... --json | head`): stop quietly as a Unix filter does,
         # with stdout sent nowhere so that the interpreter's final flush cannot fail again.
