@@ -102,8 +102,9 @@ def interrupted_sweep(db, config_path, sig, after_tasks=2, timeout=120):
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
 def test_killed_sweep_resumes_to_the_same_rows(tmp_path, config_path, reference_db, sig):
-    """SIGKILL leaves the run 'running'; Ctrl-C and SIGTERM mark it interrupted and exit with
-    128 + the signal's number, without a traceback."""
+    """Ctrl-C and SIGTERM mark the run interrupted and exit with 128 + the signal's number,
+    without a traceback; after SIGKILL the run still says 'running' in the file, and reads as
+    interrupted because its writer is gone."""
     misses = []
     for attempt in range(3):  # the signal must land mid-run; a run that outran it is retried
         db = tmp_path / f"killed{attempt}.sqlite"
@@ -117,10 +118,10 @@ def test_killed_sweep_resumes_to_the_same_rows(tmp_path, config_path, reference_
     with Store(db) as store:
         (run,) = store.runs()
         assert 2 <= run["tasks"] < full["tasks"]
-        if sig == signal.SIGKILL:
-            assert run["status"] == "running" and outcome == -signal.SIGKILL
-        else:
-            assert run["status"] == "interrupted" and outcome == 128 + sig
+        assert run["status"] == "interrupted"
+        assert outcome == (-signal.SIGKILL if sig == signal.SIGKILL else 128 + sig)
+        stored = store.db.execute("SELECT status FROM runs").fetchone()[0]
+        assert stored == ("running" if sig == signal.SIGKILL else "interrupted")
     # without --resume the stored sweep is refused, untouched
     assert main(["sweep", str(config_path), "--db", str(db), "--quiet"]) == 2
     assert main(["sweep", str(config_path), "--db", str(db), "--resume", "--quiet"]) == 0
@@ -424,3 +425,33 @@ def test_mstar_is_stored_twice_and_the_optimistic_one_is_the_counts_without_unde
                                             expected.m_hi)
     assert any(cap_sensitive(r) for r in mstar)
     assert sum(cap_sensitive(r) for r in certified_mstar) < sum(cap_sensitive(r) for r in mstar)
+
+
+@pytest.mark.slow
+def test_a_second_writer_of_a_live_run_is_refused(tmp_path):
+    """While one process sweeps, `--resume` of the same run in another is refused in one line
+    naming the writer (it used to run a second writer doing the same work twice)."""
+    config_path = tmp_path / "long.toml"  # minutes of work: it is killed once checked
+    config_path.write_text(tiny_sweep("live").replace("reps = 60", "reps = 20000"))
+    db = tmp_path / "live.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "mcirl", "sweep", str(config_path), "--db",
+                             str(db), "--quiet"], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while tasks_stored(db) < 1 and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.01)
+        if proc.poll() is not None:
+            pytest.skip("the sweep ended before a second writer could try")
+        code = subprocess.run([sys.executable, "-m", "mcirl", "sweep", str(config_path), "--db",
+                               str(db), "--resume", "--quiet"], capture_output=True, text=True)
+        assert proc.poll() is None, "the first writer ended: the check saw no live writer"
+        assert code.returncode == 2 and code.stderr.count("\n") == 1, code.stderr
+        assert f"is being written by process {proc.pid}" in code.stderr
+    finally:
+        proc.kill()
+        proc.wait()
+    # the writer is gone now: the run reads as interrupted and may be resumed
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run["status"] == "interrupted"
+        store.start_run(run["run_id"], run["name"], {}, {}, resume=True)

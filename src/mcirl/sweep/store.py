@@ -15,6 +15,8 @@ uninterrupted run.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -27,7 +29,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, name TEXT NOT NULL, config TEXT NOT NULL, package_version TEXT,
   git_sha TEXT, host TEXT, device TEXT, started REAL, finished REAL, status TEXT NOT NULL,
-  seconds REAL);
+  seconds REAL, writer TEXT);
 CREATE TABLE IF NOT EXISTS cells (
   run_id TEXT NOT NULL, cell_id TEXT NOT NULL, family TEXT, features TEXT, k INTEGER,
   gamma REAL, S INTEGER, algorithm TEXT, eps REAL, delta REAL, horizon INTEGER, bound REAL,
@@ -117,6 +119,7 @@ class Store:
                                         ("cells", "lengths", "TEXT NOT NULL DEFAULT 'truncated'"),
                                         ("cells", "projection_step", "TEXT NOT NULL DEFAULT 'line'"),
                                         ("cells", "certificate", "TEXT NOT NULL DEFAULT 'off'"),
+                                        ("runs", "writer", "TEXT"),
                                         ("mstar", "status_optimistic", "TEXT"),
                                         *(("mstar", f"{c}_optimistic", "INTEGER") for c in
                                           ("m_star", "m_lo", "m_hi"))):
@@ -136,21 +139,38 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     def start_run(self, run_id: str, name: str, config: dict, meta: dict, resume: bool) -> None:
-        """Register a run; an existing run continues only with resume=True."""
-        row = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if row is not None and not resume:
-            done = self.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ?", (run_id,)).fetchone()[0]
-            raise InputError("--resume", f"{self.path} already holds this sweep (run {run_id[:12]}, "
-                             f"{row['status']}, {done} tasks stored): pass --resume to continue it")
-        with self.db:
+        """Register a run; an existing run continues only with resume=True, and never while
+        another live process on this host writes it (one writer per run). The check and the
+        claim are one IMMEDIATE transaction, so two processes cannot both pass it."""
+        me = writer_token()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT status, writer FROM runs WHERE run_id = ?",
+                                  (run_id,)).fetchone()
+            live = row is not None and row["status"] == "running" and writer_alive(row["writer"])
+            if live:
+                host, pid = row["writer"].split()[:2]
+                raise InputError("--resume", f"{self.path}: run {run_id[:12]} is being written by "
+                                 f"process {pid} on {host}; wait for it to end or stop it")
+            if row is not None and not resume:
+                done = self.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ?",
+                                       (run_id,)).fetchone()[0]
+                raise InputError("--resume", f"{self.path} already holds this sweep (run "
+                                 f"{run_id[:12]}, {row['status']}, {done} tasks stored): pass "
+                                 "--resume to continue it")
             if row is None:
                 self.db.execute(
                     "INSERT INTO runs (run_id, name, config, package_version, git_sha, host, device,"
-                    " started, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+                    " started, status, writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
                     (run_id, name, json.dumps(config, sort_keys=True), meta.get("package_version"),
-                     meta.get("git_sha"), meta.get("host"), meta.get("device"), time.time()))
+                     meta.get("git_sha"), meta.get("host"), meta.get("device"), time.time(), me))
             else:
-                self.db.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (run_id,))
+                self.db.execute("UPDATE runs SET status = 'running', writer = ? WHERE run_id = ?",
+                                (me, run_id))
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
 
     def _insert(self, table: str, columns: tuple, rows: list[dict]) -> None:
         """INSERT OR IGNORE rows (dicts with at least these columns) into table; the caller
@@ -262,9 +282,15 @@ class Store:
         return [dict(r) for r in self.db.execute(sql, args).fetchall()]
 
     def runs(self) -> list[dict]:
-        return self._rows("SELECT r.*, (SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id)"
+        """Every run, oldest first; a run left 'running' by a process of this host that is gone
+        (killed) reads as 'interrupted' (the file is not changed)."""
+        rows = self._rows("SELECT r.*, (SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id)"
                           " AS cells, (SELECT COUNT(*) FROM timings t WHERE t.run_id = r.run_id)"
                           " AS tasks FROM runs r ORDER BY started")
+        for row in rows:
+            if row["status"] == "running" and writer_gone(row.get("writer")):
+                row["status"] = "interrupted"
+        return rows
 
     def resolve_run(self, prefix: str | None) -> str:
         """A run id from a unique prefix, or the latest run when prefix is None."""
@@ -287,6 +313,47 @@ class Store:
                  "mstar": "cell_id, criterion, instance", "timings": "key",
                  "elbow_curves": "k, noise, rank, n", "elbows": "k, noise, rank"}[name]
         return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))
+
+
+def _process_start(pid: int) -> str:
+    """The start time of a process (Linux: /proc/PID/stat field 22), "" where unknown: with
+    the pid it names one process, so a recycled pid is not mistaken for the writer."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def writer_token() -> str:
+    """'host pid start' of this process, stored with the run it writes."""
+    pid = os.getpid()
+    return f"{socket.gethostname()} {pid} {_process_start(pid)}".strip()
+
+
+def _writer_state(token: str | None) -> str | None:
+    """'alive' or 'gone' for a writer of this host; None when that cannot be told (another
+    host, or a run stored before writers were recorded)."""
+    parts = (token or "").split()
+    if len(parts) < 2 or parts[0] != socket.gethostname():
+        return None
+    pid = int(parts[1])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "gone"
+    except PermissionError:  # alive, another user's
+        pass
+    if len(parts) > 2 and _process_start(pid) not in ("", parts[2]):
+        return "gone"  # the pid now belongs to another process
+    return "alive"
+
+
+def writer_alive(token: str | None) -> bool:
+    return _writer_state(token) == "alive" and token != writer_token()
+
+
+def writer_gone(token: str | None) -> bool:
+    return _writer_state(token) == "gone"
 
 
 def _insert_sql(verb: str, table: str, columns) -> str:
