@@ -105,7 +105,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match="cannot be written"):  # one line naming the option
         save_npz(make_mdp(FamilySpec(S=9, k=2, seed=2)), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.npz"]
