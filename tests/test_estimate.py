@@ -1,3 +1,4 @@
+import functools
 from dataclasses import asdict
 
 import numpy as np
@@ -15,6 +16,7 @@ SPEC = FamilySpec(S=10, A=2, b=3, k=3, gamma=0.8, seed=4)
 EPS, M, CAP = 0.3, 8, 50
 
 
+@functools.cache  # both statistical tests compare with the default learner's 1000 replicates
 def mcirl_failures(step, certificate):
     mdp = make_mdp(SPEC)
     result = run_estimate(mdp, EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=1,

@@ -17,8 +17,8 @@ import numpy as np
 from . import bounds
 from .backend import array_module, backend_module, resolve_backend, single_threaded_blas
 from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
-from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, certificate_applies,
-                    learn, successes)
+from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS,
+                    certificate_applies, learn, successes)
 from .learn.mwal import guarantee, rounds
 from .learn.result import UNDECIDED, outcome_counts, to_numpy
 from .sample import (LENGTHS, SAMPLERS, ExpertChain, check_grid, choose_sampler, gamma_range,
@@ -178,10 +178,10 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     seconds["learn"] = time.perf_counter() - t0
 
     ok = successes(result.mu_tilde, mu_E, mdp.w, eps)
+    terminated = result.terminated.reshape(R, C)
     # Wolfe's tolerance (relative 1e-12 of the squared scale) stays far inside this margin
     far = (np.linalg.norm(result.mu_tilde - to_numpy(estimates), axis=1) > eps / 2 * (1 + 1e-9)
-           ).reshape(R, C) & result.terminated.reshape(R, C)
-    terminated = result.terminated.reshape(R, C)
+           ).reshape(R, C) & terminated
     fails = {c: (~(terminated & ok[c].reshape(R, C))).sum(axis=0) for c in CRITERIA}
     chosen = fails[config.criterion]
     low, high = clopper_pearson(chosen, R, config.confidence)

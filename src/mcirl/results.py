@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .learn import CRITERIA, OUTCOMES
+from .learn import CRITERIA, OUTCOMES, certificate_applies
+
+#: The columns of a stored m* that its optimistic twin (undecided rows as successes) repeats.
+MSTAR_FIELDS = ("status", "m_star", "m_lo", "m_hi")
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,6 @@ def method(algorithm: str, lengths: str, projection_step: str = "segment",
            certificate: str = "on") -> str:
     """'projection', or e.g. 'projection (geometric lengths, line step)': how a cell's m* was
     measured, as tables and plots label it; only what differs from the defaults is named."""
-    from .learn import certificate_applies
-
     notes = [] if lengths == "truncated" else [f"{lengths} lengths"]
     if algorithm == "projection" and projection_step == "line":
         notes.append("line step")
@@ -164,8 +165,7 @@ def collect_elbows(store, run_ids=None) -> tuple[list[dict], list[dict]]:
 
 def optimistic(row) -> dict:
     """A stored m* row's twin with undecided rows counted as successes (same cap)."""
-    return {"cap": row["cap"]} | {key: row[f"{key}_optimistic"]
-                                  for key in ("status", "m_star", "m_lo", "m_hi")}
+    return {"cap": row["cap"]} | {key: row[f"{key}_optimistic"] for key in MSTAR_FIELDS}
 
 
 def cap_sensitive(row) -> bool:
@@ -173,7 +173,8 @@ def cap_sensitive(row) -> bool:
     (False where the database predates the distinction)."""
     if row.get("status_optimistic") is None:
         return False
-    return any(row[key] != row[f"{key}_optimistic"] for key in ("status", "m_star", "m_lo", "m_hi"))
+    twin = optimistic(row)
+    return any(row[key] != twin[key] for key in MSTAR_FIELDS)
 
 
 def mstar_text(row, number="{:,}") -> str:

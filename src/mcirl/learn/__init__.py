@@ -20,8 +20,8 @@ from .result import DEFAULT_CAP, OUTCOMES, LearnResult, to_numpy
 
 ALGORITHMS = ("projection", "max-margin", "mwal", "lpal")
 
-__all__ = ["ALGORITHMS", "CERTIFICATES", "DEFAULT_CAP", "CRITERIA", "OUTCOMES", "PROJECTION_STEPS", "LearnResult",
-           "certificate_applies", "learn", "lpal", "min_norm_points", "mwal", "projection",
+__all__ = ["ALGORITHMS", "CERTIFICATES", "CRITERIA", "DEFAULT_CAP", "OUTCOMES", "PROJECTION_STEPS",
+           "LearnResult", "certificate_applies", "learn", "lpal", "min_norm_points", "mwal", "projection",
            "successes"]
 
 

@@ -64,4 +64,5 @@ def lpal(mdp, mu_hat, *, progress=None):
     mu_tilde = to_numpy(feature_expectations(mdp, mdp.xp.asarray(policies)))
     return LearnResult(
         iterations=np.ones(N, dtype=np.int64), outcome=outcomes_from_terminated(solved), t=-value,
-        t_history=np.empty((N, 0)), mu_tilde=mu_tilde, mixture=[np.ones(1) for _ in range(N)], gap=np.where(solved, 0.0, np.nan))
+        t_history=np.empty((N, 0)), mu_tilde=mu_tilde, mixture=[np.ones(1) for _ in range(N)],
+        gap=np.where(solved, 0.0, np.nan))

@@ -49,7 +49,6 @@ class LearnResult:
         return self.outcome == TERMINATED
 
 
-
 def outcome_counts(codes) -> dict:
     """{outcome: rows} of an array of outcome codes."""
     return {name: int((codes == code).sum()) for code, name in enumerate(OUTCOMES)}

@@ -75,7 +75,8 @@ class MDP:
     def _sparse_phi(self):
         """(Phi, Phi^T) as CSR matrices when at most one entry in SPARSE_PHI of phi is non-zero
         (one-hot, sparse and macrocell features), else None: products with them then cost
-        O(R nnz) instead of O(R S k) (8x at S = 1024, k = 1000 one-hot; benchmarks/README.md)."""
+        O(R nnz) instead of O(R S k) (20-40x on the products at S = 1024, k = 1000 one-hot;
+        benchmarks/README.md)."""
         xp = self.xp
         if int((self.phi != 0).sum()) * SPARSE_PHI > self.phi.size:
             return None

@@ -53,7 +53,7 @@ def optimal_policy(mdp, rewards, policy0=None):
         values[active] = V
         Q = q_values(mdp, r, V)
         current = xp.take_along_axis(Q, pi[:, :, None], axis=2)[:, :, 0]
-        slack = xp.maximum(IMPROVEMENT_TOLERANCE * (1.0 + xp.abs(V).max(axis=1)), ERROR_SLACK * err)
+        slack = improvement_slack(xp.abs(V).max(axis=1), err)
         improve = Q.max(axis=2) > current + slack[:, None]
         changed = improve.any(axis=1)
         policy[active] = xp.where(improve, Q.argmax(axis=2), pi)
@@ -61,6 +61,14 @@ def optimal_policy(mdp, rewards, policy0=None):
         if active.size == 0:
             return policy, values
     raise RuntimeError("policy iteration did not converge")  # finite in theory: a bug if hit
+
+
+def improvement_slack(norm, err):
+    """(R,) how much an action must beat the current one by to be switched to: max(1e-12
+    (1 + ||V||_inf), 2.5 e) for values of sup norm ``norm`` and certified error ``err``, both
+    (R,) (module docstring)."""
+    xp = array_module(norm)
+    return xp.maximum(IMPROVEMENT_TOLERANCE * (1.0 + norm), ERROR_SLACK * err)
 
 
 def optimality_gap(values, gamma):
@@ -76,7 +84,7 @@ def optimality_gap(values, gamma):
     xp = array_module(values)
     norm = xp.abs(values).max(axis=1)
     e = tolerance(gamma) * norm
-    residual = xp.maximum(IMPROVEMENT_TOLERANCE * (1.0 + norm), ERROR_SLACK * e) + 2.0 * e
+    residual = improvement_slack(norm, e) + 2.0 * e
     return residual / (1.0 - gamma) + e
 
 
