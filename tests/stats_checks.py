@@ -63,3 +63,20 @@ def moment_z(a, b):
     pa, pb = parts(a), parts(b)
     se = np.sqrt(pa.var(axis=0, ddof=1) / len(pa) + pb.var(axis=0, ddof=1) / len(pb))
     return (pa.mean(axis=0) - pb.mean(axis=0)) / np.where(se > 0, se, np.inf)
+
+
+def covariance_z(samples, cov, mean=None):
+    """Largest |z| over the entries of the sample covariance of samples (N, k) against cov
+    (k, k), each entry's standard error estimated from the samples' fourth moments (and the
+    sample mean against mean (k,) when given). Under the null every z is asymptotically
+    N(0, 1); with at most ~20 entries, a threshold of 6 is crossed with probability below 1e-7."""
+    x = np.asarray(samples, dtype=np.float64)
+    n = x.shape[0]
+    centred = x - x.mean(axis=0)
+    products = centred[:, :, None] * centred[:, None, :]
+    se = products.std(axis=0, ddof=1) / np.sqrt(n)
+    z = np.abs(products.mean(axis=0) * n / (n - 1) - cov) / np.maximum(se, 1e-300)
+    if mean is not None:
+        z_mean = np.abs(x.mean(axis=0) - mean) / np.maximum(x.std(axis=0, ddof=1) / np.sqrt(n), 1e-300)
+        return float(max(z.max(), z_mean.max()))
+    return float(z.max())
