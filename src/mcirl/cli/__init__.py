@@ -1,5 +1,5 @@
 """The ``mcirl`` command line: one module per command (``bound``, ``mdp``, ``estimate``,
-``sweep`` and ``reproduce``, ``results``, ``plot`` and ``report``, ``elbow``, ``verify``), each
+``explain``, ``sweep`` and ``reproduce``, ``results``, ``plot`` and ``report``, ``elbow``, ``verify``), each
 with the ``register(sub)`` that adds its options next to the code that reads them.
 
 Every bad input ends in one line ``mcirl: error: <field>: <what is allowed> (got ...)`` on
@@ -16,7 +16,7 @@ import sys
 
 from .. import __version__
 from ..errors import InputError
-from . import bound, elbow, estimate, mdp, report, results, sweep, verify
+from . import bound, elbow, estimate, explain, mdp, report, results, sweep, verify
 from .common import Parser
 
 EXIT_INPUT = 2
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "learning sample complexity.")
     parser.add_argument("--version", action="version", version=f"mcirl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for command in (bound, mdp, estimate, sweep, results, report, elbow, verify):
+    for command in (bound, mdp, estimate, explain, sweep, results, report, elbow, verify):
         command.register(sub)
     return parser
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..backend import sparse_module
-from .evaluate import evaluate, occupancy
+from .cone import feature_values
+from .evaluate import occupancy
 from .rows import policy_rows
 
 LENGTH_LAWS = ("truncated", "geometric", "infinite")
@@ -101,9 +102,7 @@ def _solved(mdp, policy, geometric):
     R, S, k = policy.shape[0], mdp.S, mdp.k
     square = mdp if geometric else replace(mdp, gamma=gamma * gamma)
     c = occupancy(square, policy).reshape(R * S)
-    each = xp.repeat(policy, k, axis=0)  # row r k + i: policy r, right-hand side phi_i
-    V = evaluate(mdp, each, xp.tile(phi.T, (R, 1)))  # (R k, S)
-    V = V.reshape(R, k, S).transpose(0, 2, 1).reshape(R * S, k)
+    V = feature_values(mdp, policy).reshape(R * S, k)
     PV = chain_matrix(mdp, policy) @ V
     stacked = xp.tile(phi, (R, 1))
     weighted = c[:, None] * stacked

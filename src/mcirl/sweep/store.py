@@ -315,6 +315,16 @@ class Store:
         return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))
 
 
+    def cell(self, run_id: str, cell_id: str) -> dict:
+        """The stored row of one cell of a run."""
+        return self._rows("SELECT * FROM cells WHERE run_id = ? AND cell_id = ?", (run_id, cell_id))[0]
+
+    def instance_seeds(self, run_id: str, cell_id: str) -> list[tuple[int, int]]:
+        """[(instance, MDP seed)] of the instances a run stored estimates of for a cell."""
+        rows = self.db.execute("SELECT DISTINCT instance, mdp_seed FROM estimates WHERE run_id = ?"
+                               " AND cell_id = ? ORDER BY instance", (run_id, cell_id))
+        return [(int(i), int(s)) for i, s in rows.fetchall()]
+
 def _process_start(pid: int) -> str:
     """The start time of a process (Linux: /proc/PID/stat field 22), "" where unknown: with
     the pid it names one process, so a recycled pid is not mistaken for the writer."""

@@ -1,0 +1,211 @@
+"""``mcirl explain``: why the Abbeel-Ng bound is loose on an MDP, and the m* to expect.
+
+On one MDP (a family spec or ``--mdp FILE``): the ladder of relaxations from m_AN down to the
+predicted m*, the spread of the expert's trajectory sums, the predicted m* per criterion, and,
+with ``--db``, the measured m* of the same cell pooled over its stored instances. With ``--db``
+alone: every stored cell, predicted (pooled over its instances) against measured.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..errors import InputError
+from ..ladder import DRAWS
+from ..sample import LENGTHS
+from .common import bars, count_arg, count_text, emit_json, print_table, real_arg, sig
+from .mdp import add_family_options, family_spec
+
+
+def run(args) -> None:
+    from ..explain import ExplainConfig
+
+    config = ExplainConfig(eps=args.eps, delta=args.delta, lengths=args.lengths, draws=args.draws,
+                           seed=args.seed, termination_draws=args.termination_draws)
+    given = [flag for dest, flag in args.family_options if getattr(args, dest) is not None]
+    if args.mdp is not None and given:
+        raise InputError("mdp", f"--mdp FILE excludes the family options (got {given[0]})")
+    if args.db is not None and not args.db.exists():
+        raise InputError("db", "no such results database", str(args.db))
+    if args.db is not None and args.mdp is None and not given:
+        return _stored_cells(args, config)
+    if args.run:
+        raise InputError("run", "goes with --db alone (every stored cell)", args.run[0])
+    return _one_mdp(args, config)
+
+
+def _progress_columns():
+    return (TextColumn("{task.description:<12}"), BarColumn(),
+            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), TimeRemainingColumn())
+
+
+def _one_mdp(args, config) -> None:
+    from ..explain import explain_cell
+    from ..mdp import load_npz, make_mdp
+
+    spec = None if args.mdp is not None else family_spec(args)
+    mdp = load_npz(args.mdp) if spec is None else make_mdp(spec)
+    with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
+        task = None if bar is None else bar.add_task("termination", total=None)
+        progress = None if bar is None else (
+            lambda done, total: bar.update(task, completed=done, total=total))
+        from ..explain import explain_mdp
+
+        result = explain_mdp(mdp, config, mdp_seed=None if spec is None else spec.seed,
+                             progress=progress)
+        cell = None
+        if args.db is not None and spec is not None:
+            cell = _matching_cell(args.db, spec, result)
+            if cell is not None:
+                store, summary = cell
+                with store:
+                    cell = explain_cell(store, summary, config)
+    if args.json:
+        out = result.as_dict()
+        if args.db is not None:
+            out["stored_cell"] = None if cell is None else cell.as_dict()
+        return emit_json(out)
+    _print_explanation(result)
+    if args.db is not None:
+        _print_cell_comparison(cell, spec)
+
+
+def _matching_cell(db: Path, spec, result):
+    """(store, cell summary) of the stored cell with this family (any MDP seed), eps, delta and
+    lengths (the most replicated if several), or None."""
+    from dataclasses import replace
+
+    from ..mdp import FamilySpec
+    from ..results import collect
+    from ..sweep.store import Store
+    import json
+
+    store = Store(db)
+    target = replace(spec, seed=0)
+    hits = []
+    for cell in collect(store):
+        stored = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
+        if (FamilySpec(**stored["family"]) == target and cell.eps == result.eps
+                and cell.delta == result.delta and cell.lengths == result.lengths):
+            hits.append(cell)
+    if not hits:
+        store.close()
+        return None
+    return store, max(hits, key=lambda c: int(c.reps.max()))
+
+
+def _print_explanation(r) -> None:
+    lengths = "geometric lengths" if r.horizon is None else f"H = {r.horizon}"
+    out = Table(title=f"Why m_AN is loose: S = {r.S}, k = {r.k}, gamma = {r.gamma:g}, "
+                      f"eps = {r.eps:g}, delta = {r.delta:g}, {lengths}")
+    for col in ("step", "m", "factor"):
+        out.add_column(col, justify="right" if col != "step" else "left")
+    notes = {"Abbeel-Ng bound": "Hoeffding range 1/(1-gamma), union bound, sqrt(k), eps/2",
+             "variance": "each coordinate's own spread (Gaussian), union bound",
+             "joint": "the joint law of the k errors",
+             "l2 direct": "||.||_2's own law, not sqrt(k) ||.||_inf",
+             "learner's need": "accuracy eps, not the proof's eps/2: m* for l2 (CLT)"}
+    for step in r.ladder:
+        out.add_row(f"{step['step']}: {notes[step['step']]}", count_text(step["m"]),
+                    "" if step["step"] == "Abbeel-Ng bound" else f"{step['factor']:.3g}x")
+    print_table(out)
+    Console().print(
+        f"Sigma (one trajectory's feature sum): tr = {sig(r.trace_sigma)}, max_i Sigma_ii = "
+        f"{sig(r.max_variance)}, ||Sigma||_2 = {sig(r.top_eigenvalue)}, effective dimension "
+        f"tr/||.||_2 = {sig(r.effective_dimension, 3)}, (tr)^2/||.||_F^2 = "
+        f"{sig(r.frobenius_dimension, 3)}; w*^T Sigma w* = {sig(r.reward_variance)}")
+    pred = Table(title="Predicted m* (asymptotic CLT approximation, not a bound)")
+    for col in ("criterion", "predicted m*", "Monte Carlo interval", "without termination"):
+        pred.add_column(col, justify="right")
+    for c, m in r.predicted_mstar.items():
+        lo, hi = r.predicted_interval[c]
+        alone = r.predicted_without_termination.get(c)
+        pred.add_row(c, count_text(m), f"[{count_text(lo)}, {count_text(hi)}]",
+                     "" if alone is None else count_text(alone))
+    print_table(pred)
+    if r.termination_draws:
+        Console().print(f"termination modelled on {r.termination_draws:,} draws (mu_hat_E farther "
+                        "than eps/2 from the achievable set: the learner cannot stop)")
+    else:
+        Console().print("termination not modelled (k > 100 by default: --termination-draws N, "
+                        "one NNLS per draw, ~1.5 s each at k = 1000)")
+
+
+def _print_cell_comparison(cell, spec) -> None:
+    if spec is None:
+        return Console().print("--db: an MDP file names no family, so no stored cell matches it")
+    if cell is None:
+        return Console().print("--db: no stored cell has this family, eps, delta and lengths")
+    _print_cells([cell], f"the stored cell, pooled over its {len(cell.instances)} instances "
+                         f"(MDP seeds {', '.join(str(e.mdp_seed) for e in cell.instances)})")
+
+
+def _print_cells(cells, title) -> None:
+    from ..ladder import PREDICTED
+    from ..results import mstar_text
+
+    out = Table(title=f"Predicted against measured m*: {title}")
+    for col in ("cell", "criterion", "predicted", "measured m* [interval]", "predicted / measured"):
+        out.add_column(col, justify="right" if col != "cell" else "left")
+    for cell in cells:
+        for c in PREDICTED:
+            p = cell.predicted[c]
+            ratio = cell.ratio(c)
+            out.add_row(cell.label, c, f"{count_text(p['m'])} [{count_text(p['low'])}, "
+                        f"{count_text(p['high'])}]",
+                        mstar_text(cell.measured.get(c)),
+                        "-" if math.isnan(ratio) else f"{ratio:.2f}")
+    print_table(out)
+
+
+def _stored_cells(args, config) -> None:
+    from ..explain import explain_cell
+    from ..results import collect
+    from ..sweep.store import Store
+
+    with Store(args.db) as store:
+        run_ids = None if not args.run else [store.resolve_run(r) for r in args.run]
+        cells = collect(store, run_ids)
+        if not cells:
+            raise InputError("db", "holds no cells with stored estimates", str(args.db))
+        out = []
+        with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
+            task = None if bar is None else bar.add_task("cells", total=len(cells))
+            for cell in cells:
+                out.append(explain_cell(store, cell, config))
+                if bar is not None:
+                    bar.advance(task)
+    if args.json:
+        return emit_json([c.as_dict() for c in out])
+    _print_cells(out, f"every cell of {args.db}, pooled over each cell's instances")
+    within = [abs(math.log(r)) <= math.log(1.25) for c in out for r in
+              (c.ratio("l2"), c.ratio("theorem")) if not math.isnan(r)]
+    if within:
+        Console().print(f"l2 and theorem: {sum(within)} of {len(within)} predictions within a "
+                        "factor 1.25 of the measured m*")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("explain", help="why the bound is loose on an MDP, and the m* to expect")
+    p.add_argument("--mdp", type=Path, help="an MDP file (.npz); otherwise the family options")
+    add_family_options(p)
+    p.add_argument("--eps", type=real_arg, default=0.1, help="accuracy (default 0.1)")
+    p.add_argument("--delta", type=real_arg, default=0.05, help="failure probability (default 0.05)")
+    p.add_argument("--lengths", choices=LENGTHS, default="truncated",
+                   help="expert trajectories truncated at H (default) or of geometric length")
+    p.add_argument("--draws", type=count_arg, default=DRAWS,
+                   help=f"Monte Carlo draws of the Gaussian error per MDP (default {DRAWS:,})")
+    p.add_argument("--termination-draws", dest="termination_draws", type=count_arg,
+                   help="draws of the termination model (default 1,000 for k <= 100, else 0)")
+    p.add_argument("--seed", type=count_arg, default=0, help="seed of the Monte Carlo draws")
+    p.add_argument("--db", type=Path, help="a results database: the measured m* of the same "
+                   "cell; alone, every stored cell predicted against measured")
+    p.add_argument("--run", nargs="+", help="with --db alone: these runs only (ids or names)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(handler=run)

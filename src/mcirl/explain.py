@@ -1,0 +1,192 @@
+"""Explain and predict m* on an MDP, or on every instance of a stored sweep cell, in seconds.
+
+Orchestration only: the expert (:mod:`mcirl.solve`), the exact covariance of its trajectory
+sums (:mod:`mcirl.solve.moments`) and the ladder and predictions (:mod:`mcirl.ladder`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from . import bounds, ladder
+from .errors import InputError, check_int, check_real
+from .learn.result import to_numpy
+from .mdp import FamilySpec, make_mdp
+from .sample import LENGTHS, gamma_range
+from .solve import expert
+from .solve.cone import switch_directions
+from .solve.moments import trajectory_moments
+
+#: Most Monte Carlo draws of Z per instance (memory is CHUNK x k at a time; time draws x k^2).
+MAX_DRAWS = 10**7
+#: Draws of the termination model (one NNLS each: ~5 ms at k = 10, ~1.5 s at k = 1000 on the
+#: 2-core development VM) by default, for k up to CONE_K_AUTO; above, none unless asked for.
+CONE_DRAWS = 1000
+CONE_K_AUTO = 100
+
+
+@dataclass(frozen=True)
+class ExplainConfig:
+    """What to explain; validated on construction."""
+
+    eps: float = 0.1
+    delta: float = 0.05
+    lengths: str = "truncated"  #: truncated (H steps) | geometric, as the sampler draws them
+    draws: int = ladder.DRAWS  #: Monte Carlo draws of Z per instance
+    seed: int = 0  #: seed of the draws
+    #: draws of the termination model (the first of the draws); None: CONE_DRAWS for
+    #: k <= CONE_K_AUTO, else 0 (not modelled)
+    termination_draws: int | None = None
+
+    def __post_init__(self):
+        check_real("eps", self.eps, 0.0, np.inf, low_open=True, high_open=True)
+        check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
+        if self.lengths not in LENGTHS:
+            raise InputError("lengths", f"must be one of {', '.join(LENGTHS)}", self.lengths)
+        check_int("draws", self.draws, 100, MAX_DRAWS)
+        check_int("seed", self.seed, 0, 2**63 - 1)
+        if self.termination_draws is not None:
+            check_int("termination_draws", self.termination_draws, 0, self.draws)
+
+    def cone_draws(self, k: int) -> int:
+        """Termination-model draws for k features."""
+        if self.termination_draws is not None:
+            return self.termination_draws
+        return min(CONE_DRAWS, self.draws) if k <= CONE_K_AUTO else 0
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The ladder and predictions on one MDP (the --json keys, but ``draws``)."""
+
+    k: int
+    gamma: float
+    S: int
+    eps: float
+    delta: float
+    lengths: str
+    horizon: int | None  #: H of truncated lengths (None for geometric ones)
+    m_an: float
+    ladder: list  #: [{"step", "m", "factor"}], mcirl.ladder.STEPS in order
+    predicted_mstar: dict  #: criterion -> m (asymptotic, CLT: not a bound)
+    predicted_interval: dict  #: criterion -> [low, high] allowed by the Monte Carlo error
+    termination_draws: int  #: draws of the termination model (0: not modelled)
+    #: criterion -> m with mu_tilde = mu_hat_E and termination ignored (the CLT part alone)
+    predicted_without_termination: dict
+    trace_sigma: float
+    max_variance: float
+    top_eigenvalue: float
+    effective_dimension: float  #: tr Sigma / ||Sigma||_2
+    frobenius_dimension: float  #: (tr Sigma)^2 / ||Sigma||_F^2
+    reward_variance: float  #: w*^T Sigma w*
+    mdp_seed: int | None = None
+    draws: np.ndarray = field(default=None, repr=False, compare=False)  #: (N, 3) mcirl.ladder
+
+    def as_dict(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if key != "draws"}
+
+
+def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
+                progress=None) -> Explanation:
+    """The ladder of :mod:`mcirl.ladder` and the predicted m* per criterion on one MDP.
+
+    progress: optional callable(done, total) over the termination model's draws."""
+    high, high_open = gamma_range(config.lengths)
+    check_real("gamma", mdp.gamma, 0.0, high, high_open=high_open)
+    k, gamma, eps, delta = mdp.k, mdp.gamma, config.eps, config.delta
+    H = int(bounds.horizon(k, gamma, eps)) if config.lengths == "truncated" else None
+    policy, _ = expert(mdp)
+    _, cov = trajectory_moments(mdp, policy, config.lengths, H)
+    cov, w = to_numpy(cov)[0], to_numpy(mdp.w)
+    cone = config.cone_draws(k)
+    generators = to_numpy(switch_directions(mdp, policy))[0].reshape(-1, k) if cone else None
+    draws = ladder.deviation_draws(cov, w, config.draws, config.seed, generators, cone, progress)
+    q, _, _ = ladder.quantile(draws[:, :3], 1.0 - delta)
+    steps = ladder.ladder(k, gamma, eps, delta, np.diag(cov), q[1], q[0])
+    clt = ladder.predicted_mstar(draws, eps, delta)
+    predicted = ladder.predicted_mstar(draws, eps, delta, termination=True) if cone else clt
+    spread = ladder.Spread.of(cov, w)
+    return Explanation(
+        k=k, gamma=gamma, S=mdp.S, eps=eps, delta=delta, lengths=config.lengths, horizon=H,
+        m_an=steps[0][1], ladder=[{"step": s, "m": m, "factor": f} for s, m, f in steps],
+        predicted_mstar={c: m for c, (m, _, _) in predicted.items()},
+        predicted_interval={c: [lo, hi] for c, (_, lo, hi) in predicted.items()},
+        termination_draws=cone, predicted_without_termination={c: m for c, (m, _, _) in clt.items()},
+        trace_sigma=spread.trace, max_variance=spread.max_variance,
+        top_eigenvalue=spread.top_eigenvalue, effective_dimension=spread.effective_dimension,
+        frobenius_dimension=spread.frobenius_dimension, reward_variance=spread.reward_variance,
+        mdp_seed=mdp_seed, draws=draws)
+
+
+def pooled_prediction(explanations, eps: float, delta: float) -> dict:
+    """{criterion: {"m", "low", "high"}}: m* predicted for the failure rate pooled over
+    instances (the quantile of their draws' mixture: :mod:`mcirl.ladder`), with the
+    termination model where every instance has it."""
+    draws = np.concatenate([e.draws for e in explanations])
+    termination = all(e.termination_draws for e in explanations)
+    return {c: dict(zip(("m", "low", "high"), v))
+            for c, v in ladder.predicted_mstar(draws, eps, delta, termination).items()}
+
+
+@dataclass(frozen=True)
+class CellExplanation:
+    """A stored cell: its instances explained, the pooled prediction and the measured m*."""
+
+    cell_id: str
+    run_id: str
+    label: str  #: features, k, gamma, method: how tables name the cell
+    features: str
+    k: int
+    gamma: float
+    instances: list  #: Explanation per instance (stored MDP seeds)
+    predicted: dict  #: criterion -> {"m", "low", "high"} pooled over the instances
+    measured: dict  #: criterion -> stored pooled m* row (dict), or None
+
+    def ratio(self, criterion: str) -> float:
+        """Predicted / measured m* (NaN where m* was not found: above the cap or below the grid)."""
+        row = self.measured.get(criterion)
+        if row is None or row["status"] != "found":
+            return float("nan")
+        return self.predicted[criterion]["m"] / row["m_star"]
+
+    def as_dict(self) -> dict:
+        return {"cell_id": self.cell_id, "run_id": self.run_id, "label": self.label,
+                "features": self.features, "k": self.k, "gamma": self.gamma,
+                "predicted_mstar": {c: p["m"] for c, p in self.predicted.items()},
+                "predicted_interval": {c: [p["low"], p["high"]] for c, p in self.predicted.items()},
+                "measured_mstar": {c: (r and r["m_star"]) for c, r in self.measured.items()},
+                "measured_interval": {c: (r and [r["m_lo"], r["m_hi"]])
+                                      for c, r in self.measured.items()},
+                "ratio": {c: self.ratio(c) for c in self.predicted},
+                "instances": [e.as_dict() for e in self.instances]}
+
+
+def stored_instances(store, cell) -> list[tuple[int, FamilySpec]]:
+    """[(instance, spec)] of a stored cell (a :class:`mcirl.results.CellSummary`): the cell's
+    family with each stored instance's MDP seed."""
+    spec = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
+    family = FamilySpec(**spec["family"])
+    seeds = store.instance_seeds(cell.run_id, cell.cell_id)
+    return [(instance, replace(family, seed=seed)) for instance, seed in seeds]
+
+
+def explain_cell(store, cell, config: ExplainConfig, progress=None) -> CellExplanation:
+    """Every instance of a stored cell explained, with the cell's own eps, delta and lengths."""
+    from .results import method
+
+    config = replace(config, eps=cell.eps, delta=cell.delta, lengths=cell.lengths)
+    instances = []
+    for instance, spec in stored_instances(store, cell):
+        instances.append(explain_mdp(make_mdp(spec), config, mdp_seed=spec.seed))
+        if progress is not None:
+            progress(instance)
+    label = (f"{cell.features} k={cell.k} gamma={cell.gamma:g} "
+             f"{method(cell.algorithm, cell.lengths, cell.projection_step, cell.certificate)}")
+    return CellExplanation(
+        cell_id=cell.cell_id, run_id=cell.run_id, label=label, features=cell.features,
+        k=cell.k, gamma=cell.gamma, instances=instances,
+        predicted=pooled_prediction(instances, cell.eps, cell.delta),
+        measured={c: cell.mstar.get(c) for c in ladder.PREDICTED})
