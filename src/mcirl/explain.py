@@ -22,10 +22,6 @@ from .solve.moments import trajectory_moments
 
 #: Most Monte Carlo draws of Z per instance (memory is CHUNK x k at a time; time draws x k^2).
 MAX_DRAWS = 10**7
-#: Draws of the termination model (one NNLS each: ~5 ms at k = 10, ~1.5 s at k = 1000 on the
-#: 2-core development VM) by default, for k up to CONE_K_AUTO; above, none unless asked for.
-CONE_DRAWS = 1000
-CONE_K_AUTO = 100
 
 
 @dataclass(frozen=True)
@@ -37,8 +33,8 @@ class ExplainConfig:
     lengths: str = "truncated"  #: truncated (H steps) | geometric, as the sampler draws them
     draws: int = ladder.DRAWS  #: Monte Carlo draws of Z per instance
     seed: int = 0  #: seed of the draws
-    #: draws of the termination model (the first of the draws); None: CONE_DRAWS for
-    #: k <= CONE_K_AUTO, else 0 (not modelled)
+    #: draws of the termination model (the first of the draws); None: ladder.CONE_DRAWS for
+    #: k <= ladder.CONE_K_AUTO, else 0 (not modelled)
     termination_draws: int | None = None
 
     def __post_init__(self):
@@ -51,11 +47,16 @@ class ExplainConfig:
         if self.termination_draws is not None:
             check_int("termination_draws", self.termination_draws, 0, self.draws)
 
+    def check(self, mdp) -> None:
+        """Refuse an MDP these lengths cannot sample (geometric: gamma at most 1 - 1e-6)."""
+        high, high_open = gamma_range(self.lengths)
+        check_real("gamma", mdp.gamma, 0.0, high, high_open=high_open)
+
     def cone_draws(self, k: int) -> int:
         """Termination-model draws for k features."""
         if self.termination_draws is not None:
             return self.termination_draws
-        return min(CONE_DRAWS, self.draws) if k <= CONE_K_AUTO else 0
+        return min(ladder.CONE_DRAWS, self.draws) if k <= ladder.CONE_K_AUTO else 0
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,7 @@ def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
     """The ladder of :mod:`mcirl.ladder` and the predicted m* per criterion on one MDP.
 
     progress: optional callable(done, total) over the termination model's draws."""
-    high, high_open = gamma_range(config.lengths)
-    check_real("gamma", mdp.gamma, 0.0, high, high_open=high_open)
+    config.check(mdp)
     k, gamma, eps, delta = mdp.k, mdp.gamma, config.eps, config.delta
     H = int(bounds.horizon(k, gamma, eps)) if config.lengths == "truncated" else None
     policy, _ = expert(mdp)
@@ -133,17 +133,17 @@ def pooled_prediction(explanations, eps: float, delta: float) -> dict:
 
 @dataclass(frozen=True)
 class CellExplanation:
-    """A stored cell: its instances explained, the pooled prediction and the measured m*."""
+    """A sweep cell: its instances explained, the pooled prediction and the measured m*."""
 
     cell_id: str
-    run_id: str
     label: str  #: features, k, gamma, method: how tables name the cell
     features: str
     k: int
     gamma: float
-    instances: list  #: Explanation per instance (stored MDP seeds)
+    instances: list  #: Explanation per instance
     predicted: dict  #: criterion -> {"m", "low", "high"} pooled over the instances
-    measured: dict  #: criterion -> stored pooled m* row (dict), or None
+    measured: dict  #: criterion -> stored pooled m* row (dict), or None (not measured)
+    run_id: str | None = None  #: the run the measured m* comes from
 
     def ratio(self, criterion: str) -> float:
         """Predicted / measured m* (NaN where m* was not found: above the cap or below the grid)."""
@@ -153,40 +153,64 @@ class CellExplanation:
         return self.predicted[criterion]["m"] / row["m_star"]
 
     def as_dict(self) -> dict:
+        measured = {c: self.measured.get(c) for c in ladder.PREDICTED}
         return {"cell_id": self.cell_id, "run_id": self.run_id, "label": self.label,
                 "features": self.features, "k": self.k, "gamma": self.gamma,
                 "predicted_mstar": {c: p["m"] for c, p in self.predicted.items()},
                 "predicted_interval": {c: [p["low"], p["high"]] for c, p in self.predicted.items()},
-                "measured_mstar": {c: (r and r["m_star"]) for c, r in self.measured.items()},
-                "measured_interval": {c: (r and [r["m_lo"], r["m_hi"]])
-                                      for c, r in self.measured.items()},
-                "ratio": {c: self.ratio(c) for c in self.predicted},
+                "measured_mstar": {c: (r and r["m_star"]) for c, r in measured.items()},
+                "measured_interval": {c: (r and [r["m_lo"], r["m_hi"]]) for c, r in measured.items()},
+                "ratio": {c: self.ratio(c) for c in ladder.PREDICTED},
                 "instances": [e.as_dict() for e in self.instances]}
 
 
-def stored_instances(store, cell) -> list[tuple[int, FamilySpec]]:
-    """[(instance, spec)] of a stored cell (a :class:`mcirl.results.CellSummary`): the cell's
-    family with each stored instance's MDP seed."""
-    spec = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
-    family = FamilySpec(**spec["family"])
-    seeds = store.instance_seeds(cell.run_id, cell.cell_id)
-    return [(instance, replace(family, seed=seed)) for instance, seed in seeds]
-
-
-def explain_cell(store, cell, config: ExplainConfig, progress=None) -> CellExplanation:
-    """Every instance of a stored cell explained, with the cell's own eps, delta and lengths."""
+def explain_instances(cell, family: FamilySpec, seeds, config: ExplainConfig, measured=None,
+                      run_id=None, progress=None) -> CellExplanation:
+    """A cell (a :class:`mcirl.sweep.plan.Cell` or :class:`mcirl.results.CellSummary`: its
+    eps, delta, lengths and learner) explained on the MDPs of ``family`` with each of the
+    ``seeds``; progress: optional callable(instances done)."""
     from .results import method
 
     config = replace(config, eps=cell.eps, delta=cell.delta, lengths=cell.lengths)
     instances = []
-    for instance, spec in stored_instances(store, cell):
-        instances.append(explain_mdp(make_mdp(spec), config, mdp_seed=spec.seed))
+    for seed in seeds:
+        instances.append(explain_mdp(make_mdp(replace(family, seed=seed)), config, mdp_seed=seed))
         if progress is not None:
-            progress(instance)
-    label = (f"{cell.features} k={cell.k} gamma={cell.gamma:g} "
+            progress(len(instances))
+    label = (f"{family.features or 'onehot'} k={family.k} gamma={family.gamma:g} "
              f"{method(cell.algorithm, cell.lengths, cell.projection_step, cell.certificate)}")
     return CellExplanation(
-        cell_id=cell.cell_id, run_id=cell.run_id, label=label, features=cell.features,
-        k=cell.k, gamma=cell.gamma, instances=instances,
-        predicted=pooled_prediction(instances, cell.eps, cell.delta),
-        measured={c: cell.mstar.get(c) for c in ladder.PREDICTED})
+        cell_id=getattr(cell, "cell_id", None) or cell.id, label=label,
+        features=family.features or "onehot", k=family.k, gamma=family.gamma,
+        instances=instances, predicted=pooled_prediction(instances, cell.eps, cell.delta),
+        measured=measured or {}, run_id=run_id)
+
+
+def explain_stored(store, cell, config: ExplainConfig, progress=None) -> CellExplanation:
+    """A stored cell (:class:`mcirl.results.CellSummary`) on its stored instances' MDPs, beside
+    its measured m*."""
+    spec = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
+    seeds = [seed for _, seed in store.instance_seeds(cell.run_id, cell.cell_id)]
+    return explain_instances(cell, FamilySpec(**spec["family"]), seeds, config,
+                             measured={c: cell.mstar.get(c) for c in ladder.PREDICTED},
+                             run_id=cell.run_id, progress=progress)
+
+
+def explain_sweep(sweep_config, config: ExplainConfig, store=None, progress=None) -> list:
+    """Every cell of a sweep config (:class:`mcirl.sweep.config.SweepConfig`) on the MDPs its
+    instances will draw, before (or without) running it; with ``store``, beside the m* it
+    holds for the same cells."""
+    from .results import collect
+    from .sweep.plan import cells
+
+    stored = {} if store is None else {c.cell_id: c for c in collect(store)}
+    out = []
+    for cell in cells(sweep_config):
+        seeds = [cell.seeds(sweep_config.seed, i)[0] for i in range(sweep_config.instances.count)]
+        summary = stored.get(cell.id)
+        measured = None if summary is None else {c: summary.mstar.get(c) for c in ladder.PREDICTED}
+        out.append(explain_instances(cell, cell.family, seeds, config, measured,
+                                     None if summary is None else summary.run_id))
+        if progress is not None:
+            progress(len(out))
+    return out

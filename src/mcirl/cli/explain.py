@@ -16,10 +16,14 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainin
 from rich.table import Table
 
 from ..errors import InputError
-from ..ladder import DRAWS
+from ..ladder import CONE_DRAWS, CONE_K_AUTO, DRAWS
 from ..sample import LENGTHS
 from .common import bars, count_arg, count_text, emit_json, print_table, real_arg, sig
 from .mdp import add_family_options, family_spec
+
+
+#: Most instances per cell explain draws MDPs for (--config).
+MAX_INSTANCES = 1000
 
 
 def run(args) -> None:
@@ -32,6 +36,11 @@ def run(args) -> None:
         raise InputError("mdp", f"--mdp FILE excludes the family options (got {given[0]})")
     if args.db is not None and not args.db.exists():
         raise InputError("db", "no such results database", str(args.db))
+    if args.config is not None:
+        if args.mdp is not None or given:
+            raise InputError("config", "excludes --mdp and the family options (its cells name "
+                             "their MDPs)", str(args.config))
+        return _config_cells(args, config)
     if args.db is not None and args.mdp is None and not given:
         return _stored_cells(args, config)
     if args.run:
@@ -45,11 +54,12 @@ def _progress_columns():
 
 
 def _one_mdp(args, config) -> None:
-    from ..explain import explain_cell
+    from ..explain import explain_stored
     from ..mdp import load_npz, make_mdp
 
     spec = None if args.mdp is not None else family_spec(args)
     mdp = load_npz(args.mdp) if spec is None else make_mdp(spec)
+    config.check(mdp)
     with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
         task = None if bar is None else bar.add_task("termination", total=None)
         progress = None if bar is None else (
@@ -64,7 +74,7 @@ def _one_mdp(args, config) -> None:
             if cell is not None:
                 store, summary = cell
                 with store:
-                    cell = explain_cell(store, summary, config)
+                    cell = explain_stored(store, summary, config)
     if args.json:
         out = result.as_dict()
         if args.db is not None:
@@ -132,8 +142,9 @@ def _print_explanation(r) -> None:
         Console().print(f"termination modelled on {r.termination_draws:,} draws (mu_hat_E farther "
                         "than eps/2 from the achievable set: the learner cannot stop)")
     else:
-        Console().print("termination not modelled (k > 100 by default: --termination-draws N, "
-                        "one NNLS per draw, ~1.5 s each at k = 1000)")
+        Console().print(f"termination not modelled (by default only for k <= {CONE_K_AUTO}): "
+                        "--termination-draws N models it, one NNLS per draw (~60 ms each at "
+                        "k = 100, ~1.5 s at k = 1000 with S = 1024)")
 
 
 def _print_cell_comparison(cell, spec) -> None:
@@ -164,7 +175,7 @@ def _print_cells(cells, title) -> None:
 
 
 def _stored_cells(args, config) -> None:
-    from ..explain import explain_cell
+    from ..explain import explain_stored
     from ..results import collect
     from ..sweep.store import Store
 
@@ -173,16 +184,44 @@ def _stored_cells(args, config) -> None:
         cells = collect(store, run_ids)
         if not cells:
             raise InputError("db", "holds no cells with stored estimates", str(args.db))
-        out = []
         with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
             task = None if bar is None else bar.add_task("cells", total=len(cells))
+            out = []
             for cell in cells:
-                out.append(explain_cell(store, cell, config))
+                out.append(explain_stored(store, cell, config))
                 if bar is not None:
                     bar.advance(task)
+    _print_many(args, out, f"every cell of {args.db}, pooled over each cell's instances")
+
+
+def _config_cells(args, config) -> None:
+    from ..explain import explain_sweep
+    from ..sweep.config import load_config
+    from ..sweep.plan import cells
+    from ..sweep.store import Store
+
+    sweep = load_config(args.config)
+    if sweep.instances.count > MAX_INSTANCES:
+        raise InputError("instances.count", f"explain draws every instance's MDP: at most "
+                         f"{MAX_INSTANCES:,}", sweep.instances.count)
+    store = Store(args.db) if args.db is not None else None
+    try:
+        with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
+            task = None if bar is None else bar.add_task("cells", total=len(cells(sweep)))
+            out = explain_sweep(sweep, config, store, progress=None if bar is None else (
+                lambda done: bar.update(task, completed=done)))
+    finally:
+        if store is not None:
+            store.close()
+    where = f", measured in {args.db}" if args.db is not None else ""
+    _print_many(args, out, f"the cells of {args.config}, pooled over each cell's "
+                           f"{sweep.instances.count} instances{where}")
+
+
+def _print_many(args, out, title) -> None:
     if args.json:
         return emit_json([c.as_dict() for c in out])
-    _print_cells(out, f"every cell of {args.db}, pooled over each cell's instances")
+    _print_cells(out, title)
     within = [abs(math.log(r)) <= math.log(1.25) for c in out for r in
               (c.ratio("l2"), c.ratio("theorem")) if not math.isnan(r)]
     if within:
@@ -201,8 +240,11 @@ def register(sub) -> None:
     p.add_argument("--draws", type=count_arg, default=DRAWS,
                    help=f"Monte Carlo draws of the Gaussian error per MDP (default {DRAWS:,})")
     p.add_argument("--termination-draws", dest="termination_draws", type=count_arg,
-                   help="draws of the termination model (default 1,000 for k <= 100, else 0)")
+                   help=f"draws of the termination model (default {CONE_DRAWS:,} for k <= "
+                        f"{CONE_K_AUTO}, else 0: one NNLS each)")
     p.add_argument("--seed", type=count_arg, default=0, help="seed of the Monte Carlo draws")
+    p.add_argument("--config", type=Path, help="a sweep config (TOML): every cell of it, on "
+                   "the MDPs its instances will draw, before running it")
     p.add_argument("--db", type=Path, help="a results database: the measured m* of the same "
                    "cell; alone, every stored cell predicted against measured")
     p.add_argument("--run", nargs="+", help="with --db alone: these runs only (ids or names)")
