@@ -115,3 +115,10 @@ def test_termination_only_adds_failures():
     Z = np.random.default_rng(7).standard_normal((1000, 2))  # deviation_draws' first chunk
     np.testing.assert_allclose(draws[:1000, 3], 2 * np.linalg.norm(np.minimum(Z, 0), axis=1),
                                atol=1e-12)
+
+
+def test_the_union_bound_of_a_mixture():
+    """Two instances, each one coordinate: the mixture's tail is the mean of theirs."""
+    t = ladder.union_quantile([[1.0], [4.0]], 0.05)
+    assert (stats.norm.sf(t) + stats.norm.sf(t / 2)) == pytest.approx(0.05, rel=1e-9)
+    assert ladder.union_quantile([[1.0, 1.0]], 0.05) == ladder.union_quantile([1.0, 1.0], 0.05)

@@ -116,11 +116,38 @@ def test_plot_command_writes_every_figure(capsys, db, tmp_path, fmt):
     assert main(["plot", "--db", str(db), "--out", str(tmp_path), "--format", fmt, "--json"]) == 0
     files = json.loads(capsys.readouterr().out)["figures"]
     names = {Path(f).stem for f in files}
-    assert names == {"mstar_vs_k", "failure_rates", "looseness", "seed_table", "performance"}
+    assert names == {"mstar_vs_k", "failure_rates", "looseness", "seed_table", "performance",
+                     "ladder"}
     for f in files:
         assert Path(f).stat().st_size > 1000 and Path(f).suffix == f".{fmt}"
     if fmt == "svg":
         assert "features k" in (tmp_path / "mstar_vs_k.svg").read_text()
+
+
+def test_the_ladder_figure_and_report_tables_are_explains(capsys, db, tmp_path):
+    """The report's 'Why the bound is loose' rows and the ladder figure come from mcirl explain
+    on the stored instances (the same numbers as `explain --db`); --no-ladder leaves them out."""
+    from mcirl.explain import ExplainConfig, explain_stored
+    from mcirl.output import count_text
+    from mcirl.plots import plot_ladder
+
+    with Store(db) as store:
+        explained = [explain_stored(store, c, ExplainConfig()) for c in collect(store)]
+    out = tmp_path / "report.md"
+    assert main(["report", "--db", str(db), "-o", str(out)]) == 0
+    rows = parse_table(out.read_text(), "| cell | instances | Abbeel-Ng bound |")
+    assert [r[0] for r in rows] == [e.label for e in explained]
+    for row, e in zip(rows, explained):
+        assert row[2] == count_text(e.ladder[0]["m"])
+        assert row[-1] == f"{count_text(e.ladder[-1]['m'])} ({e.ladder[-1]['factor']:.3g}x)"
+    predictions = parse_table(out.read_text(), "| cell | criterion | predicted m*")
+    assert len(predictions) == 3 * len(explained)
+    fig = plot_ladder(explained)
+    assert len(gids(fig.axes[0], "ladder:")) == len(explained)
+    assert len(gids(fig.axes[1], "factor:")) == 4  # four steps, one feature family, one gamma
+    assert main(["report", "--db", str(db), "-o", str(out), "--no-ladder"]) == 0
+    assert "Why the bound is loose" not in out.read_text()
+    capsys.readouterr()
 
 
 def parse_table(markdown, header_start):

@@ -84,10 +84,12 @@ class Explanation:
     frobenius_dimension: float  #: (tr Sigma)^2 / ||Sigma||_F^2
     reward_variance: float  #: w*^T Sigma w*
     mdp_seed: int | None = None
-    draws: np.ndarray = field(default=None, repr=False, compare=False)  #: (N, 3) mcirl.ladder
+    draws: np.ndarray = field(default=None, repr=False, compare=False)  #: (N, 4) mcirl.ladder
+    variances: np.ndarray = field(default=None, repr=False, compare=False)  #: (k,) diag Sigma
 
     def as_dict(self) -> dict:
-        return {key: value for key, value in asdict(self).items() if key != "draws"}
+        return {key: value for key, value in asdict(self).items()
+                if key not in ("draws", "variances")}
 
 
 def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
@@ -118,7 +120,16 @@ def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
         trace_sigma=spread.trace, max_variance=spread.max_variance,
         top_eigenvalue=spread.top_eigenvalue, effective_dimension=spread.effective_dimension,
         frobenius_dimension=spread.frobenius_dimension, reward_variance=spread.reward_variance,
-        mdp_seed=mdp_seed, draws=draws)
+        mdp_seed=mdp_seed, draws=draws, variances=np.diag(cov).copy())
+
+
+def pooled_ladder(explanations, gamma: float, eps: float, delta: float) -> list:
+    """[{"step", "m", "factor"}] of the instances' mixture (what pooled failure rates see)."""
+    draws = np.concatenate([e.draws for e in explanations])
+    q, _, _ = ladder.quantile(draws[:, :3], 1.0 - delta)
+    variances = np.stack([e.variances for e in explanations])
+    steps = ladder.ladder(variances.shape[1], gamma, eps, delta, variances, q[1], q[0])
+    return [{"step": s, "m": m, "factor": f} for s, m, f in steps]
 
 
 def pooled_prediction(explanations, eps: float, delta: float) -> dict:
@@ -143,6 +154,7 @@ class CellExplanation:
     instances: list  #: Explanation per instance
     predicted: dict  #: criterion -> {"m", "low", "high"} pooled over the instances
     measured: dict  #: criterion -> stored pooled m* row (dict), or None (not measured)
+    ladder: list  #: [{"step", "m", "factor"}] of the instances' mixture
     run_id: str | None = None  #: the run the measured m* comes from
 
     def ratio(self, criterion: str) -> float:
@@ -161,7 +173,7 @@ class CellExplanation:
                 "measured_mstar": {c: (r and r["m_star"]) for c, r in measured.items()},
                 "measured_interval": {c: (r and [r["m_lo"], r["m_hi"]]) for c, r in measured.items()},
                 "ratio": {c: self.ratio(c) for c in ladder.PREDICTED},
-                "instances": [e.as_dict() for e in self.instances]}
+                "ladder": self.ladder, "instances": [e.as_dict() for e in self.instances]}
 
 
 def explain_instances(cell, family: FamilySpec, seeds, config: ExplainConfig, measured=None,
@@ -183,7 +195,8 @@ def explain_instances(cell, family: FamilySpec, seeds, config: ExplainConfig, me
         cell_id=getattr(cell, "cell_id", None) or cell.id, label=label,
         features=family.features or "onehot", k=family.k, gamma=family.gamma,
         instances=instances, predicted=pooled_prediction(instances, cell.eps, cell.delta),
-        measured=measured or {}, run_id=run_id)
+        measured=measured or {}, ladder=pooled_ladder(instances, family.gamma, cell.eps, cell.delta),
+        run_id=run_id)
 
 
 def explain_stored(store, cell, config: ExplainConfig, progress=None) -> CellExplanation:

@@ -166,16 +166,18 @@ def union_quantile(variances, delta):
     """The t with sum_i P(|Z_i| > t) = delta for Z_i ~ N(0, variances_i): the union bound's
     deviation at failure probability delta (0 when every variance is 0).
 
-    variances: (k,) float64 >= 0.
+    variances: (k,) float64 >= 0, or (n, k) for the mixture of n instances (each with
+    probability 1/n: the tail is the mean of theirs, as a pooled failure rate).
     """
     from scipy import optimize, stats
 
-    sd = np.sqrt(np.asarray(variances, dtype=np.float64))
-    sd = sd[sd > 0]
+    var = np.atleast_2d(np.asarray(variances, dtype=np.float64))
+    n, k = var.shape
+    sd = np.sqrt(var[var > 0])
     if sd.size == 0:
         return 0.0
-    top = sd.max() * stats.norm.isf(delta / (2 * sd.size))  # the bound with equal variances
-    return float(optimize.brentq(lambda t: 2 * stats.norm.sf(t / sd).sum() - delta,
+    top = sd.max() * stats.norm.isf(delta / (2 * k))  # the worst instance's equal-variance bound
+    return float(optimize.brentq(lambda t: 2 * stats.norm.sf(t / sd).sum() / n - delta,
                                  top * 1e-3, top * (1 + 1e-9), xtol=top * 1e-12))
 
 
@@ -183,8 +185,8 @@ def ladder(k, gamma, eps, delta, variances, q_inf, q_2):
     """[(step, m, factor)] for the ladder of the module docstring, STEPS in order; factor is the
     previous step's m over this one's (1 for the bound itself, inf where m reaches 0).
 
-    variances: (k,) the diagonal of Sigma; q_inf, q_2: (1 - delta) quantiles of ||Z||_inf and
-    ||Z||_2.
+    variances: (k,) the diagonal of Sigma (or (n, k) for n pooled instances); q_inf, q_2: (1 -
+    delta) quantiles of ||Z||_inf and ||Z||_2 (of the instances' mixture).
     """
     t = union_quantile(variances, delta)
     ms = [float(bounds.abbeel_ng_trajectories(k, gamma, eps, delta)),

@@ -5,11 +5,12 @@ Every file a command writes (figures, reports, exports, MDP archives) goes throu
 into place, so a failed or interrupted command never leaves an existing file half-written.
 A path that cannot be written (a folder where a file should be, a file where a folder should
 be, no permission, a full disk) is an :class:`~mcirl.errors.InputError` naming the option it
-came from.
+came from. And the one format of a count in tables, reports and trailers (:func:`count_text`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -53,3 +54,13 @@ def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
             raise InputError(field, f"cannot be written ({exc.strerror})", str(path)) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def count_text(x: float) -> str:
+    """A count of trajectories or iterations: rounded up, with thousands separators below 10^6,
+    in e-notation with three significant digits from there ('1.2e+07'), '-' for NaN."""
+    if x != x:
+        return "-"
+    if abs(x) < 1e6:
+        return f"{math.ceil(x):,}"
+    return f"{x:.3g}"

@@ -385,10 +385,71 @@ def plot_elbow_scaling(elbows):
     return fig
 
 
+def plot_ladder(explanations):
+    """The ladder of :mod:`mcirl.ladder` per cell (a waterfall on a log axis, from m_AN down to
+    the predicted m* of l2, with the measured m* of l2 beside it) and, where the cells span
+    several k, each step's factor against k by features and gamma: which relaxation carries
+    the bound's k-dependence. explanations: :class:`mcirl.explain.CellExplanation` objects."""
+    from .ladder import STEPS
+
+    ks = sorted({e.k for e in explanations})
+    two = len(ks) > 1
+    fig, axes = _figure(2 if two else 1, height=2.8)
+    ax = axes[0]
+    x = np.arange(len(STEPS))
+    for i, e in enumerate(explanations):
+        colour, marker = OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]
+        label = f"{e.features} k={e.k} gamma={e.gamma:g}"
+        line, = ax.plot(x, [s["m"] for s in e.ladder], color=colour, marker=marker,
+                        drawstyle="steps-mid", label=label)
+        line.set_gid(f"ladder:{e.label}")
+        row = e.measured.get("l2")
+        if row is not None and row["status"] == "found":
+            point, = ax.plot([x[-1] + 0.3], [row["m_star"]], ls="none", marker=marker,
+                             mfc="none", color=colour)
+            point.set_gid(f"measured:{e.label}")
+    ax.plot([], [], ls="none", marker="o", mfc="none", color="#555555", label="measured m* (l2)")
+    _log_axes(ax, x=False)
+    ax.set_xticks(x)
+    ax.set_xticklabels(["m_AN", "variance", "joint", "l2\ndirect", "learner's\nneed"], fontsize=6)
+    ax.set_xlim(-0.3, x[-1] + 0.6)
+    ax.set_ylabel("trajectories m")
+    ax.set_title("(a) from m_AN to the predicted m*")
+    _legend_below(ax, ncol=1)
+    if two:
+        ax = axes[1]
+        styles = {}
+        for e in explanations:
+            styles.setdefault((e.features, e.gamma), []).append(e)
+        styles = sorted(styles.items())
+        for si, step in enumerate(STEPS[1:], start=1):
+            colour = OKABE_ITO[si % len(OKABE_ITO)]
+            ax.plot([], [], color=colour, lw=3, label=step)
+            for li, ((features, gamma), group) in enumerate(styles):
+                group = sorted(group, key=lambda e: e.k)
+                if len(group) < 2:
+                    continue
+                line, = ax.plot([e.k for e in group], [e.ladder[si]["factor"] for e in group],
+                                color=colour, ls=LINESTYLES[li % 4], marker=MARKERS[li % len(MARKERS)])
+                line.set_gid(f"factor:{step}:{features}:{gamma:g}")
+        for li, ((features, gamma), _) in enumerate(styles):
+            ax.plot([], [], color="#555555", ls=LINESTYLES[li % 4], marker=MARKERS[li % len(MARKERS)],
+                    label=f"{features}, gamma={gamma:g}")
+        _log_axes(ax)
+        _k_ticks(ax, explanations)
+        ax.set_xlabel(LABELS["k"])
+        ax.set_ylabel("factor of the step")
+        ax.set_title("(b) each step's factor against k")
+        _legend_below(ax, ncol=2)
+    fig.subplots_adjust(wspace=0.4)
+    return fig
+
+
 def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None,
-                field="--out") -> list[Path]:
-    """Save figures (a)-(d), the performance curve and, given elbow = (curves, elbows), the
-    elbow figures as out_dir/<name>.<fmt>, atomically (``field`` names out_dir in errors)."""
+                field="--out", explanations=None) -> list[Path]:
+    """Save figures (a)-(d), the performance curve, given explanations (mcirl.explain) the
+    ladder and, given elbow = (curves, elbows), the elbow figures as out_dir/<name>.<fmt>,
+    atomically (``field`` names out_dir in errors)."""
     out_dir = output_dir(out_dir, field)
     figures = {}
     if cells:
@@ -399,6 +460,8 @@ def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None,
         measured = [c for c in cells if np.isfinite(c.performance).any()]
         if measured:  # databases written before performance was recorded have none
             figures["performance"] = plot_performance(measured)
+    if explanations:
+        figures["ladder"] = plot_ladder(explanations)
     if elbow is not None and elbow[0]:
         figures["elbow_curves"] = plot_elbow_curves(*elbow)
         figures["elbow_scaling"] = plot_elbow_scaling(elbow[1])

@@ -3,7 +3,8 @@ metadata and the figures, as Markdown (report.md) and self-contained HTML (repor
 
 Both renderings come from one list of blocks (heading, text, table, image), built from
 :mod:`mcirl.results` summaries; the numbers are the database's, formatted, never recomputed
-beyond ratios and Clopper-Pearson intervals of stored counts.
+beyond ratios and Clopper-Pearson intervals of stored counts. The one exception, "Why the bound
+is loose", is computed from the cells' MDPs (:mod:`mcirl.explain`) when the caller passes it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import os
 from pathlib import Path
 
-from .output import atomic_path
+from .output import atomic_path, count_text
 from .learn import OUTCOMES
 from .results import cap_sensitive, most_replicated, mstar_text, optimistic
 from .stats import clopper_pearson
@@ -157,7 +158,47 @@ def seed_cells(cells, runs):
     return [c for c in first if c.k in (ks[0], ks[-1])] if ks else []
 
 
-def blocks(cells, runs, criterion, figures):
+LADDER_NOTE = (
+    "Theorem 2's proof stacks four relaxations, each measurable on the cells' MDPs from the exact "
+    "covariance Sigma of one expert trajectory's feature sum (mcirl explain): Hoeffding's range "
+    "1/(1-gamma) per coordinate instead of its own spread ('variance', Gaussian tails with the "
+    "union bound), the union bound instead of the joint law of the k errors ('joint'), "
+    "||x||_2 <= sqrt(k) ||x||_inf instead of the l2 error's own law ('l2 direct'), and the "
+    "proof's eps/2 instead of the criterion's eps ('learner's need': the predicted m* for l2). "
+    "Each column is m after that step and its factor; pooled over each cell's instances (their "
+    "mixture). The predictions are asymptotic (central limit theorem) approximations, not bounds; "
+    "with the termination model they also count runs whose mu_hat_E is farther than eps/2 from "
+    "the achievable set (by default for k <= 20).")
+
+
+def ladder_rows(explanations):
+    """One row per explained cell: m_AN, then m (factor) after each step of the ladder."""
+    rows = []
+    for e in explanations:
+        steps = [count_text(e.ladder[0]["m"])]
+        steps += [f"{count_text(s['m'])} ({s['factor']:.3g}x)" for s in e.ladder[1:]]
+        rows.append([e.label, str(len(e.instances)), *steps])
+    return rows
+
+
+def prediction_rows(explanations):
+    """One row per (explained cell, criterion): predicted m* with its Monte Carlo interval,
+    the measured m* and their ratio."""
+    from .ladder import PREDICTED
+
+    rows = []
+    for e in explanations:
+        modelled = "yes" if all(i.termination_draws for i in e.instances) else "no"
+        for c in PREDICTED:
+            p = e.predicted[c]
+            ratio = e.ratio(c)
+            rows.append([e.label, c, f"{count_text(p['m'])} [{count_text(p['low'])}, "
+                                     f"{count_text(p['high'])}]", modelled,
+                         mstar_text(e.measured.get(c)), "-" if math.isnan(ratio) else f"{ratio:.2f}"])
+    return rows
+
+
+def blocks(cells, runs, criterion, figures, explanations=()):
     """The report as (kind, payload) blocks (:func:`seed_cells` chooses the seed table)."""
     out = [("h1", "mcirl report: how many expert trajectories does apprenticeship learning need?"),
            ("p", f"Empirical sample complexity m* (smallest m with failure rate <= delta, "
@@ -186,6 +227,15 @@ def blocks(cells, runs, criterion, figures):
                             "m* geometric", "geometric / truncated"],
                            lengths_rows(cells, criterion)))]
     out += [("h2", "Every cell"), ("table", (CELL_HEADER, cell_rows(cells, criterion)))]
+    if explanations:
+        from .ladder import STEPS
+
+        out += [("h2", "Why the bound is loose"), ("p", LADDER_NOTE),
+                ("table", (["cell", "instances", *STEPS], ladder_rows(explanations))),
+                ("h2", "Predicted against measured m*"),
+                ("table", (["cell", "criterion", "predicted m* [Monte Carlo interval]",
+                            "termination modelled", "measured m* [m_lo, m_hi]",
+                            "predicted / measured"], prediction_rows(explanations)))]
     guarantees = guarantee_rows(cells, runs)
     if guarantees:
         out += [("h2", "What the game learners' runs guarantee"),
@@ -277,11 +327,12 @@ def to_html(blocks_) -> str:
 
 
 def write_report(cells, runs, out: Path, criterion="theorem", figures=(),
-                 field="--output") -> list[Path]:
+                 field="--output", explanations=()) -> list[Path]:
     """Write out (report.md) and the same report as HTML beside it, figures embedded; each
-    atomically (``field`` names out in errors)."""
+    atomically (``field`` names out in errors). explanations: the cells' mcirl.explain
+    CellExplanation objects, for the ladder and the predicted m*."""
     out = Path(out)
-    content = blocks(cells, runs, criterion, list(figures))
+    content = blocks(cells, runs, criterion, list(figures), explanations)
     html_path = out.with_suffix(".html")
     for path, text in ((out, to_markdown(content, out.parent)), (html_path, to_html(content))):
         with atomic_path(path, field) as tmp:

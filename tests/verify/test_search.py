@@ -63,3 +63,21 @@ def test_bad_ranges(capsys, argv, needle):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err
+
+
+def test_the_predicted_bound_is_tested_at_each_mdps_predicted_mstar(tmp_path):
+    """'predicted' runs every cell at ceil of mcirl explain's predicted m* for the criterion on
+    that cell's MDP (the same numbers explain prints for it)."""
+    import math
+
+    from mcirl.explain import ExplainConfig, explain_mdp
+    from mcirl.mdp import make_mdp
+
+    config = VerifyConfig(bound="predicted", examples=3, reps=40, criterion="l2",
+                          ranges=Ranges(S=(6, 10), k=(2, 3), eps=(0.3, 0.5)))
+    result = search(config, tmp_path)
+    assert len(result.examples) >= 3
+    for e in result.examples:
+        expected = explain_mdp(make_mdp(e.cell.family), ExplainConfig(eps=e.cell.eps,
+                                                                     delta=e.cell.delta))
+        assert e.m == math.ceil(expected.predicted_mstar["l2"])

@@ -71,16 +71,6 @@ def _json_default(x):
     raise TypeError(type(x).__name__)
 
 
-def count_text(x: float) -> str:
-    """A count of trajectories or iterations: rounded up, with thousands separators below 10^6,
-    in e-notation with three significant digits from there ('1.2e+07'), '-' for NaN."""
-    if x != x:
-        return "-"
-    if abs(x) < 1e6:
-        return f"{math.ceil(x):,}"
-    return f"{x:.3g}"
-
-
 def sig(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 

@@ -18,7 +18,8 @@ from rich.table import Table
 from ..errors import InputError
 from ..ladder import CONE_DRAWS, CONE_K_AUTO, DRAWS
 from ..sample import LENGTHS
-from .common import bars, count_arg, count_text, emit_json, print_table, real_arg, sig
+from ..output import count_text
+from .common import bars, count_arg, emit_json, print_table, real_arg, sig
 from .mdp import add_family_options, family_spec
 
 

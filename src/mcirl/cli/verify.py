@@ -73,7 +73,8 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("verify", help="search MDPs for a significant violation of a bound")
-    p.add_argument("bound", help="a bound name (see mcirl bound) or a formula in k, gamma, eps, "
+    p.add_argument("bound", help="a bound name (see mcirl bound), 'predicted' (mcirl explain's "
+                                 "predicted m* on each MDP) or a formula in k, gamma, eps, "
                                  "delta, S, A, b, e.g. '8*log(2/delta)/(eps*(1-gamma))**2'")
     p.add_argument("--family", dest="families", nargs="+", choices=("garnet", "dirichlet"))
     for name, kind, default in (("S", count_arg, "4 32"), ("A", count_arg, "2 4"), ("b", count_arg, "2 4"),

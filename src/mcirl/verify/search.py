@@ -7,6 +7,9 @@ Clopper-Pearson lower bound on its failure rate, at confidence 1 - alpha / N for
 saved as .npz with the exact ``mcirl estimate`` command that reproduces it (same seed, same
 numbers). Otherwise the result is "no counterexample in N examples", with the failure rates
 seen and the power: the smallest true failure rate each example detects with probability 0.9.
+
+The bound ``predicted`` is :mod:`mcirl.explain`'s predicted m* for the criterion on each cell's
+MDP (a CLT approximation, not a bound): verifying it shows where the approximation fails.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from ..sample import LENGTHS, SAMPLERS, gamma_range
 from ..stats import clopper_pearson_lower, detectable_rate
 from .formula import Bound, parse_bound
 from .strategies import Cell, Ranges, cells
+
+
+#: The bound name that tests mcirl's own predicted m* (mcirl.explain) instead of a formula.
+PREDICTED = "predicted"
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ class VerifyConfig:
     backend: str = "cpu"
 
     def __post_init__(self):
-        parse_bound(self.bound)
+        if self.bound != PREDICTED:
+            parse_bound(self.bound)
         check_int("examples", self.examples, 1, 10**6)
         check_int("reps", self.reps, 1)
         check_int("max_iter", self.max_iter, 1)
@@ -128,9 +136,19 @@ def bound_m(bound: Bound, cell: Cell) -> int:
     return math.ceil(value)
 
 
-def evaluate(config: VerifyConfig, bound: Bound, cell: Cell) -> Example:
-    """Run the learner's replicates at m = BOUND(cell) and test for a violation."""
-    m = bound_m(bound, cell)
+def predicted_m(config: VerifyConfig, cell: Cell) -> int:
+    """ceil of the predicted m* (mcirl.explain) for config.criterion on the cell's MDP."""
+    from ..explain import ExplainConfig, explain_mdp
+
+    result = explain_mdp(make_mdp(cell.family), ExplainConfig(eps=cell.eps, delta=cell.delta,
+                                                              lengths=config.lengths))
+    return min(math.ceil(result.predicted_mstar[config.criterion]), M_MAX)
+
+
+def evaluate(config: VerifyConfig, bound: Bound | None, cell: Cell) -> Example:
+    """Run the learner's replicates at m = BOUND(cell) (the predicted m* for bound None) and
+    test for a violation."""
+    m = predicted_m(config, cell) if bound is None else bound_m(bound, cell)
     seed = cell.family.seed  # the trajectories' seed: fixed per cell, so shrinking is stable
     est = run_estimate(make_mdp(cell.family), estimate_config(config, cell, m, seed))
     row = est.rows[0]
@@ -170,7 +188,7 @@ def search(config: VerifyConfig, out_dir: Path, progress=None) -> VerifyResult:
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    bound = parse_bound(config.bound)
+    bound = None if config.bound == PREDICTED else parse_bound(config.bound)
     result = VerifyResult(bound=config.bound, confidence=config.confidence,
                           detectable_rate=detectable_rate(config.reps, config.ranges.delta[1],
                                                           config.confidence))
