@@ -30,14 +30,21 @@ def output_dir(path: str | os.PathLike, field: str) -> Path:
     return path
 
 
-@contextmanager
-def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix) to write; on success it replaces
-    ``path``, on failure it is removed and ``path`` is untouched."""
+def file_target(path: str | os.PathLike, field: str) -> Path:
+    """``path`` as a file to write: its folder made if missing, and not a folder itself (checked
+    before a command starts long work, and again as :func:`atomic_path` writes)."""
     path = Path(path)
     output_dir(path.parent, field)
     if path.is_dir():
         raise InputError(field, "must be a file name, not a folder", str(path))
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix) to write; on success it replaces
+    ``path``, on failure it is removed and ``path`` is untouched."""
+    path = file_target(path, field)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     except OSError as exc:

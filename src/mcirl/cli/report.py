@@ -10,9 +10,13 @@ from ..sweep.store import DEFAULT_DB, Store
 from .common import emit_json
 
 
-def _open_results(db: Path):
+def _check_db(db: Path) -> None:
     if not Path(db).exists():
         raise InputError("db", "no such results database", str(db))
+
+
+def _open_results(db: Path):
+    _check_db(db)
     return Store(db)
 
 
@@ -45,8 +49,11 @@ def _explanations(store, cells, enabled: bool, quiet: bool) -> list:
 
 
 def _plot(args) -> None:
+    from ..output import output_dir
     from ..plots import write_plots
 
+    _check_db(args.db)
+    output_dir(args.out, "--out")  # before the explanations' minutes, not after
     with _open_results(args.db) as store:
         cells, elbow = _cells_of(store, args.run, elbows_too=True)
         explained = _explanations(store, cells, not args.no_ladder, args.json)
@@ -58,10 +65,15 @@ def _plot(args) -> None:
 
 
 def _report(args) -> None:
+    from ..output import file_target, output_dir
     from ..plots import write_plots
     from ..report import write_report
     from ..results import run_info
 
+    _check_db(args.db)
+    file_target(args.output, "--output")  # checked before the explanations, not after
+    if not args.no_figures:
+        output_dir(Path(args.output).parent / "figures", "--output")
     with _open_results(args.db) as store:
         cells, _ = _cells_of(store, args.run)
         # the runs whose rows the report shows (not, say, an elbow run in the same database)
