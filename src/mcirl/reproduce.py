@@ -86,8 +86,11 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
     run_ids = [run_sweep(config, store, executor, resume=True, progress=progress)
                for config in configs(study, quick, backend, projection_step, certificate)]
     cells = collect(store, run_ids)
-    figures = write_plots(cells, out_dir / "figures", fmt)
+    from .explain import ExplainConfig, explain_stored
+
+    explained = [explain_stored(store, c, ExplainConfig()) for c in cells]
+    figures = write_plots(cells, out_dir / "figures", fmt, explanations=explained)
     report = write_report(cells, run_info(store, run_ids), out_dir / "report.md", figures=figures,
-                          field="--out")
+                          field="--out", explanations=explained)
     return {"runs": run_ids, "figures": [str(p) for p in figures],
             "report": [str(p) for p in report], "cells": len(cells)}
