@@ -189,3 +189,91 @@ def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path, capsy
     Store(tmp_path / "empty.sqlite").close()  # an empty file or a new name is a new store
     sqlite3.connect(tmp_path / "zero.sqlite").close()
     Store(tmp_path / "zero.sqlite").close()
+
+
+def test_a_foreign_database_with_a_runs_table_is_refused_by_every_command(tmp_path, capsys,
+                                                                          two_runs):
+    """Issue 30's case: `create table runs(x)` was taken for a store, switched to WAL, given
+    mcirl's tables, then crashed. Now every command refuses it, bytes and journal mode as they
+    were, no -wal or -shm beside it; merge --from refuses it loudly."""
+    other = tmp_path / "o.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE runs (x)")
+        db.execute("INSERT INTO runs VALUES (1)")
+    db.close()
+    before = other.read_bytes()
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep())
+    dest = tmp_path / "dest.sqlite"
+    shutil.copy(two_runs["small"], dest)
+    for argv in (["results", "list", "--db", str(other)], ["results", "show", "--db", str(other)],
+                 ["results", "export", "--db", str(other), "-o", str(tmp_path / "x")],
+                 ["report", "--db", str(other), "-o", str(tmp_path / "r.md")],
+                 ["plot", "--db", str(other), "--out", str(tmp_path / "f")],
+                 ["explain", "--db", str(other)],
+                 ["sweep", str(config), "--db", str(other), "--quiet"],
+                 ["results", "merge", "--from", str(other), "--db", str(dest)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is an SQLite database of something else" in err, err
+    assert other.read_bytes() == before
+    with sqlite3.connect(other) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    db.close()
+    assert not any(p.name.startswith("o.sqlite-") for p in tmp_path.iterdir())
+
+
+def test_read_commands_never_write_the_file_or_leave_litter(tmp_path, capsys, two_runs):
+    db = tmp_path / "r.sqlite"
+    shutil.copy(two_runs["small"], db)
+    assert not (tmp_path / "r.sqlite-wal").exists()
+    before = db.read_bytes()
+    for argv in (["results", "list"], ["results", "show"], ["explain", "--draws", "500"],
+                 ["report", "-o", str(tmp_path / "out" / "r.md"), "--no-ladder"]):
+        assert main([*argv, "--db", str(db)]) == 0, argv
+    capsys.readouterr()
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "r.sqlite"]
+
+
+def test_an_older_database_is_read_through_a_migrated_copy(tmp_path, capsys, two_runs):
+    """A database missing later columns (here: the certificate's, the optimistic m*) reads with
+    them NULL or defaulted, from an in-memory copy: the file keeps its old schema."""
+    db = tmp_path / "old.sqlite"
+    shutil.copy(two_runs["small"], db)
+    with sqlite3.connect(db) as con:
+        for table, column in (("cells", "certificate"), ("mstar", "status_optimistic"),
+                              *(("estimates", c) for c in ("terminated", "certified",
+                                                           "undecided", "terminated_far"))):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        con.execute("PRAGMA application_id = 0")  # written before the stamp, too
+    con.close()
+    before = db.read_bytes()
+    assert main(["results", "show", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mstar"]
+    assert db.read_bytes() == before
+    with Store(db, readonly=True) as store:
+        cells = collect(store)
+    assert cells and all(c.certificate == "off" for c in cells)
+    with Store(db) as store:  # a writing command migrates and stamps it: it is mcirl's
+        pass
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA application_id").fetchone()[0] == 0x6D63726C
+        assert "certificate" in {r[1] for r in con.execute("PRAGMA table_info(cells)")}
+    con.close()
+
+
+def test_a_store_being_written_is_read_through_its_wal(tmp_path, two_runs):
+    """With a -wal file beside it (a writer has it open) a reader sees the committed
+    transactions that are still only in the WAL."""
+    db = tmp_path / "live.sqlite"
+    shutil.copy(two_runs["small"], db)
+    writer = sqlite3.connect(db)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    with writer:
+        writer.execute("UPDATE runs SET name = 'renamed'")
+    assert (tmp_path / "live.sqlite-wal").stat().st_size > 0
+    with Store(db, readonly=True) as store:
+        assert [r["name"] for r in store.runs()] == ["renamed"]
+    writer.close()

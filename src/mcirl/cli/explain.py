@@ -96,7 +96,7 @@ def _matching_cell(db: Path, spec, result):
     from ..sweep.store import Store
     import json
 
-    store = Store(db)
+    store = Store(db, readonly=True)
     target = replace(spec, seed=0)
     hits = []
     for cell in collect(store):
@@ -180,7 +180,7 @@ def _stored_cells(args, config) -> None:
     from ..results import collect
     from ..sweep.store import Store
 
-    with Store(args.db) as store:
+    with Store(args.db, readonly=True) as store:
         run_ids = None if not args.run else [store.resolve_run(r) for r in args.run]
         cells = collect(store, run_ids)
         if not cells:
@@ -205,7 +205,7 @@ def _config_cells(args, config) -> None:
     if sweep.instances.count > MAX_INSTANCES:
         raise InputError("instances.count", f"explain draws every instance's MDP: at most "
                          f"{MAX_INSTANCES:,}", sweep.instances.count)
-    store = Store(args.db) if args.db is not None else None
+    store = Store(args.db, readonly=True) if args.db is not None else None
     try:
         with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
             task = None if bar is None else bar.add_task("cells", total=len(cells(sweep)))

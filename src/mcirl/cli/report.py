@@ -17,7 +17,7 @@ def _check_db(db: Path) -> None:
 
 def _open_results(db: Path):
     _check_db(db)
-    return Store(db)
+    return Store(db, readonly=True)
 
 
 def _cells_of(store, runs, elbows_too=False):

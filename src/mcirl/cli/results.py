@@ -21,7 +21,7 @@ def run(args) -> None:
         raise InputError("--from", "only goes with the merge action")
     if not Path(args.db).exists():
         raise InputError("db", "no such results database", str(args.db))
-    with Store(args.db) as store:
+    with Store(args.db, readonly=True) as store:
         if args.action == "list":
             runs = store.runs()
             if args.json:

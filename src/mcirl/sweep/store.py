@@ -82,27 +82,112 @@ ELBOW_CURVE_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n", "reps", "accura
 ELBOW_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n_elbow", "n_low", "n_high", "method")
 
 
+#: SQLite's application_id (header bytes 68-71) of an mcirl results database: "mcrl".
+APPLICATION_ID = 0x6D63726C
+#: What a database written before the stamp must hold to be taken for an mcirl one.
+REQUIRED_COLUMNS = {"runs": {"run_id", "name", "config", "status"},
+                    "cells": {"run_id", "cell_id", "family", "k", "gamma", "eps", "delta"},
+                    "estimates": {"run_id", "key", "cell_id", "instance", "m", "reps"}}
+
+
+def identify(path: Path, field: str = "db") -> str:
+    """"new" (no file, or an empty one: nothing to keep) or "mcirl" (stamped with
+    APPLICATION_ID, or unstamped with mcirl's tables and columns), read-only; anything else is
+    an InputError naming ``field``, the file left as it was."""
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return "new"
+    if not path.is_file():
+        raise InputError(field, "must be a results database file, not a folder", str(path))
+    try:
+        con = _readonly(path)
+        try:
+            stamp = con.execute("PRAGMA application_id").fetchone()[0]
+            columns = {t: {r[1] for r in con.execute(f"PRAGMA table_info({t})")}
+                       for t in REQUIRED_COLUMNS}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(field, f"cannot open as an mcirl SQLite database ({exc}); it is left "
+                         "as it was", str(path)) from None
+    if stamp == APPLICATION_ID:
+        return "mcirl"
+    if stamp == 0 and all(need <= columns[t] for t, need in REQUIRED_COLUMNS.items()):
+        return "mcirl"
+    raise InputError(field, "is an SQLite database of something else (neither stamped as "
+                     "mcirl's nor holding its tables); it is left as it was", str(path))
+
+
+def _readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write path, and leaves nothing beside it.
+
+    With no -wal file beside it (no writer has it open, everything is checkpointed) the file is
+    all there is: it is opened immutable=1, which takes no locks and creates no -shm or -wal
+    file, so it works on read-only media too. Otherwise (a sweep is writing it) mode=ro reads
+    the WAL's committed transactions too, through the -shm file the writer keeps.
+    """
+    uri = path.resolve().as_uri()
+    if not Path(f"{path}-wal").exists():
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30)
+    return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+
+
+def _current_schema() -> dict:
+    """{table: columns} of the current SCHEMA."""
+    memory = sqlite3.connect(":memory:")
+    memory.executescript(SCHEMA)
+    out = {t: {r[1] for r in memory.execute(f"PRAGMA table_info({t})")} for t in TABLES}
+    memory.close()
+    return out
+
+
+def _missing_schema(con: sqlite3.Connection) -> bool:
+    """Whether a database lacks a table or column of the current schema (an older one)."""
+    return any(not need <= {r[1] for r in con.execute(f"PRAGMA table_info({t})")}
+               for t, need in _current_schema().items())
+
+
 class Store:
     """A results database; the sweep's client is its only writer."""
 
-    def __init__(self, path: str | Path = DEFAULT_DB):
+    def __init__(self, path: str | Path = DEFAULT_DB, readonly: bool = False, field: str = "db"):
+        """Open (or, unless readonly, create) the results database at path.
+
+        A file that exists is opened only once it is known for an mcirl database
+        (:func:`identify`, read-only); anything else is refused with its bytes and journal mode
+        untouched. ``readonly`` (the commands that only read) never writes the file: it opens
+        with mode=ro (immutable=1 where SQLite cannot share a lock, e.g. read-only media), and
+        an older database that needs the current columns is read from an in-memory copy.
+        """
         self.path = Path(path)
+        self.readonly = readonly
         try:
+            kind = identify(self.path, field)
+            if readonly:
+                if kind == "new":
+                    raise InputError(field, "no such results database", str(path))
+                self.db = _readonly(self.path)
+                if _missing_schema(self.db):  # migrate a copy, not the file
+                    memory = sqlite3.connect(":memory:")
+                    self.db.backup(memory)
+                    self.db.close()
+                    self.db = memory
+                    self.db.row_factory = sqlite3.Row
+                    self.db.executescript(SCHEMA)
+                    self._migrate()
+                self.db.row_factory = sqlite3.Row
+                return
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.row_factory = sqlite3.Row
-            tables = _table_names(self.db)
-            if tables and "runs" not in tables:  # before anything below writes to the file
-                self.db.close()
-                raise InputError("db", "is an SQLite database of something else (it has no mcirl "
-                                 "runs table); it is left as it was", str(path))
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a committed task survives the process being killed at any moment
             # (only a power cut can lose the last commits), without an fsync per task.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
             self._migrate()
+            if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # ours: stamp it
         except sqlite3.DatabaseError as exc:
-            raise InputError("db", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
+            raise InputError(field, f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
 
     def _migrate(self) -> None:
         """Add columns introduced after a database was created: estimates' and m*'s are left
@@ -382,17 +467,10 @@ def _open_source(path: Path, target: Path) -> sqlite3.Connection:
         raise InputError("--from", "no such results database", str(path))
     if target.exists() and path.resolve() == target.resolve():
         raise InputError("--from", "must differ from --db (a database merged into itself)", str(path))
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    if identify(path, "--from") == "new":
+        raise InputError("--from", "is not an mcirl results database (an empty file)", str(path))
+    con = _readonly(path)
     con.row_factory = sqlite3.Row
-    try:
-        tables = _table_names(con)
-    except sqlite3.DatabaseError as exc:
-        con.close()
-        raise InputError("--from", f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
-    if not {"runs", "cells", "estimates"} <= tables:
-        con.close()
-        raise InputError("--from", "is not an mcirl results database (no runs, cells or estimates "
-                         "table)", str(path))
     # One read transaction: every table is read from the same snapshot even while a sweep is
     # still writing to the source, so no task arrives with its timing row but not its estimates.
     con.execute("BEGIN")
