@@ -22,6 +22,13 @@ M_MAX = 10**15
 #: elbow experiment's item features): 2^32 float64 entries are 32 GiB, beyond any one machine's
 #: or GPU's memory this suite targets.
 TABLE_MAX = 2**32
+#: Most steps of a truncated expert trajectory (the horizon H a gamma implies; raised by
+#: --max-horizon): H = 10^6 is gamma ~ 0.99998 at k = 16, eps = 0.1.
+HORIZON_MAX = 10**6
+#: Most tasks a sweep may plan for its grids (cells x instances x replicate blocks; raised by
+#: --max-tasks): each is at least one learner batch, and a count of 2^31 - 1 instances would
+#: fill memory with task objects before any work.
+TASKS_MAX = 10**6
 
 
 class InputError(ValueError):
@@ -43,6 +50,14 @@ def show_limit(n: int) -> str:
     if n >= 10**6 and digits.strip("0") == "1":
         return f"1e{len(digits) - 1}"
     return digits
+
+
+def check_horizon(horizon: int, limit: int, gamma: float, k: int, eps: float) -> int:
+    """Refuse a truncation horizon above ``limit`` steps, naming the gamma behind it."""
+    if horizon > limit:
+        raise InputError("gamma", f"implies a horizon H = {horizon:,} steps (k = {k}, eps = "
+                         f"{eps:g}); at most {limit:,} (--max-horizon raises the limit)", gamma)
+    return horizon
 
 
 def check_int(field: str, value: object, low: int, high: int | None = SIZE_MAX) -> int:

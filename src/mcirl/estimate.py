@@ -16,12 +16,12 @@ import numpy as np
 
 from . import bounds
 from .backend import array_module, backend_module, resolve_backend, single_threaded_blas
-from .errors import M_MAX, SEED_MAX, InputError, check_int, check_real
+from .errors import HORIZON_MAX, M_MAX, SEED_MAX, InputError, check_int, check_real
 from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS,
                     certificate_applies, learn, successes)
 from .learn.mwal import guarantee, rounds
 from .learn.result import UNDECIDED, outcome_counts, to_numpy
-from .sample import (LENGTHS, SAMPLERS, ExpertChain, check_grid, choose_sampler, gamma_range,
+from .sample import (LENGTHS, SAMPLERS, ExpertChain, check_grid, check_law, choose_sampler,
                      mu_hat, sample_occupancy, trajectory_law)
 from .solve import expert
 from .stats import clopper_pearson
@@ -46,6 +46,7 @@ class EstimateConfig:
     lengths: str = "truncated"  #: truncated (H steps) | geometric (unbiased): see mcirl.sample
     projection_step: str = "segment"  #: segment (clipped to the hull) | line (the paper's)
     certificate: str = "auto"  #: on | off | auto (on where it applies): see mcirl.learn.certificate
+    max_horizon: int = HORIZON_MAX  #: most steps of a truncated trajectory (errors.HORIZON_MAX)
 
     def __post_init__(self):
         m = tuple(int(check_int("m", x, 1, M_MAX)) for x in np.atleast_1d(self.m).tolist())
@@ -58,6 +59,7 @@ class EstimateConfig:
         check_int("max_iter", self.max_iter, 1)
         check_int("seed", self.seed, 0, SEED_MAX)
         check_int("rep_offset", self.rep_offset, 0)
+        check_int("max_horizon", self.max_horizon, 1)
         check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),
                               ("sampler", SAMPLERS), ("lengths", LENGTHS),
@@ -68,6 +70,12 @@ class EstimateConfig:
         object.__setattr__(self, "certificate", resolve_certificate(
             self.certificate, self.algorithm, self.projection_step))
         object.__setattr__(self, "backend", resolve_backend(self.backend))
+
+    def check_mdp(self, mdp) -> int | None:
+        """Refuse an MDP these settings cannot run, before any work: a gamma the lengths cannot
+        sample (geometric: at most 1 - 1e-6), or one whose horizon H passes max_horizon; returns
+        H (None for geometric lengths)."""
+        return check_law(mdp.k, mdp.gamma, self.eps, self.lengths, self.max_horizon)
 
 
 def resolve_certificate(certificate: str, algorithm: str, step: str) -> str:
@@ -143,8 +151,7 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     progress = progress or _noop
     grid = np.asarray(config.m, dtype=np.int64)
     R, C, k, gamma, eps = config.reps, grid.size, mdp.k, mdp.gamma, config.eps
-    high, high_open = gamma_range(config.lengths)  # the MDP's gamma, for geometric lengths
-    check_real("gamma", gamma, 0.0, high, high_open=high_open)
+    H = config.check_mdp(mdp)
     seconds = {}
     t0 = time.perf_counter()
     # The GPU backend keeps the MDP, mu_hat and the learner on the device (CuPy); the samplers
@@ -152,7 +159,6 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     device = mdp.to(backend_module(config.backend))
     expert_policy, mu_E = expert(device)
     mu_E = to_numpy(mu_E)
-    H = int(bounds.horizon(k, gamma, eps)) if config.lengths == "truncated" else None
     chain, decay, steps = trajectory_law(ExpertChain.from_policy(mdp, to_numpy(expert_policy)[0]),
                                          gamma, H, config.lengths)
     sampler = choose_sampler(config.sampler, chain, grid, steps)

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from . import bounds, ladder
+from . import ladder
 from .errors import InputError, check_int, check_real
 from .learn.result import to_numpy
 from .mdp import FamilySpec, make_mdp
-from .sample import LENGTHS, gamma_range
+from .sample import LENGTHS, check_law
 from .solve import expert
 from .solve.cone import switch_directions
 from .solve.moments import trajectory_moments
@@ -47,10 +47,10 @@ class ExplainConfig:
         if self.termination_draws is not None:
             check_int("termination_draws", self.termination_draws, 0, self.draws)
 
-    def check(self, mdp) -> None:
-        """Refuse an MDP these lengths cannot sample (geometric: gamma at most 1 - 1e-6)."""
-        high, high_open = gamma_range(self.lengths)
-        check_real("gamma", mdp.gamma, 0.0, high, high_open=high_open)
+    def check(self, mdp) -> int | None:
+        """The horizon H (None for geometric lengths), refusing an MDP these lengths cannot
+        sample or whose H passes errors.HORIZON_MAX (:func:`mcirl.sample.check_law`)."""
+        return check_law(mdp.k, mdp.gamma, self.eps, self.lengths)
 
     def cone_draws(self, k: int) -> int:
         """Termination-model draws for k features."""
@@ -97,9 +97,8 @@ def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
     """The ladder of :mod:`mcirl.ladder` and the predicted m* per criterion on one MDP.
 
     progress: optional callable(done, total) over the termination model's draws."""
-    config.check(mdp)
+    H = config.check(mdp)
     k, gamma, eps, delta = mdp.k, mdp.gamma, config.eps, config.delta
-    H = int(bounds.horizon(k, gamma, eps)) if config.lengths == "truncated" else None
     policy, _ = expert(mdp)
     _, cov = trajectory_moments(mdp, policy, config.lengths, H)
     cov, w = to_numpy(cov)[0], to_numpy(mdp.w)

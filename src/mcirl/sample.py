@@ -24,7 +24,9 @@ from functools import cached_property
 
 import numpy as np
 
+from . import bounds
 from .backend import array_module
+from .errors import HORIZON_MAX, check_horizon, check_real
 from .kernels.alias import alias_tables
 from .kernels.counts import counts_units
 from .kernels.trajectories import walk_units
@@ -125,6 +127,17 @@ def gamma_range(lengths: str) -> tuple[float, bool]:
     """(largest gamma, whether it is excluded) for ``lengths``: [0, 1) for truncated ones,
     [0, GEOMETRIC_GAMMA_MAX] for geometric ones."""
     return (GEOMETRIC_GAMMA_MAX, False) if lengths == "geometric" else (1.0, True)
+
+
+def check_law(k: int, gamma: float, eps: float, lengths: str,
+              max_horizon: int = HORIZON_MAX) -> int | None:
+    """The horizon H of truncated lengths (None for geometric ones), refusing before any work a
+    gamma the lengths cannot sample (:func:`gamma_range`) or an H past max_horizon steps."""
+    high, high_open = gamma_range(lengths)
+    check_real("gamma", gamma, 0.0, high, high_open=high_open)
+    if lengths != "truncated":
+        return None
+    return check_horizon(int(bounds.horizon(k, gamma, eps)), max_horizon, gamma, k, eps)
 
 
 def trajectory_law(chain: ExpertChain, gamma: float, horizon: int | None, lengths: str):

@@ -455,3 +455,32 @@ def test_a_second_writer_of_a_live_run_is_refused(tmp_path):
         (run,) = store.runs()
         assert run["status"] == "interrupted"
         store.start_run(run["run_id"], run["name"], {}, {}, resume=True)
+
+
+def test_planned_tasks_and_horizons_past_their_limits_are_refused_before_any_work(
+        tmp_path, capsys, config_path):
+    """Issue 30: 2^31 - 1 instances planned 1.7e10 tasks in a dry run that exited 0, and a
+    gamma next to 1 started trajectories millions of steps long; both are one line now, in the
+    dry run as in the run, and the override flags lift them."""
+    db = tmp_path / "r.sqlite"
+    many = tmp_path / "many.toml"
+    many.write_text(config_path.read_text().replace("count = 2", "count = 2147483647"))
+    for extra in ([], ["--dry-run"]):
+        assert main(["sweep", str(many), "--db", str(db), "--quiet", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "instances.count: plans" in err and "--max-tasks" in err
+    assert not db.exists()
+    assert main(["sweep", str(config_path), "--db", str(db), "--dry-run", "--no-calibrate",
+                 "--max-horizon", "5", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mcirl: error: gamma: implies a horizon H =") and "--max-horizon" in err
+    assert main(["sweep", str(config_path), "--db", str(db), "--dry-run", "--no-calibrate",
+                 "--json"]) == 0
+    capsys.readouterr()
+    assert main(["estimate", "--S", "8", "--k", "2", "--gamma", "0.9999999", "--m", "5",
+                 "--reps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mcirl: error: gamma: implies a horizon H = 256,750,084 steps"), err
+    assert main(["estimate", "--S", "8", "--k", "2", "--gamma", "0.9", "--m", "5", "--reps", "2",
+                 "--max-horizon", "10", "--quiet"]) == 2
+    assert "at most 10 " in capsys.readouterr().err

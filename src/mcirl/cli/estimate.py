@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .. import bounds
 from ..backend import BACKENDS
-from ..errors import M_MAX, InputError, show_limit
+from ..errors import HORIZON_MAX, M_MAX, InputError, show_limit
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP, OUTCOMES
 from ..mdp import load_npz, make_mdp
 from ..sample import LENGTHS, SAMPLERS
@@ -29,7 +29,8 @@ def run(args) -> None:
                             algorithm=args.algorithm, criterion=args.criterion,
                             max_iter=args.max_iter, seed=args.seed, sampler=args.sampler,
                             backend=args.backend, lengths=args.lengths,
-                            projection_step=args.projection_step, certificate=args.certificate)
+                            projection_step=args.projection_step, certificate=args.certificate,
+                            max_horizon=args.max_horizon)
     if args.mdp is not None:
         given = [flag for dest, flag in args.family_options if getattr(args, dest) is not None]
         if given:
@@ -42,6 +43,7 @@ def run(args) -> None:
         raise InputError("m", f"'bound' is m_AN = {m_an:.3g} for this MDP, eps and delta; m must "
                          f"be at most {show_limit(M_MAX)}", "bound")
     config = replace(config, m=tuple(math.ceil(m_an) if x == "bound" else x for x in args.m))
+    config.check_mdp(mdp)  # before a progress bar starts
     with phase_bars(not (args.json or args.quiet)) as progress:
         result = run_estimate(mdp, config, progress)
     if args.json:
@@ -100,6 +102,8 @@ def register(sub) -> None:
     p.add_argument("--lengths", choices=LENGTHS, default="truncated",
                    help="expert trajectories truncated at H (default) or of geometric length "
                         "(unbiased; P(L > t) = gamma^t)")
+    p.add_argument("--max-horizon", dest="max_horizon", type=count_arg, default=HORIZON_MAX,
+                   help=f"most steps of a truncated trajectory (default {HORIZON_MAX:,})")
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress display")

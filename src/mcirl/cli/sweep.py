@@ -14,6 +14,7 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainin
 from rich.table import Table
 
 from ..backend import BACKENDS
+from ..errors import HORIZON_MAX, TASKS_MAX
 from ..results import cap_sensitive, method_of, mstar_text, optimistic
 from ..sweep.store import DEFAULT_DB, Store
 from .common import add_learner_options, bars, count_arg, emit_json, print_table, sig
@@ -32,15 +33,18 @@ def run(args) -> None:
     config = config.with_learner(args.projection_step, args.certificate)
     if args.dry_run:  # checks all that the run checks, short of starting a cluster
         check_executor_options(args.workers, args.gpus, args.scheduler)
-        plan = dry_run(config, calibrate=not args.no_calibrate)
+        plan = dry_run(config, calibrate=not args.no_calibrate, limits=_limits(args))
         if args.json:
             return emit_json(plan)
         return _print_plan(plan)
+    from ..sweep.plan import cells, check_limits
+
+    check_limits(config, cells(config), **_limits(args))  # before a database is made
     with Store(args.db) as store:
         executor = make_executor(args.workers, args.gpus, args.scheduler)
         try:
             with _sweep_progress(not (args.quiet or args.json)) as progress:
-                run_id = run_sweep(config, store, executor, resume=args.resume,
+                run_id = run_sweep(config, store, executor, resume=args.resume, limits=_limits(args),
                                    progress=progress if not args.quiet else _log_progress())
         finally:
             executor.close()
@@ -179,6 +183,10 @@ def _reproduce(args) -> None:
                      "figures: " + ", ".join(result["figures"])]))
 
 
+def _limits(args) -> dict:
+    return {"max_tasks": args.max_tasks, "max_horizon": args.max_horizon}
+
+
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="run a TOML experiment config: m* per cell, into SQLite")
     p.add_argument("config", type=Path, help="CONFIG.toml (see examples/)")
@@ -194,6 +202,10 @@ def register(sub) -> None:
     p.add_argument("--workers", type=count_arg, help="run on a Dask LocalCluster of N workers")
     p.add_argument("--gpus", help="'all': a dask-cuda LocalCUDACluster, one worker per GPU")
     p.add_argument("--scheduler", help="join an existing Dask cluster at ADDRESS")
+    p.add_argument("--max-tasks", dest="max_tasks", type=count_arg, default=TASKS_MAX,
+                   help=f"most grid tasks the plan may hold (default {TASKS_MAX:,})")
+    p.add_argument("--max-horizon", dest="max_horizon", type=count_arg, default=HORIZON_MAX,
+                   help=f"most steps of a truncated trajectory (default {HORIZON_MAX:,})")
     p.add_argument("--quiet", action="store_true", help="log lines instead of progress bars")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)

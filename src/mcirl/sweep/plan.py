@@ -13,7 +13,7 @@ from functools import cached_property
 from itertools import product
 
 from .. import bounds
-from ..errors import InputError
+from ..errors import HORIZON_MAX, TASKS_MAX, InputError, check_horizon
 from ..estimate import resolve_certificate
 from ..mdp import FamilySpec
 from .config import SweepConfig, content_hash
@@ -118,6 +118,21 @@ class Task:
         """Trajectory steps a walker would take: reps x max m x mean length (counts may take
         far fewer)."""
         return float(self.reps) * max(self.m) * self.cell.mean_length
+
+
+def check_limits(config: SweepConfig, planned: list, max_tasks: int = TASKS_MAX,
+                 max_horizon: int = HORIZON_MAX) -> None:
+    """Refuse, before any work, a plan of more than max_tasks grid tasks or a cell whose
+    truncation horizon passes max_horizon steps (errors.TASKS_MAX, errors.HORIZON_MAX)."""
+    tasks = len(planned) * config.instances.count * len(rep_blocks(config))
+    if tasks > max_tasks:
+        raise InputError("instances.count", f"plans {tasks:,} grid tasks ({len(planned):,} cell(s) x "
+                         f"{config.instances.count:,} instance(s) x {len(rep_blocks(config)):,} "
+                         f"replicate block(s)); at most {max_tasks:,} (--max-tasks raises the "
+                         "limit)", config.instances.count)
+    for cell in planned:
+        if cell.horizon is not None:
+            check_horizon(cell.horizon, max_horizon, cell.gamma, cell.k, cell.eps)
 
 
 def cells(config: SweepConfig) -> list[Cell]:

@@ -19,7 +19,7 @@ from .. import __version__
 from ..backend import resolve_backend
 from ..results import stored_outcomes
 from .config import SweepConfig
-from .plan import Cell, cells, grid_for, iter_tasks, rep_blocks
+from .plan import Cell, cells, check_limits, grid_for, iter_tasks, rep_blocks
 from .search import MStarSearch
 from .store import Store
 
@@ -69,9 +69,10 @@ def _pool(rows_by_task, criterion, ms, by_instance=False, undecided_fail=True):
 
 
 def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = False,
-              progress=None) -> str:
+              progress=None, limits=None) -> str:
     """Run (or resume) a sweep to the end; returns its run id.
 
+    limits: optional {"max_tasks", "max_horizon"} overriding plan.check_limits' defaults.
     progress: optional callable(event, **info) with events "start" (cells, searches),
     "task" (done, submitted, steps, cached; computed: True when the event is a task just
     computed, False when one was submitted or taken from the store) and "search" (done, total,
@@ -80,6 +81,7 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
     report = progress or (lambda *a, **k: None)
     run_id = config.run_id
     all_cells = cells(config)
+    check_limits(config, all_cells, **(limits or {}))
     by_id = {c.id: c for c in all_cells}
     cell_rows = [cell_row(c, config) for c in all_cells]  # plans every grid: fails before storing
     store.start_run(run_id, config.name, config.as_dict(), run_metadata(config.backend), resume)
@@ -190,10 +192,12 @@ def _finish_search(store, run_id, config, cell_id, criterion, search, batches, r
     store.put_mstar(run_id, out)
 
 
-def dry_run(config: SweepConfig, calibrate: bool = True) -> dict:
+def dry_run(config: SweepConfig, calibrate: bool = True, limits=None) -> dict:
     """The plan of a sweep without running it: cells, tasks, walker-equivalent trajectory
-    steps and, from one short calibration task, a rough time estimate."""
+    steps and, from one short calibration task, a rough time estimate; limits as for
+    :func:`run_sweep` (the dry run refuses what the run refuses)."""
     all_cells = cells(config)
+    check_limits(config, all_cells, **(limits or {}))
     blocks = len(rep_blocks(config))
     per_cell_tasks = config.instances.count * blocks
     criteria = len(config.cells.criteria)
