@@ -132,3 +132,45 @@ def achievable_points(P, d0, phi, gamma):
 def hull_distance(points, target):
     """||target - closest point of conv(points)||_2 (to ~1e-6 of the scale: closest_point)."""
     return float(np.linalg.norm(closest_point(points, target) - target))
+
+
+def certified_iteration(mdp, policy, rhs, adjoint=False, x0=None, sweeps=None):
+    """The certified iteration of mcirl.solve.evaluate in plain NumPy, all rows at once, with
+    its own copy of the bounds (McQueen's for values, the remainder's mass for occupancies):
+    what the Numba and CUDA kernels and mcirl.kernels.stopping must agree with. Returns
+    x (R, S), err (R,), done (R,)."""
+    from mcirl.solve.evaluate import max_sweeps, tolerance
+    from mcirl.solve.rows import policy_rows
+
+    nxt_pi, prob_pi = policy_rows(mdp, policy)
+    R, S, Bp = prob_pi.shape
+    gamma, tol = mdp.gamma, tolerance(mdp.gamma)
+    sweeps = max_sweeps(gamma) if sweeps is None else sweeps
+    flat = (np.arange(R)[:, None, None] * S + nxt_pi).ravel()
+    if adjoint:
+        mass = np.abs(rhs).sum(axis=1)
+        x, q, scale = rhs.copy(), rhs, 1.0
+        for _ in range(sweeps):
+            q_next = np.bincount(flat, weights=(prob_pi * q[:, :, None]).ravel(),
+                                 minlength=R * S).reshape(R, S)  # P^T q, row by row
+            scale *= gamma
+            x += scale * q_next
+            rest = scale * gamma / (1.0 - gamma)
+            err = rest * np.minimum(2.0 * mass, np.abs(q_next - q).sum(axis=1) / (1.0 - gamma))
+            q = q_next
+            done = err <= tol * mass / (1.0 - gamma)
+            if done.all():
+                break
+        return x + rest * q, err, done
+    x = rhs.copy() if x0 is None else x0.copy()
+    c = gamma / (1.0 - gamma)
+    for _ in range(sweeps):
+        Tx = rhs + gamma * (prob_pi * x.ravel()[flat].reshape(R, S, Bp)).sum(axis=2)
+        delta = Tx - x
+        hi, lo = delta.max(axis=1), delta.min(axis=1)
+        x = Tx
+        err = c * (hi - lo) / 2
+        done = err <= tol * np.abs(x).max(axis=1)
+        if done.all():
+            break
+    return x + (c * (hi + lo) / 2)[:, None], err, done

@@ -1,8 +1,8 @@
 """CUDA kernels of the certified policy evaluation (numba-cuda): one block per row, every sweep
 inside one launch.
 
-Same iteration, bounds and stopping rule as the CPU kernels (:mod:`.linalg`) and the array path
-of :mod:`mcirl.solve.evaluate`, which explains them. The array path costs ~15 launches and a
+Same iteration as the CPU kernels (:mod:`.linalg`), stopping by the same functions of
+:mod:`.stopping` (compiled as device functions); :mod:`mcirl.solve.evaluate` explains them. The array path costs ~15 launches and a
 host sync per sweep; here a row's block sweeps until its own bound is met, reducing the bound's
 extremes in shared memory. Values agree with the CPU kernel to rounding: block reductions and
 (for occupancies) float64 atomic scatters add in another order, so a row may stop one sweep
@@ -20,6 +20,7 @@ import numpy as np
 from numba import cuda
 
 from .cuda import THREADS  # a power of two (the reductions halve it): their shared arrays' size
+from .stopping import occupancy_bound, occupancy_done, values_bound, values_done
 
 
 @cuda.jit
@@ -32,12 +33,11 @@ def values_kernel(nxt, prob, gamma, rhs, x0, tol, sweeps, buf, out, err, done):
     hi_s = cuda.shared.array(THREADS, numba.float64)
     lo_s = cuda.shared.array(THREADS, numba.float64)
     size_s = cuda.shared.array(THREADS, numba.float64)
-    c = gamma / (1.0 - gamma)
     for s in range(t, S, width):
         buf[0, r, s] = x0[r, s]
     cuda.syncthreads()
     p = 0
-    hi = lo = bound = 0.0
+    shift = bound = 0.0
     finished = False
     for _ in range(sweeps):
         h, l, z = -math.inf, math.inf, 0.0
@@ -59,14 +59,12 @@ def values_kernel(nxt, prob, gamma, rhs, x0, tol, sweeps, buf, out, err, done):
                 size_s[t] = max(size_s[t], size_s[t + half])
             cuda.syncthreads()
             half //= 2
-        hi, lo = hi_s[0], lo_s[0]
-        bound = c * (hi - lo) / 2
-        finished = bound <= tol * size_s[0]
+        bound, shift = values_bound(hi_s[0], lo_s[0], gamma)
+        finished = values_done(bound, size_s[0], tol)
         p = 1 - p
         cuda.syncthreads()  # all have read the totals before the next sweep overwrites them
         if finished:  # the same shared totals in every thread: the whole block leaves
             break
-    shift = c * (hi + lo) / 2
     for s in range(t, S, width):
         out[r, s] = buf[p, r, s] + shift
     if t == 0:
@@ -101,7 +99,6 @@ def occupancy_kernel(nxt, prob, gamma, rhs, mass, tol, sweeps, buf, out, err, do
                     cuda.atomic.add(buf, (1 - p, r, nxt[r, s, j]), prob[r, s, j] * q)
         cuda.syncthreads()
         scale *= gamma
-        rest = scale * gamma / (1.0 - gamma)
         a = 0.0
         for s in range(t, S, width):
             v = buf[1 - p, r, s]
@@ -115,8 +112,8 @@ def occupancy_kernel(nxt, prob, gamma, rhs, mass, tol, sweeps, buf, out, err, do
                 sum_s[t] += sum_s[t + half]
             cuda.syncthreads()
             half //= 2
-        bound = rest * min(2.0 * mass[r], sum_s[0] / (1.0 - gamma))
-        finished = bound <= tol * mass[r] / (1.0 - gamma)
+        rest, bound = occupancy_bound(scale, gamma, mass[r], sum_s[0])
+        finished = occupancy_done(bound, mass[r], gamma, tol)
         p = 1 - p
         cuda.syncthreads()
         if finished:

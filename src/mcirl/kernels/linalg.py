@@ -3,13 +3,16 @@
 NumPy's stacked ``linalg.solve`` runs its batch on one core and needs (R, S, S) temporaries, and
 NumPy's reductions over the few successors of a sparse row cost ~10 ns an entry. These kernels
 do each row's work on its own thread: a dense LU, or the certified iteration of
-:mod:`mcirl.solve.evaluate` (same formulas as its array path, which CuPy runs on the GPU).
+:mod:`mcirl.solve.evaluate`, stopping by the rules of :mod:`.stopping` (which the GPU's
+kernels, :mod:`.cuda_solve`, call too).
 """
 
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
+
+from .stopping import occupancy_bound, occupancy_done, values_bound, values_done
 
 
 @nb.njit(parallel=True, cache=True)
@@ -44,14 +47,13 @@ def iterate_values(nxt, prob, gamma, rhs, x0, tol, sweeps):
     Returns x: (R, S) float64, err: (R,) float64 sup-norm bounds, done: (R,) bool.
     """
     R, S, B = prob.shape
-    c = gamma / (1.0 - gamma)
     out = np.empty((R, S))
     err = np.empty(R)
     done = np.zeros(R, dtype=np.bool_)
     for r in nb.prange(R):
         x = x0[r].copy()
         new = np.empty(S)
-        hi = lo = 0.0
+        shift = 0.0
         for _ in range(sweeps):
             hi, lo, size = -np.inf, np.inf, 0.0
             for s in range(S):
@@ -62,11 +64,11 @@ def iterate_values(nxt, prob, gamma, rhs, x0, tol, sweeps):
                 delta = new[s] - x[s]
                 hi, lo, size = max(hi, delta), min(lo, delta), max(size, abs(new[s]))
             x, new = new, x
-            err[r] = c * (hi - lo) / 2
-            if err[r] <= tol * size:
+            err[r], shift = values_bound(hi, lo, gamma)
+            if values_done(err[r], size, tol):
                 done[r] = True
                 break
-        out[r] = x + c * (hi + lo) / 2
+        out[r] = x + shift
     return out, err, done
 
 
@@ -94,14 +96,13 @@ def iterate_occupancy(nxt, prob, gamma, rhs, tol, sweeps):
                 for j in range(B):
                     q_next[nxt[r, s, j]] += prob[r, s, j] * q[s]
             scale *= gamma
-            rest = scale * gamma / (1.0 - gamma)
             change = 0.0
             for s in range(S):
                 x[s] += scale * q_next[s]
                 change += abs(q_next[s] - q[s])
             q, q_next = q_next, q
-            err[r] = rest * min(2.0 * mass, change / (1.0 - gamma))
-            if err[r] <= tol * mass / (1.0 - gamma):
+            rest, err[r] = occupancy_bound(scale, gamma, mass, change)
+            if occupancy_done(err[r], mass, gamma, tol):
                 done[r] = True
                 break
         out[r] = x + rest * q

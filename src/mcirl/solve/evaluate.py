@@ -30,8 +30,8 @@ contraction bound gamma^n / (1 - gamma) needs ~2800:
 A row is done when its bound is at most ``tolerance(gamma)`` times ||x||_inf (values) or
 ||d0||_1 / (1 - gamma) (occupancy). On the CPU the iteration runs in a Numba kernel, each row
 stopping on its own bound, and on the GPU in numba-cuda kernels (:mod:`mcirl.kernels.cuda_solve`,
-one block per row); ``iterative-array`` forces the array-module path (NumPy stands in for CuPy
-in tests).
+one block per row); both call the same scalar rules, :mod:`mcirl.kernels.stopping`. A plain
+NumPy copy of the iteration is the tests' reference (``tests/oracle.py``).
 
 ``auto`` picks per call. Above 1024 states it iterates (dense would not fit). Otherwise it
 iterates for at most the sweeps that cost about as much as one dense LU and solves the rows not
@@ -116,60 +116,26 @@ def iteration_kernels(xp):
     return cuda_solve, {"empty": xp.empty}
 
 
-def _iterative(mdp, policy, rhs, adjoint, x0, sweeps, kernel=True):
-    """The certified iteration of the module docstring, at most ``sweeps`` sweeps.
+def _iterative(mdp, policy, rhs, adjoint, x0, sweeps):
+    """The certified iteration of the module docstring, at most ``sweeps`` sweeps, in the
+    kernels of :func:`iteration_kernels` (their stopping rules: :mod:`mcirl.kernels.stopping`).
 
     Returns x: (R, S) float64 estimates, err: (R,) float64 certified bounds (sup norm for
     values, l1 for occupancies) and done: (R,) bool, err within the tolerance.
     """
     nxt_pi, prob_pi = policy_rows(mdp, policy)
     xp = array_module(prob_pi, rhs)
-    R, S, Bp = prob_pi.shape
-    gamma = mdp.gamma
-    tol = tolerance(gamma)
-    if kernel:
-        kernels, device = iteration_kernels(xp)
-        if xp is not np:
-            nxt_pi, prob_pi = xp.ascontiguousarray(nxt_pi), xp.ascontiguousarray(prob_pi)
-        rhs = xp.ascontiguousarray(rhs, dtype=xp.float64)
-        if adjoint:
-            out = kernels.iterate_occupancy(nxt_pi, prob_pi, gamma, rhs, tol, sweeps, **device)
-        else:
-            start = rhs if x0 is None else xp.ascontiguousarray(x0, dtype=xp.float64)
-            out = kernels.iterate_values(nxt_pi, prob_pi, gamma, rhs, start, tol, sweeps, **device)
-        return tuple(xp.asarray(a) for a in out)
-    flat = (xp.arange(R)[:, None, None] * S + nxt_pi).ravel()
+    tol = tolerance(mdp.gamma)
+    kernels, device = iteration_kernels(xp)
+    if xp is not np:
+        nxt_pi, prob_pi = xp.ascontiguousarray(nxt_pi), xp.ascontiguousarray(prob_pi)
+    rhs = xp.ascontiguousarray(rhs, dtype=xp.float64)
     if adjoint:
-        def step(v):  # P^T v, row by row
-            return xp.bincount(flat, weights=(prob_pi * v[:, :, None]).ravel(),
-                               minlength=R * S).reshape(R, S)
-        mass = xp.abs(rhs).sum(axis=1)
-        x = rhs.copy()
-        q = rhs
-        scale = 1.0  # gamma^n
-        for _ in range(sweeps):
-            q_next = step(q)
-            scale *= gamma
-            x += scale * q_next
-            rest = scale * gamma / (1.0 - gamma)
-            err = rest * xp.minimum(2.0 * mass, xp.abs(q_next - q).sum(axis=1) / (1.0 - gamma))
-            q = q_next
-            done = err <= tol * mass / (1.0 - gamma)
-            if bool(done.all()):
-                break
-        return x + rest * q, err, done
-    x = rhs.copy() if x0 is None else x0.copy()
-    c = gamma / (1.0 - gamma)
-    for _ in range(sweeps):
-        Tx = rhs + gamma * (prob_pi * x.ravel()[flat].reshape(R, S, Bp)).sum(axis=2)
-        delta = Tx - x
-        hi, lo = delta.max(axis=1), delta.min(axis=1)
-        x = Tx
-        err = c * (hi - lo) / 2
-        done = err <= tol * xp.abs(x).max(axis=1)
-        if bool(done.all()):
-            break
-    return x + (c * (hi + lo) / 2)[:, None], err, done
+        out = kernels.iterate_occupancy(nxt_pi, prob_pi, mdp.gamma, rhs, tol, sweeps, **device)
+    else:
+        start = rhs if x0 is None else xp.ascontiguousarray(x0, dtype=xp.float64)
+        out = kernels.iterate_values(nxt_pi, prob_pi, mdp.gamma, rhs, start, tol, sweeps, **device)
+    return tuple(xp.asarray(a) for a in out)
 
 
 def evaluate(mdp, policy, rhs, *, adjoint=False, method="auto", x0=None, with_error=False):
@@ -195,8 +161,7 @@ def evaluate(mdp, policy, rhs, *, adjoint=False, method="auto", x0=None, with_er
         x = _dense(mdp, policy, rhs, adjoint, kernel=method == "dense")
         err = xp.zeros(rhs.shape[0])
     else:
-        x, err, done = _iterative(mdp, policy, rhs, adjoint, x0, sweeps,
-                                  kernel=method != "iterative-array")
+        x, err, done = _iterative(mdp, policy, rhs, adjoint, x0, sweeps)
         if not bool(done.all()):
             if not fallback:
                 raise RuntimeError("iterative policy evaluation did not reach its tolerance")
