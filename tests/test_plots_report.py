@@ -79,7 +79,7 @@ def test_mstar_vs_k(cells):
     expected = slope([c.k for c in found], [c.mstar["theorem"]["m_star"] for c in found])
     assert f"slope {expected:.2f}" in bars[0].get_label()
     # the bound lines are the bound formulas
-    line = next(l for l in ax.lines if l.get_gid() == "bound:abbeel-ng:0.8")
+    line = next(x for x in ax.lines if x.get_gid() == "bound:abbeel-ng:0.8")
     np.testing.assert_allclose(line.get_ydata(), bounds.abbeel_ng_trajectories(line.get_xdata(), 0.8, 0.5, 0.1))
 
 
@@ -89,7 +89,7 @@ def test_failure_curves(cells):
     for ax, c in zip(fig.axes, cells):
         assert ax.get_xlabel() == "expert trajectories m" and "failure rate" in ax.get_ylabel()
         assert gids(ax, "delta") and gids(ax, "m_AN")
-        (rate,) = [l for l in ax.lines if l.get_label() == "failure rate"]
+        (rate,) = [x for x in ax.lines if x.get_label() == "failure rate"]
         np.testing.assert_allclose(rate.get_ydata(), c.failures["l2"] / c.reps)
         # the Clopper-Pearson band and the certified / undecided shares stacked under the curve
         assert len(ax.collections) == 3
@@ -152,7 +152,7 @@ def test_the_ladder_figure_and_report_tables_are_explains(capsys, db, tmp_path):
 
 def parse_table(markdown, header_start):
     lines = markdown.splitlines()
-    start = next(i for i, l in enumerate(lines) if l.startswith(header_start))
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     rows = []
     for line in lines[start + 2:]:
         if not line.startswith("|"):

@@ -158,9 +158,10 @@ def test_elbow_command_stores_and_plots(capsys, tmp_path):
     with Store(db) as store:
         curves, elbows = collect_elbows(store)
     (ax,) = plot_elbow_curves(curves, elbows).axes
-    assert {l.get_gid() for l in ax.lines if (l.get_gid() or "").startswith("accuracy:")} == {"accuracy:2", "accuracy:4"}
+    accuracy = {line.get_gid() for line in ax.lines if (line.get_gid() or "").startswith("accuracy:")}
+    assert accuracy == {"accuracy:2", "accuracy:4"}
     (ax,) = plot_elbow_scaling(elbows).axes
-    gids = {l.get_gid() for l in ax.lines}
+    gids = {line.get_gid() for line in ax.lines}
     assert "claim" in gids and sum(1 for g in gids if g and g.startswith("scaling:")) == 3
     assert ax.get_xlabel() == "latent utility dimension k"
 

@@ -2,11 +2,12 @@
 inside one launch.
 
 Same iteration as the CPU kernels (:mod:`.linalg`), stopping by the same functions of
-:mod:`.stopping` (compiled as device functions); :mod:`mcirl.solve.evaluate` explains them. The array path costs ~15 launches and a
-host sync per sweep; here a row's block sweeps until its own bound is met, reducing the bound's
-extremes in shared memory. Values agree with the CPU kernel to rounding: block reductions and
-(for occupancies) float64 atomic scatters add in another order, so a row may stop one sweep
-earlier or later, never outside its certified bound.
+:mod:`.stopping` (compiled as device functions); :mod:`mcirl.solve.evaluate` explains them.
+An array-module loop would cost ~15 launches and a host sync per sweep; here a row's block
+sweeps until its own bound is met, reducing the bound's extremes in shared memory. Values agree
+with the CPU kernel to rounding: block reductions and (for occupancies) float64 atomic scatters
+add in another order, so a row may stop one sweep earlier or later, never outside its certified
+bound.
 
 Scratch lives in global memory ((2, R, S): the current and the next iterate), so any S fits.
 """
@@ -40,7 +41,7 @@ def values_kernel(nxt, prob, gamma, rhs, x0, tol, sweeps, buf, out, err, done):
     shift = bound = 0.0
     finished = False
     for _ in range(sweeps):
-        h, l, z = -math.inf, math.inf, 0.0
+        h, low, z = -math.inf, math.inf, 0.0
         for s in range(t, S, width):
             acc = 0.0
             for j in range(B):
@@ -48,8 +49,8 @@ def values_kernel(nxt, prob, gamma, rhs, x0, tol, sweeps, buf, out, err, done):
             v = rhs[r, s] + gamma * acc
             buf[1 - p, r, s] = v
             d = v - buf[p, r, s]
-            h, l, z = max(h, d), min(l, d), max(z, abs(v))
-        hi_s[t], lo_s[t], size_s[t] = h, l, z
+            h, low, z = max(h, d), min(low, d), max(z, abs(v))
+        hi_s[t], lo_s[t], size_s[t] = h, low, z
         cuda.syncthreads()
         half = width // 2
         while half > 0:
