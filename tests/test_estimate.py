@@ -77,6 +77,11 @@ def test_counts_and_trajectories_give_the_same_failure_rate():
     config = EstimateConfig(m=(M,), eps=EPS, reps=1000, max_iter=CAP, seed=2, sampler="trajectories")
     row = run_estimate(mdp, config).rows[0]
     assert abs(two_proportion_z(*mcirl_failures("segment", "on"), row.failures, row.reps)) < Z_MAX
+    # Power: a planted "the sampler drew half the trajectories" (m = 4 for 8) is told apart.
+    planted = run_estimate(mdp, EstimateConfig(m=(M // 2,), eps=EPS, reps=1000, max_iter=CAP,
+                                               seed=2, sampler="trajectories")).rows[0]
+    assert abs(two_proportion_z(*mcirl_failures("segment", "on"), planted.failures,
+                                planted.reps)) > Z_MAX
 
 
 def test_rows_and_bookkeeping():

@@ -29,6 +29,21 @@ def test_estimator_is_unbiased(cell, sampler):
     assert np.abs(mean_z(est, truncated_mu(mdp, policy[0], H))).max() < z_threshold(mdp.k)
 
 
+@pytest.mark.statistical
+def test_the_unbiasedness_check_sees_a_planted_bias():
+    """The check above rejects a biased target: the same estimates against mu truncated at 10
+    steps instead of 30 (a planted horizon error; gamma^10 = 0.35 of the tail is missing)."""
+    from mcirl.mdp import FamilySpec
+
+    mdp = make_mdp(FamilySpec(S=8, A=2, b=3, k=3, gamma=0.9, seed=3))
+    policy, _ = optimal_policy(mdp, mdp.rewards[None])
+    chain = ExpertChain.from_policy(mdp, policy[0])
+    est = mu_hat(sample_occupancy(chain, mdp.gamma, 30, [3], 3000, seed=5, sampler="counts"),
+                 mdp.phi, [3])[:, 0]
+    assert np.abs(mean_z(est, truncated_mu(mdp, policy[0], 30))).max() < z_threshold(mdp.k)
+    assert np.abs(mean_z(est, truncated_mu(mdp, policy[0], 10))).max() > z_threshold(mdp.k)
+
+
 def permute_states(mdp, perm):
     """The same MDP with state s renamed perm[s]."""
     inverse = np.argsort(perm)
@@ -55,6 +70,28 @@ def test_failure_rate_is_invariant_under_relabelling(cell, random):
         rows = run_estimate(other, EstimateConfig(**{**config.__dict__, "seed": 2})).rows
         for a, b in zip(base, rows):
             assert abs(two_proportion_z(a.failures, a.reps, b.failures, b.reps)) < Z_MAX
+
+
+@pytest.mark.statistical
+def test_the_relabelling_check_sees_a_planted_change():
+    """The same comparison rejects a relabelled run that is not the same problem: features
+    permuted in phi but not in w* (a planted relabelling bug) on a fixed cell whose rates are
+    far apart; the correct relabelling passes on the same cell."""
+    from mcirl.mdp import FamilySpec
+
+    mdp = make_mdp(FamilySpec(S=6, A=2, b=2, k=3, gamma=0.7, seed=11))
+    config = EstimateConfig(m=(2, 8), eps=0.4, delta=0.1, reps=400, max_iter=60, seed=1,
+                            criterion="regret")
+    base = run_estimate(mdp, config).rows
+    perm = np.array([2, 0, 1])
+    right = run_estimate(permute_features(mdp, perm), EstimateConfig(**{**config.__dict__, "seed": 2})).rows
+    wrong_mdp = MDP(nxt=mdp.nxt, prob=mdp.prob, phi=mdp.phi[:, perm], w=mdp.w, d0=mdp.d0,
+                    gamma=mdp.gamma)
+    wrong = run_estimate(wrong_mdp, EstimateConfig(**{**config.__dict__, "seed": 2})).rows
+    assert all(abs(two_proportion_z(a.failures, a.reps, b.failures, b.reps)) < Z_MAX
+               for a, b in zip(base, right))
+    assert max(abs(two_proportion_z(a.failures, a.reps, b.failures, b.reps))
+               for a, b in zip(base, wrong)) > Z_MAX
 
 
 @settings(max_examples=3)

@@ -55,6 +55,31 @@ def test_theorem2_failure_rate_at_bound_small_cells(cell):
 
 
 @pytest.mark.statistical
+def test_the_theorem2_check_rejects_a_bound_far_too_small():
+    """The check above can fail: at m = 1, far below m_AN, the same one-sided Clopper-Pearson
+    test at 1 - 1e-6 flags the failure rate (92/100 on this cell) as above delta."""
+    from mcirl.mdp import FamilySpec
+
+    mdp = make_mdp(FamilySpec(S=12, A=2, b=3, k=4, gamma=0.8, seed=7))
+    row = run_estimate(mdp, EstimateConfig(m=(1,), eps=0.5, delta=0.1, reps=100, seed=7,
+                                           max_iter=300)).rows[0]
+    assert clopper_pearson_lower(row.failures, row.reps, 1 - FALSE_ALARM) > 0.1
+
+
+def test_abbeel_ng_at_independent_values():
+    """Values computed by hand and the seed table's (README, the issue that set the project
+    up): m_AN(k=1, gamma=0, eps=1, delta=1) = 2 ln 2; 1,198,293 trajectories (rounded up) for
+    k = 10, gamma = 0.9, eps = 0.1, delta = 0.05; 2.1e10 for k = 1000, gamma = 0.99; the
+    k = 1000 / k = 10 ratio 100 ln(40000) / ln(400) = 176.9."""
+    assert bounds.abbeel_ng_trajectories(1, 0.0, 1.0, 1.0) == pytest.approx(1.3862943611198906)
+    assert math.ceil(bounds.abbeel_ng_trajectories(10, 0.9, 0.1, 0.05)) == 1_198_293
+    assert bounds.abbeel_ng_trajectories(1000, 0.99, 0.1, 0.05) == pytest.approx(2.1193e10, rel=1e-4)
+    ratio = bounds.abbeel_ng_trajectories(1000, 0.9, 0.1, 0.05) / bounds.abbeel_ng_trajectories(
+        10, 0.9, 0.1, 0.05)
+    assert ratio == pytest.approx(176.9, abs=0.05)
+
+
+@pytest.mark.statistical
 @pytest.mark.slow
 @settings(max_examples=3)
 @given(cells(MILLIONS))

@@ -3,13 +3,14 @@ exception: odd values (huge, negative, NaN, inf, wrong types) in any subset of t
 This is what the CLI's one-line errors rest on (found by fuzzing the commands: 1e30 replicates
 was an OverflowError inside the sampler, S = 1e9 a NumPy allocation error)."""
 
-from dataclasses import fields
+import json
+from dataclasses import asdict, fields
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcirl.elbow.experiment import ElbowConfig, elbow_config
-from mcirl.errors import TABLE_MAX, InputError
+from mcirl.errors import M_MAX, TABLE_MAX, InputError
 from mcirl.estimate import EstimateConfig
 from mcirl.mdp import FamilySpec
 from mcirl.sweep.config import SECTIONS, TOP_LEVEL, config_from_dict
@@ -44,13 +45,20 @@ def test_family_specs(values):
 @settings(max_examples=300)
 @given(odd_fields([f.name for f in fields(EstimateConfig)]))
 def test_estimate_configs(values):
-    accepts_or_input_error(lambda: EstimateConfig(**{"m": (4,), **values}))
+    config = accepts_or_input_error(lambda: EstimateConfig(**{"m": (4,), **values}))
+    if config is not None:  # what passes is what the estimate relies on
+        assert list(config.m) == sorted(set(config.m)) and 1 <= config.m[0] <= M_MAX
+        assert config.reps >= 1 and config.max_iter >= 1 and config.max_horizon >= 1
+        assert 0 < config.eps < float("inf") and 0 < config.delta < 1
+        assert config.certificate in ("on", "off") and config.backend == "cpu"
 
 
 @settings(max_examples=300)
 @given(odd_fields([f.name for f in fields(ElbowConfig)]))
 def test_elbow_configs(values):
-    accepts_or_input_error(lambda: elbow_config(values))
+    config = accepts_or_input_error(lambda: elbow_config(values))
+    if config is not None:  # validated once is validated: the accepted values pass again
+        assert elbow_config(asdict(config)) == config
 
 
 @settings(max_examples=300)
@@ -58,4 +66,7 @@ def test_elbow_configs(values):
 def test_sweep_configs(top, section, data):
     keys = [f.name for f in fields(SECTIONS[section])]
     table = data.draw(st.one_of(odd_fields(keys), ODD))
-    accepts_or_input_error(lambda: config_from_dict({**top, section: table}))
+    config = accepts_or_input_error(lambda: config_from_dict({**top, section: table}))
+    if config is not None:  # the stored form (JSON in the runs table) reads back as the same run
+        again = config_from_dict(json.loads(json.dumps(config.as_dict())))
+        assert again.run_id == config.run_id and again.instances.count >= 1
