@@ -28,6 +28,11 @@ def array_module(*arrays):
     return np
 
 
+def to_numpy(a):
+    """A host (NumPy) copy of a NumPy or CuPy array (CuPy refuses np.asarray: ``.get()``)."""
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
 def sparse_module(xp):
     """scipy.sparse for NumPy, cupyx.scipy.sparse for CuPy."""
     if xp is np:

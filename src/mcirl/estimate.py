@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import bounds
-from .backend import array_module, backend_module, resolve_backend, single_threaded_blas
+from .backend import array_module, backend_module, resolve_backend, single_threaded_blas, to_numpy
 from .errors import HORIZON_MAX, M_MAX, SEED_MAX, InputError, check_int, check_real
 from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS,
                     certificate_applies, learn, successes)
 from .learn.mwal import guarantee, rounds
-from .learn.result import UNDECIDED, outcome_counts, to_numpy
+from .learn.result import UNDECIDED, outcome_counts
 from .sample import (LENGTHS, SAMPLERS, ExpertChain, check_grid, check_law, choose_sampler,
                      mu_hat, sample_occupancy, trajectory_law)
 from .solve import expert

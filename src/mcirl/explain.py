@@ -13,7 +13,7 @@ import numpy as np
 
 from . import ladder
 from .errors import InputError, check_int, check_real
-from .learn.result import to_numpy
+from .backend import to_numpy
 from .mdp import FamilySpec, make_mdp
 from .sample import LENGTHS, check_law
 from .solve import expert

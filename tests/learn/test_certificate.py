@@ -11,6 +11,7 @@ import pytest
 
 import importlib
 
+from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.learn import OUTCOMES, learn, lpal
 from mcirl.learn.certificate import distance_lower_bound, duality_gap
@@ -185,7 +186,7 @@ def test_the_gap_check_rejects_a_gap_with_the_wrong_sign(rng, monkeypatch):
 
 def test_certificate_refused_with_the_line_step():
     mdp = tiny(1)
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="certificate"):
         projection_module.projection(mdp, far_targets(mdp, np.random.default_rng(0)), 0.1,
                                      step="line", certificate=True)
     assert OUTCOMES == ("terminated", "certified", "undecided")

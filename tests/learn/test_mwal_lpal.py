@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from mcirl.errors import InputError
+
 from mcirl import bounds
 from mcirl.learn import learn, lpal, mwal
 from mcirl.learn.lpal import lpal_program
@@ -80,7 +82,7 @@ def test_dispatch_and_mwal_rounds_from_the_theorem(two_state):
                 certificate=False)
     assert res.iterations[0] == T == 377
     assert learn(two_state, np.array([[1.5, 0.5]]), 1.0, algorithm="lpal").terminated.all()
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="algorithm: must be one of"):
         learn(two_state, np.array([[1.5, 0.5]]), 1.0, algorithm="nope")
 
 

@@ -23,7 +23,7 @@ def test_round_trip(tmp_path, dense):
     with np.load(path) as data:
         assert ("P" in data.files) == dense and ("next" in data.files) != dense
     back = load_npz(path)
-    np.testing.assert_allclose(back.dense_transitions(), mdp.dense_transitions(), atol=0)
+    np.testing.assert_allclose(back.dense, mdp.dense, atol=0)
     for name in ("phi", "w", "d0"):
         np.testing.assert_array_equal(getattr(back, name), getattr(mdp, name))
     assert back.gamma == mdp.gamma
@@ -35,7 +35,7 @@ def test_dense_file_becomes_compact_rows(tmp_path, rng):
     arrays["P"] /= arrays["P"].sum(axis=2, keepdims=True)
     mdp = load_npz(write(tmp_path / "d.npz", **arrays))
     assert mdp.B == 4
-    np.testing.assert_allclose(mdp.dense_transitions(), arrays["P"], atol=1e-15)
+    np.testing.assert_allclose(mdp.dense, arrays["P"], atol=1e-15)
 
 
 def corrupt(rng, key, value):

@@ -58,7 +58,7 @@ def family_spec(args) -> FamilySpec:
 
 def _mdp_summary(mdp, xp) -> dict:
     """What ``mdp make`` and ``mdp info`` print; the expert is solved on array module ``xp``."""
-    from ..learn.result import to_numpy
+    from ..backend import to_numpy
     from ..solve import expert
 
     _, mu_E = expert(mdp.to(xp))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
 from ..sweep.config import content_hash, read_toml
 from .fit import bayes, fit_logistic, held_out, principal_directions
@@ -147,7 +148,7 @@ def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
         for c, n in enumerate(grid):
             theta = fit_logistic(features[:, :n], xp.asarray(y[:, :n]), config.ridge)
             acc, loss = held_out(theta, test_features, xp.asarray(p_test))
-            acc, loss = (np.asarray(a.get() if hasattr(a, "get") else a) for a in (acc, loss))
+            acc, loss = (to_numpy(a) for a in (acc, loss))
             accuracy[:, c] = acc
             curves.append({"k": k, "d": config.d, "noise": temperature, "rank": r, "n": n,
                            "reps": config.reps, "accuracy": float(acc.mean()),

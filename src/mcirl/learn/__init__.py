@@ -10,13 +10,15 @@
 
 import numpy as np
 
+from ..backend import to_numpy
+from ..errors import InputError
 from .certificate import CERTIFICATES, PROJECTION_STEPS
 from .criteria import CRITERIA, successes
 from .lpal import lpal
 from .min_norm import min_norm_points
 from .mwal import mwal
 from .projection import projection
-from .result import DEFAULT_CAP, OUTCOMES, LearnResult, to_numpy
+from .result import DEFAULT_CAP, OUTCOMES, LearnResult
 
 ALGORITHMS = ("projection", "max-margin", "mwal", "lpal")
 
@@ -51,4 +53,4 @@ def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=DEFAULT_CAP, ste
                     progress=progress)
     if algorithm == "lpal":  # HiGHS runs on the host whatever the backend
         return lpal(mdp.to(np), to_numpy(mu_hat), progress=progress)
-    raise ValueError(f"unknown algorithm {algorithm!r}")
+    raise InputError("algorithm", f"must be one of {', '.join(ALGORITHMS)}", algorithm)

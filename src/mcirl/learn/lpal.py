@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..solve import feature_expectations
-from .result import LearnResult, outcomes_from_terminated, to_numpy
+from ..backend import to_numpy
+from .result import LearnResult, outcomes_from_terminated
 
 
 def lpal_program(mdp):

@@ -34,7 +34,8 @@ from .. import bounds
 from ..backend import array_module
 from ..solve import feature_error, feature_expectations, optimal_policy, optimality_gap
 from .certificate import duality_gap, game_upper_bound
-from .result import DEFAULT_CAP, TERMINATED, UNDECIDED, LearnResult, to_numpy
+from ..backend import to_numpy
+from .result import DEFAULT_CAP, TERMINATED, UNDECIDED, LearnResult
 
 
 def rounds(k: int, gamma: float, eps: float, max_iter: int) -> int:

@@ -42,7 +42,9 @@ from ..solve import (feature_error, feature_expectations, optimal_policy, optima
                      uniform_policy)
 from .certificate import distance_lower_bound
 from .hulls import HullPoints
-from .result import CERTIFIED, DEFAULT_CAP, TERMINATED, UNDECIDED, LearnResult, to_numpy
+from ..backend import to_numpy
+from ..errors import InputError
+from .result import CERTIFIED, DEFAULT_CAP, TERMINATED, UNDECIDED, LearnResult
 
 
 def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step="segment",
@@ -53,7 +55,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step
     rows_still_running). Returns a :class:`LearnResult`.
     """
     if certificate and step == "line" and not max_margin:
-        raise ValueError("the certificate needs mu_bar in the hull: step='segment'")
+        raise InputError("certificate", "needs mu_bar in the hull: the segment step", "on")
     xp = array_module(mu_hat)
     N, k = mu_hat.shape
     mu0 = feature_expectations(mdp, uniform_policy(mdp))[0]

@@ -57,8 +57,3 @@ def outcome_counts(codes) -> dict:
 def outcomes_from_terminated(terminated) -> np.ndarray:
     """(N,) int8 outcome codes of rows that terminated or hit the cap (no certificate)."""
     return np.where(np.asarray(terminated, dtype=bool), TERMINATED, UNDECIDED).astype(np.int8)
-
-
-def to_numpy(a):
-    """A host (NumPy) copy of a NumPy or CuPy array."""
-    return a.get() if hasattr(a, "get") else np.asarray(a)

@@ -60,7 +60,7 @@ def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None,
         dense = mdp.S * mdp.A * mdp.S <= DENSE_LIMIT and 2 * mdp.B > mdp.S
     arrays = dict(phi=mdp.phi, w=mdp.w, d0=mdp.d0, gamma=np.float64(mdp.gamma))
     if dense:
-        arrays["P"] = mdp.dense_transitions()
+        arrays["P"] = mdp.dense
     else:
         arrays["next"], arrays["prob"] = mdp.nxt, mdp.prob
     with atomic_path(path, field) as tmp, open(tmp, "wb") as f:

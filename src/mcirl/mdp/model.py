@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..backend import array_module, sparse_module
+from ..backend import array_module, sparse_module, to_numpy
 
 
 #: phi is used as a sparse matrix when at most 1 / SPARSE_PHI of its entries are non-zero.
@@ -96,20 +96,15 @@ class MDP:
             return w @ self.phi.T
         return self.xp.ascontiguousarray((self._sparse_phi[0] @ w.T).T)
 
-    def dense_transitions(self):
-        """(S, A, S) float64 dense P (for small S only: S*A*S floats)."""
-        return self.transition_matrix.toarray().reshape(self.S, self.A, self.S)
-
     @cached_property
     def dense(self):
-        """Cached :meth:`dense_transitions`, for the dense solvers."""
-        return self.dense_transitions()
+        """(S, A, S) float64 dense P, cached (for small S only: S*A*S floats)."""
+        return self.transition_matrix.toarray().reshape(self.S, self.A, self.S)
 
     def to(self, xp) -> "MDP":
         """This MDP with every array on the module xp (numpy or cupy); itself if already there."""
         if self.xp is xp:
             return self
-        move = (lambda a: xp.asarray(a)) if xp is not np else (
-            lambda a: a.get() if hasattr(a, "get") else np.asarray(a))
+        move = (lambda a: xp.asarray(a)) if xp is not np else to_numpy
         return MDP(nxt=move(self.nxt), prob=move(self.prob), phi=move(self.phi),
                    w=move(self.w), d0=move(self.d0), gamma=self.gamma)
