@@ -5,9 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from mcirl.errors import InputError
-
 from mcirl import bounds
+from mcirl.errors import InputError
 from mcirl.learn import learn, lpal, mwal
 from mcirl.learn.lpal import lpal_program
 from mcirl.mdp.validate import checked_mdp
