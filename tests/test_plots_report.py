@@ -350,3 +350,24 @@ def test_the_report_states_what_mwal_and_lpal_runs_guarantee(cells):
     assert guarantee(c.k, c.gamma, 50) == pytest.approx(expected)
     assert rows[0][5] == "50" and rows[0][6] == f"{expected:.3g}" and rows[0][8] == "0.4"
     assert rows[1][5] == "1 LP" and rows[1][6] == "exact"
+
+
+def test_the_ladder_figure_draws_a_waterfall_for_few_cells_only():
+    """Past LADDER_CELLS cells panel (a) keeps each family's smallest and largest k; panel (b)
+    keeps every k."""
+    from types import SimpleNamespace
+
+    from mcirl.ladder import STEPS
+    from mcirl.plots import LADDER_CELLS, plot_ladder
+
+    def cell(features, k):
+        steps = [{"step": s, "m": 10.0 ** (5 - i) * k, "factor": 10.0} for i, s in enumerate(STEPS)]
+        return SimpleNamespace(features=features, k=k, gamma=0.9, label=f"{features} {k}",
+                               ladder=steps, measured={})
+
+    cells = [cell(f, k) for f in ("onehot", "dense") for k in (2, 5, 10, 20, 50, 100)]
+    assert len(cells) > LADDER_CELLS
+    fig = plot_ladder(cells)
+    assert sorted(gids(fig.axes[0], "ladder:")) == sorted(
+        f"ladder:{f} {k}" for f in ("onehot", "dense") for k in (2, 100))
+    assert len(gids(fig.axes[1], "factor:")) == 8  # 4 steps x 2 families, every k on each

@@ -30,6 +30,8 @@ STYLE = {"font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "legend.fonts
          "lines.markersize": 4, "axes.grid": True, "grid.alpha": 0.25, "grid.linewidth": 0.5,
          "legend.frameon": False, "savefig.dpi": 200, "savefig.bbox": "tight",
          "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO)}
+#: Most cells the ladder figure draws a waterfall for (beyond: each family's smallest and largest k).
+LADDER_CELLS = 8
 LABELS = {"m": "expert trajectories m", "k": "features k", "rate": "failure rate"}
 
 
@@ -397,7 +399,14 @@ def plot_ladder(explanations):
     fig, axes = _figure(2 if two else 1, height=2.8)
     ax = axes[0]
     x = np.arange(len(STEPS))
-    for i, e in enumerate(explanations):
+    shown = explanations
+    if len(explanations) > LADDER_CELLS:  # a waterfall per cell stays legible for a few only
+        groups = {}
+        for e in explanations:
+            groups.setdefault((e.features, e.gamma), []).append(e)
+        ends = [e for g in groups.values() for e in (min(g, key=lambda e: e.k), max(g, key=lambda e: e.k))]
+        shown = [e for i, e in enumerate(ends) if all(e is not o for o in ends[:i])][:LADDER_CELLS]
+    for i, e in enumerate(shown):
         colour, marker = OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]
         label = f"{e.features} k={e.k} gamma={e.gamma:g}"
         line, = ax.plot(x, [s["m"] for s in e.ladder], color=colour, marker=marker,
@@ -414,7 +423,8 @@ def plot_ladder(explanations):
     ax.set_xticklabels(["m_AN", "variance", "joint", "l2\ndirect", "learner's\nneed"], fontsize=6)
     ax.set_xlim(-0.3, x[-1] + 0.6)
     ax.set_ylabel("trajectories m")
-    ax.set_title("(a) from m_AN to the predicted m*")
+    ax.set_title("(a) from m_AN to the predicted m*" + (
+        "" if shown is explanations else "\nat each family's smallest and largest k"))
     _legend_below(ax, ncol=1)
     if two:
         ax = axes[1]
@@ -437,6 +447,8 @@ def plot_ladder(explanations):
                     label=f"{features}, gamma={gamma:g}")
         _log_axes(ax)
         _k_ticks(ax, explanations)
+        if len(ks) > 6:
+            ax.tick_params(axis="x", labelrotation=45)
         ax.set_xlabel(LABELS["k"])
         ax.set_ylabel("factor of the step")
         ax.set_title("(b) each step's factor against k")
