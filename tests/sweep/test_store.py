@@ -277,3 +277,20 @@ def test_a_store_being_written_is_read_through_its_wal(tmp_path, two_runs):
     with Store(db, readonly=True) as store:
         assert [r["name"] for r in store.runs()] == ["renamed"]
     writer.close()
+
+
+def test_the_schema_is_generated_from_one_declaration():
+    """Every table's SQL, column list, key and migrations come from SCHEMA_TABLES; the failure
+    counts are one column per criterion; a database created now has exactly those columns."""
+    from mcirl.learn import CRITERIA
+    from mcirl.sweep.store import ESTIMATE_COLUMNS, SCHEMA, SCHEMA_TABLES
+
+    assert [f"failures_{c}" for c in CRITERIA] == [c for c in ESTIMATE_COLUMNS if c.startswith("failures_")]
+    con = sqlite3.connect(":memory:")
+    con.executescript(SCHEMA)
+    for table in SCHEMA_TABLES:
+        info = con.execute(f"PRAGMA table_info({table.name})").fetchall()
+        assert tuple(r[1] for r in info) == table.names
+        assert tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])) == table.key
+        assert set(table.added) <= set(table.names)
+    con.close()

@@ -7,6 +7,9 @@ Tables:
   mstar      m* with [m_lo, m_hi] per (cell, criterion), per instance and pooled (instance -1)
   timings    seconds and host of every computed task (kept apart: they never reproduce)
 
+Each table is declared once (:data:`SCHEMA_TABLES`: columns, key, read order, migrated
+columns); the SQL, the column lists and the migrations are generated from it.
+
 Each task's rows are written in one transaction keyed by the task's content hash, with
 INSERT OR IGNORE, so a sweep killed at any moment and resumed ends with exactly the rows of an
 uninterrupted run.
@@ -19,67 +22,102 @@ import os
 import socket
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..learn.criteria import CRITERIA
 
 DEFAULT_DB = "mcirl-results.sqlite"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-  run_id TEXT PRIMARY KEY, name TEXT NOT NULL, config TEXT NOT NULL, package_version TEXT,
-  git_sha TEXT, host TEXT, device TEXT, started REAL, finished REAL, status TEXT NOT NULL,
-  seconds REAL, writer TEXT);
-CREATE TABLE IF NOT EXISTS cells (
-  run_id TEXT NOT NULL, cell_id TEXT NOT NULL, family TEXT, features TEXT, k INTEGER,
-  gamma REAL, S INTEGER, algorithm TEXT, eps REAL, delta REAL, horizon INTEGER, bound REAL,
-  cap INTEGER, spec TEXT, lengths TEXT NOT NULL DEFAULT 'truncated',
-  projection_step TEXT NOT NULL DEFAULT 'line', certificate TEXT NOT NULL DEFAULT 'off',
-  PRIMARY KEY (run_id, cell_id));
-CREATE TABLE IF NOT EXISTS estimates (
-  run_id TEXT NOT NULL, key TEXT NOT NULL, cell_id TEXT NOT NULL, instance INTEGER NOT NULL,
-  m INTEGER NOT NULL, rep_start INTEGER NOT NULL, reps INTEGER NOT NULL,
-  failures_theorem INTEGER, failures_l2 INTEGER, failures_regret INTEGER,
-  nonterminated INTEGER, mean_iterations REAL, mean_regret REAL, mean_performance REAL,
-  variance REAL, terminated INTEGER, certified INTEGER, undecided INTEGER, terminated_far INTEGER,
-  max_gap REAL,
-  horizon INTEGER, bound REAL, sampler TEXT, design TEXT, seed INTEGER, mdp_seed INTEGER,
-  PRIMARY KEY (run_id, key, m));
-CREATE TABLE IF NOT EXISTS mstar (
-  run_id TEXT NOT NULL, cell_id TEXT NOT NULL, criterion TEXT NOT NULL, instance INTEGER NOT NULL,
-  status TEXT, m_star INTEGER, m_lo INTEGER, m_hi INTEGER, cap INTEGER, reps INTEGER,
-  evaluated INTEGER, status_optimistic TEXT, m_star_optimistic INTEGER, m_lo_optimistic INTEGER,
-  m_hi_optimistic INTEGER, PRIMARY KEY (run_id, cell_id, criterion, instance));
-CREATE TABLE IF NOT EXISTS timings (
-  run_id TEXT NOT NULL, key TEXT NOT NULL, seconds_sample REAL, seconds_learn REAL,
-  seconds_total REAL, host TEXT, reused INTEGER, finished REAL, PRIMARY KEY (run_id, key));
-CREATE INDEX IF NOT EXISTS timings_by_key ON timings (key);
-CREATE TABLE IF NOT EXISTS elbow_curves (
-  run_id TEXT NOT NULL, k INTEGER, d INTEGER, noise REAL, rank INTEGER, n INTEGER, reps INTEGER,
-  accuracy REAL, accuracy_sd REAL, logloss REAL, bayes_accuracy REAL, bayes_logloss REAL,
-  PRIMARY KEY (run_id, k, noise, rank, n));
-CREATE TABLE IF NOT EXISTS elbows (
-  run_id TEXT NOT NULL, k INTEGER, d INTEGER, noise REAL, rank INTEGER, n_elbow REAL,
-  n_low REAL, n_high REAL, method TEXT, PRIMARY KEY (run_id, k, noise, rank));
-"""
+@dataclass(frozen=True)
+class Table:
+    """One table of the store, declared once: its columns (name, SQL type) in order, its
+    primary key, the order reads return its rows in, and the columns added after databases
+    were first written (migrated with ALTER TABLE; NULL or their default in older rows)."""
 
-TABLES = ("runs", "cells", "estimates", "mstar", "timings", "elbow_curves", "elbows")
-ESTIMATE_COLUMNS = ("run_id", "key", "cell_id", "instance", "m", "rep_start", "reps",
-                    "failures_theorem", "failures_l2", "failures_regret", "nonterminated",
-                    "mean_iterations", "mean_regret", "mean_performance", "variance",
-                    "terminated", "certified", "undecided", "terminated_far", "max_gap", "horizon",
-                    "bound",
-                    "sampler", "design", "seed", "mdp_seed")
-TIMING_COLUMNS = ("run_id", "key", "seconds_sample", "seconds_learn", "seconds_total", "host",
-                  "reused", "finished")
-CELL_COLUMNS = ("run_id", "cell_id", "family", "features", "k", "gamma", "S", "algorithm", "eps",
-                "delta", "horizon", "bound", "cap", "spec", "lengths", "projection_step", "certificate")
-MSTAR_COLUMNS = ("run_id", "cell_id", "criterion", "instance", "status", "m_star", "m_lo", "m_hi",
-                 "cap", "reps", "evaluated", "status_optimistic", "m_star_optimistic",
-                 "m_lo_optimistic", "m_hi_optimistic")
-ELBOW_CURVE_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n", "reps", "accuracy", "accuracy_sd",
-                       "logloss", "bayes_accuracy", "bayes_logloss")
-ELBOW_COLUMNS = ("run_id", "k", "d", "noise", "rank", "n_elbow", "n_low", "n_high", "method")
+    name: str
+    columns: tuple
+    key: tuple
+    order: str
+    added: tuple = ()
+
+    @property
+    def names(self) -> tuple:
+        return tuple(name for name, _ in self.columns)
+
+    @property
+    def sql(self) -> str:
+        body = ", ".join(f"{name} {kind}" for name, kind in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({body}, PRIMARY KEY ({', '.join(self.key)}));"
+
+    def kind(self, column: str) -> str:
+        return dict(self.columns)[column]
+
+
+def _cols(text: str, kind: str) -> list:
+    """[(name, kind)] for the space-separated names of text."""
+    return [(name, kind) for name in text.split()]
+
+
+NOT_NULL = "TEXT NOT NULL"
+#: Every table, in the order merges and exports walk them. The failure counts are one column
+#: per criterion of mcirl.learn.CRITERIA.
+SCHEMA_TABLES = (
+    Table("runs", (("run_id", "TEXT"), ("name", NOT_NULL), ("config", NOT_NULL),
+                   *_cols("package_version git_sha host device", "TEXT"),
+                   *_cols("started finished", "REAL"), ("status", NOT_NULL),
+                   ("seconds", "REAL"), ("writer", "TEXT")),
+          key=("run_id",), order="run_id", added=("writer",)),
+    Table("cells", (("run_id", NOT_NULL), ("cell_id", NOT_NULL), *_cols("family features", "TEXT"),
+                    ("k", "INTEGER"), ("gamma", "REAL"), ("S", "INTEGER"), ("algorithm", "TEXT"),
+                    *_cols("eps delta", "REAL"), ("horizon", "INTEGER"), ("bound", "REAL"),
+                    ("cap", "INTEGER"), ("spec", "TEXT"),
+                    ("lengths", "TEXT NOT NULL DEFAULT 'truncated'"),
+                    ("projection_step", "TEXT NOT NULL DEFAULT 'line'"),
+                    ("certificate", "TEXT NOT NULL DEFAULT 'off'")),
+          key=("run_id", "cell_id"), order="cell_id",
+          added=("lengths", "projection_step", "certificate")),
+    Table("estimates", (("run_id", NOT_NULL), ("key", NOT_NULL), ("cell_id", NOT_NULL),
+                        *_cols("instance m rep_start reps", "INTEGER NOT NULL"),
+                        *((f"failures_{c}", "INTEGER") for c in CRITERIA),
+                        ("nonterminated", "INTEGER"),
+                        *_cols("mean_iterations mean_regret mean_performance variance", "REAL"),
+                        *_cols("terminated certified undecided terminated_far", "INTEGER"),
+                        ("max_gap", "REAL"), ("horizon", "INTEGER"), ("bound", "REAL"),
+                        *_cols("sampler design", "TEXT"), *_cols("seed mdp_seed", "INTEGER")),
+          key=("run_id", "key", "m"), order="cell_id, instance, m, rep_start",
+          added=("mean_regret", "mean_performance", "variance", "terminated", "certified",
+                 "undecided", "terminated_far", "max_gap")),
+    Table("mstar", (("run_id", NOT_NULL), ("cell_id", NOT_NULL), ("criterion", NOT_NULL),
+                    ("instance", "INTEGER NOT NULL"), ("status", "TEXT"),
+                    *_cols("m_star m_lo m_hi cap reps evaluated", "INTEGER"),
+                    ("status_optimistic", "TEXT"),
+                    *_cols("m_star_optimistic m_lo_optimistic m_hi_optimistic", "INTEGER")),
+          key=("run_id", "cell_id", "criterion", "instance"), order="cell_id, criterion, instance",
+          added=("status_optimistic", "m_star_optimistic", "m_lo_optimistic", "m_hi_optimistic")),
+    Table("timings", (("run_id", NOT_NULL), ("key", NOT_NULL),
+                      *_cols("seconds_sample seconds_learn seconds_total", "REAL"), ("host", "TEXT"),
+                      ("reused", "INTEGER"), ("finished", "REAL")),
+          key=("run_id", "key"), order="key"),
+    Table("elbow_curves", (("run_id", NOT_NULL), *_cols("k d", "INTEGER"), ("noise", "REAL"),
+                           *_cols("rank n reps", "INTEGER"),
+                           *_cols("accuracy accuracy_sd logloss bayes_accuracy bayes_logloss", "REAL")),
+          key=("run_id", "k", "noise", "rank", "n"), order="k, noise, rank, n"),
+    Table("elbows", (("run_id", NOT_NULL), *_cols("k d", "INTEGER"), ("noise", "REAL"),
+                     ("rank", "INTEGER"), *_cols("n_elbow n_low n_high", "REAL"), ("method", "TEXT")),
+          key=("run_id", "k", "noise", "rank"), order="k, noise, rank"),
+)
+TABLE = {t.name: t for t in SCHEMA_TABLES}
+TABLES = tuple(TABLE)
+SCHEMA = "\n".join([t.sql for t in SCHEMA_TABLES]
+                   + ["CREATE INDEX IF NOT EXISTS timings_by_key ON timings (key);"])
+ESTIMATE_COLUMNS = TABLE["estimates"].names
+TIMING_COLUMNS = TABLE["timings"].names
+CELL_COLUMNS = TABLE["cells"].names
+MSTAR_COLUMNS = TABLE["mstar"].names
+ELBOW_CURVE_COLUMNS = TABLE["elbow_curves"].names
+ELBOW_COLUMNS = TABLE["elbows"].names
 
 
 #: SQLite's application_id (header bytes 68-71) of an mcirl results database: "mcrl".
@@ -131,19 +169,10 @@ def _readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
 
 
-def _current_schema() -> dict:
-    """{table: columns} of the current SCHEMA."""
-    memory = sqlite3.connect(":memory:")
-    memory.executescript(SCHEMA)
-    out = {t: {r[1] for r in memory.execute(f"PRAGMA table_info({t})")} for t in TABLES}
-    memory.close()
-    return out
-
-
 def _missing_schema(con: sqlite3.Connection) -> bool:
     """Whether a database lacks a table or column of the current schema (an older one)."""
-    return any(not need <= {r[1] for r in con.execute(f"PRAGMA table_info({t})")}
-               for t, need in _current_schema().items())
+    return any(not set(t.names) <= {r[1] for r in con.execute(f"PRAGMA table_info({t.name})")}
+               for t in SCHEMA_TABLES)
 
 
 class Store:
@@ -190,27 +219,17 @@ class Store:
             raise InputError(field, f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
 
     def _migrate(self) -> None:
-        """Add columns introduced after a database was created: estimates' and m*'s are left
-        NULL there, cells' lengths read "truncated", projection_step "line" and certificate
-        "off", what there was (also in rows merged from such a database)."""
+        """Add the columns introduced after a database was created (each Table's ``added``):
+        estimates' and m*'s are left NULL there, cells' lengths read "truncated",
+        projection_step "line" and certificate "off", what there was (also in rows merged from
+        such a database)."""
         with self.db:
-            for table, column, kind in (("estimates", "mean_regret", "REAL"),
-                                        ("estimates", "mean_performance", "REAL"),
-                                        ("estimates", "variance", "REAL"),
-                                        *(("estimates", c, "INTEGER") for c in
-                                          ("terminated", "certified", "undecided",
-                                           "terminated_far")),
-                                        ("estimates", "max_gap", "REAL"),
-                                        ("cells", "lengths", "TEXT NOT NULL DEFAULT 'truncated'"),
-                                        ("cells", "projection_step", "TEXT NOT NULL DEFAULT 'line'"),
-                                        ("cells", "certificate", "TEXT NOT NULL DEFAULT 'off'"),
-                                        ("runs", "writer", "TEXT"),
-                                        ("mstar", "status_optimistic", "TEXT"),
-                                        *(("mstar", f"{c}_optimistic", "INTEGER") for c in
-                                          ("m_star", "m_lo", "m_hi"))):
-                have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            for table in SCHEMA_TABLES:
+                have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table.name})")}
+                for column in table.added:
+                    if column not in have:
+                        self.db.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} "
+                                        f"{table.kind(column)}")
 
     def close(self) -> None:
         self.db.close()
@@ -392,12 +411,10 @@ class Store:
 
     def table(self, name: str, run_id: str) -> list[dict]:
         """All rows of a table for one run, in a stable order."""
-        if name not in TABLES:
+        if name not in TABLE:
             raise InputError("table", f"must be one of {', '.join(TABLES)}", name)
-        order = {"runs": "run_id", "cells": "cell_id", "estimates": "cell_id, instance, m, rep_start",
-                 "mstar": "cell_id, criterion, instance", "timings": "key",
-                 "elbow_curves": "k, noise, rank, n", "elbows": "k, noise, rank"}[name]
-        return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", (run_id,))
+        return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {TABLE[name].order}",
+                          (run_id,))
 
 
     def cell(self, run_id: str, cell_id: str) -> dict:
