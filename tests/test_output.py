@@ -124,3 +124,24 @@ def test_a_store_that_cannot_be_written_is_one_line_and_keeps_what_it_held(tmp_p
     with Store(db) as store:
         (run,) = store.runs()
         assert run["tasks"] == 2 and run["status"] == "interrupted"
+
+
+def test_every_command_makes_missing_output_folders(tmp_path, capsys):
+    """One policy (issue 30): a missing folder on an output path is created, for files and for
+    a new results database alike (`sweep --db` used to refuse where `mdp make -o` created)."""
+    from tests.sweep.configs import tiny_sweep
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    db = tmp_path / "new" / "deep" / "r.sqlite"
+    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    assert main(["mdp", "make", "--S", "8", "--k", "2", "-o", str(tmp_path / "a" / "b" / "m.npz")]) == 0
+    assert main(["report", "--db", str(db), "-o", str(tmp_path / "c" / "r.md"), "--no-ladder",
+                 "--no-figures"]) == 0
+    assert main(["results", "export", "--db", str(db), "-o", str(tmp_path / "d" / "e")]) == 0
+    capsys.readouterr()
+    for path in (db, tmp_path / "a" / "b" / "m.npz", tmp_path / "c" / "r.md", tmp_path / "d" / "e"):
+        assert path.exists(), path
+    # a read command never makes anything: a missing database is one line
+    assert main(["results", "list", "--db", str(tmp_path / "x" / "none.sqlite")]) == 2
+    assert not (tmp_path / "x").exists()

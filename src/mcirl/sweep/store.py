@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..learn.criteria import CRITERIA
+from ..output import output_dir
 
 DEFAULT_DB = "mcirl-results.sqlite"
 
@@ -205,6 +206,8 @@ class Store:
                     self._migrate()
                 self.db.row_factory = sqlite3.Row
                 return
+            if kind == "new":  # one policy for every output: missing folders are made
+                output_dir(self.path.parent, field)
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
