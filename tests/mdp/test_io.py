@@ -109,3 +109,43 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         save_npz(make_mdp(FamilySpec(S=9, k=2, seed=2)), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.npz"]
+
+
+def odd_arrays():
+    """hypothesis: values for one .npz key, of any dtype and shape (strings, bools, complex,
+    objects refused by np.savez's allow_pickle=False reading, NaN, infinities, empty, huge)."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    dtypes = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_, np.complex128,
+                              np.dtype("U3"), np.uint64])
+    shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4)
+    return hnp.arrays(dtypes, shapes)
+
+
+def test_any_key_of_any_dtype_and_shape_is_an_mdp_or_a_one_line_error(tmp_path):
+    """Fuzzing the loader (issue 30): one key of a valid file replaced by an arbitrary array
+    loads or is an InputError naming a field, never another exception."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(["P", "phi", "w", "d0", "gamma", "next", "prob"]), odd_arrays(),
+           st.integers(0, 2**32 - 1))
+    def check(key, value, seed):
+        arrays = valid_arrays(np.random.default_rng(seed))
+        if key in ("next", "prob"):  # the sparse form: both keys, one of them odd
+            mdp = make_mdp(FamilySpec(S=5, A=2, b=2, k=3, seed=seed % 1000))
+            arrays = dict(next=mdp.nxt, prob=mdp.prob, phi=mdp.phi, w=mdp.w, d0=mdp.d0,
+                          gamma=np.float64(0.9))
+        arrays[key] = value
+        path = write(tmp_path / "fuzz.npz", **arrays)
+        try:
+            mdp = load_npz(path)
+        except InputError as exc:
+            assert exc.field and "\n" not in str(exc)
+        else:
+            assert mdp.S >= 1 and 0 <= mdp.gamma < 1 and np.isfinite(mdp.phi).all()
+
+    check()
