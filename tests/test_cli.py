@@ -334,3 +334,11 @@ def test_a_table_in_a_narrow_terminal_folds_rather_than_cuts(capsys, monkeypatch
     lines = out.splitlines()
     assert code == 0 and max(len(re.sub(r"\x1b\[[0-9;]*m", "", line)) for line in lines) <= 36
     assert "…" not in out and "e+1" in out  # 2.119e+10 folded, its exponent kept
+
+
+def test_argparse_errors_say_mcirl_once(capsys):
+    """`--repz 10` printed "mcirl: error: mcirl: unrecognized arguments" (issue 32)."""
+    for argv in (["estimate", "--m", "4", "--repz", "10"], ["estimate"], ["nope"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("mcirl: error: ") and err.count("mcirl:") == 1 and err.count("\n") == 1, err

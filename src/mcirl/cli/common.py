@@ -20,7 +20,8 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage block) and exit status 2."""
 
     def error(self, message):
-        raise InputError(self.prog, message)
+        # "mcirl results: ..." names the subcommand; the bare "mcirl" would repeat the prefix
+        raise InputError(self.prog.removeprefix("mcirl").strip() or "arguments", message)
 
 
 def count_arg(text: str) -> int:
