@@ -21,7 +21,7 @@ from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_
                     certificate_applies, learn, successes)
 from .learn.mwal import guarantee, rounds
 from .learn.result import UNDECIDED, outcome_counts
-from .sample import (LENGTHS, SAMPLERS, ExpertChain, check_grid, check_law, choose_sampler,
+from .sample import (LENGTHS, SAMPLERS, ExpertChain, sorted_grid, check_law, choose_sampler,
                      mu_hat, sample_occupancy, trajectory_law)
 from .solve import expert
 from .stats import clopper_pearson
@@ -52,7 +52,7 @@ class EstimateConfig:
         m = tuple(int(check_int("m", x, 1, M_MAX)) for x in np.atleast_1d(self.m).tolist())
         if not m:
             raise InputError("m", "give at least one value >= 1")
-        object.__setattr__(self, "m", tuple(int(x) for x in check_grid(m)))
+        object.__setattr__(self, "m", tuple(int(x) for x in sorted_grid(m)))
         check_real("eps", self.eps, 0.0, np.inf, low_open=True, high_open=True)
         check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
         check_int("reps", self.reps, 1)

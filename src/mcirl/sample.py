@@ -118,7 +118,7 @@ class ExpertChain:
                 self.conditional(self.d0[None, :]))
 
 
-def check_grid(m_grid) -> np.ndarray:
+def sorted_grid(m_grid) -> np.ndarray:
     """(C,) int64 strictly increasing grid of m >= 1 (sorted, duplicates dropped)."""
     return np.unique(np.asarray(m_grid, dtype=np.int64))
 
@@ -162,7 +162,7 @@ def expected_steps(chain: ExpertChain, horizon: int, m: float) -> tuple[float, f
 def sampler_cost(sampler: str, chain: ExpertChain, m_grid, horizon: int) -> float:
     """Rough cost in walker-step units of one replicate: m_max steps per trajectory, or the C
     count chains' steps x S B x binomial cost."""
-    grid = check_grid(m_grid)
+    grid = sorted_grid(m_grid)
     mean, longest = expected_steps(chain, horizon, float(grid[-1]))
     if sampler == "trajectories":
         return float(grid[-1]) * mean
@@ -240,7 +240,7 @@ def sample_occupancy(chain: ExpertChain, decay: float, horizon: int, m_grid, rep
     backend "gpu" runs the CUDA kernels (same streams; see :mod:`mcirl.kernels.cuda`) and
     returns a CuPy array when CuPy is installed. progress: optional callable(done, total).
     """
-    grid = check_grid(m_grid)
+    grid = sorted_grid(m_grid)
     sampler = choose_sampler(sampler, chain, grid, horizon)
     C, S = grid.size, chain.S
     unit = UNIT_TRAJECTORIES if sampler == "trajectories" else None
@@ -270,5 +270,5 @@ def mu_hat(occ, phi, m_grid):
     """(R, C, k) mu_hat_E = occ @ Phi / m for occ: (R, C, S), phi: (S, k), m_grid: (C,);
     on the device when occ is a CuPy array (phi is moved there)."""
     xp = array_module(occ)
-    grid = xp.asarray(check_grid(m_grid), dtype=xp.float64)
+    grid = xp.asarray(sorted_grid(m_grid), dtype=xp.float64)
     return (occ @ xp.asarray(phi)) / grid[None, :, None]
