@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
-from ..sweep.config import content_hash, read_toml
+from ..provenance import content_hash, read_toml, run_metadata
 from .fit import bayes, fit_logistic, held_out, principal_directions
 from .knee import bootstrap_knee
 from .model import comparisons, make_model
@@ -165,7 +165,6 @@ def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
     """Run every (k, noise) not yet stored, writing each in one transaction; returns run id.
     backend "gpu" fits on the device with CuPy (same numbers up to rounding)."""
     from ..backend import backend_module
-    from ..sweep.runner import run_metadata
 
     xp = backend_module(backend)
     run_id = config.run_id

@@ -7,14 +7,12 @@ file has top-level ``name``, ``seed``, ``backend`` and the sections ``[mdp]``, `
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..backend import resolve_backend
+from ..provenance import content_hash, read_toml  # noqa: F401  (sweep.config's own API)
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
 from ..learn import ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
@@ -214,12 +212,6 @@ TOP_LEVEL = ("name", "seed", "backend")
 _LISTS = {("cells", f.name) for f in fields(CellsSection) if f.default.__class__ is tuple}
 
 
-def content_hash(obj) -> str:
-    """32 hex digits of SHA-256 of the canonical JSON of obj."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
 def _kind(cls, name):
     default = {f.name: f.default for f in fields(cls)}[name]
     return type(default)
@@ -272,21 +264,6 @@ def config_from_dict(data: dict, source: str = "config") -> SweepConfig:
         return SweepConfig(**top, **built)
     except InputError as exc:
         raise fail(exc) from None
-
-
-def read_toml(path: Path) -> dict:
-    """A TOML file's table; a missing, unreadable or invalid file is an InputError."""
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(str(path), "config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read ({exc.__class__.__name__})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), f"not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib parses nested arrays and tables recursively
-        raise InputError(str(path), "is nested too deeply to be a config (arrays or tables "
-                         "within each other hundreds of levels deep)") from None
 
 
 def load_config(path: str | Path) -> SweepConfig:

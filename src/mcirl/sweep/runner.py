@@ -9,35 +9,15 @@ with the same config replays the same decisions and ends with the same rows.
 
 from __future__ import annotations
 
-import platform
 import socket
-import subprocess
 import time
-from pathlib import Path
 
-from .. import __version__
-from ..backend import resolve_backend
+from ..provenance import run_metadata
 from ..results import stored_outcomes
 from .config import SweepConfig
 from .plan import Cell, cells, check_limits, grid_for, iter_tasks, rep_blocks
 from .search import MStarSearch
 from .store import Store
-
-
-def run_metadata(backend: str) -> dict:
-    """Package version, git sha of the source tree (if any), host and device."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        sha = None
-    device = f"cpu: {platform.processor() or platform.machine()}"
-    if resolve_backend(backend) == "gpu":  # the runs table must say where the numbers came from
-        import cupy
-
-        device = "gpu: " + cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-    return {"package_version": __version__, "git_sha": sha, "host": socket.gethostname(),
-            "device": device}
 
 
 def cell_row(cell: Cell, config: SweepConfig) -> dict:
