@@ -208,6 +208,17 @@ def explain_stored(store, cell, config: ExplainConfig, progress=None) -> CellExp
                              run_id=cell.run_id, progress=progress)
 
 
+def explain_cells(store, cells, config: ExplainConfig, progress=None) -> list:
+    """:func:`explain_stored` for each stored cell in turn; progress: optional callable(cells
+    done, total)."""
+    out = []
+    for cell in cells:
+        out.append(explain_stored(store, cell, config))
+        if progress is not None:
+            progress(len(out), len(cells))
+    return out
+
+
 def explain_sweep(sweep_config, config: ExplainConfig, store=None, progress=None) -> list:
     """Every cell of a sweep config (:class:`mcirl.sweep.config.SweepConfig`) on the MDPs its
     instances will draw, before (or without) running it; with ``store``, beside the m* it

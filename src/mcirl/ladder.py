@@ -210,13 +210,10 @@ def predicted_mstar(draws, eps, delta, termination=False):
     cannot stop), on the rows that have the distance, and "termination" is added: the m* of
     termination alone.
     """
+    columns, names = _deciding(draws, termination), PREDICTED
     if termination:
-        rows = draws[np.isfinite(draws[:, 3])]
-        columns = np.maximum(rows[:, :3], rows[:, 3:4])
-        columns = np.column_stack([columns, rows[:, 3]])
-        names = PREDICTED + ("termination",)
-    else:
-        columns, names = draws[:, :3], PREDICTED
+        columns = np.column_stack([columns, draws[np.isfinite(draws[:, 3]), 3]])
+        names += ("termination",)
     q, lo, hi = quantile(columns, 1.0 - delta)
     return {name: tuple(float(trajectories_at(x[j], eps)) for x in (q, lo, hi))
             for j, name in enumerate(names)}
@@ -228,10 +225,15 @@ def predicted_failure(draws, m, eps, termination=False):
     ``termination`` as in :func:`predicted_mstar`."""
     m = np.atleast_1d(np.asarray(m, dtype=np.float64))
     threshold = eps * np.sqrt(m)
-    if termination:
-        rows = draws[np.isfinite(draws[:, 3])]
-        columns = np.maximum(rows[:, :3], rows[:, 3:4])
-    else:
-        columns = draws[:, :3]
+    columns = _deciding(draws, termination)
     return {name: (columns[:, j][None, :] > threshold[:, None]).mean(axis=1)
             for j, name in enumerate(PREDICTED)}
+
+
+def _deciding(draws, termination):
+    """(N', 3) the deviation that decides each of PREDICTED per draw: its own column, or with
+    ``termination`` the larger of it and the termination's, on the N' rows that have that."""
+    if not termination:
+        return draws[:, :3]
+    rows = draws[np.isfinite(draws[:, 3])]
+    return np.maximum(rows[:, :3], rows[:, 3:4])

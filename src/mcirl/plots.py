@@ -396,15 +396,16 @@ def plot_ladder(explanations):
 
     ks = sorted({e.k for e in explanations})
     two = len(ks) > 1
+    groups = {}  # (features, gamma) -> cells by k
+    for e in explanations:
+        groups.setdefault((e.features, e.gamma), []).append(e)
+    groups = {key: sorted(g, key=lambda e: e.k) for key, g in groups.items()}
     fig, axes = _figure(2 if two else 1, height=2.8)
     ax = axes[0]
     x = np.arange(len(STEPS))
     shown = explanations
     if len(explanations) > LADDER_CELLS:  # a waterfall per cell stays legible for a few only
-        groups = {}
-        for e in explanations:
-            groups.setdefault((e.features, e.gamma), []).append(e)
-        ends = [e for g in groups.values() for e in (min(g, key=lambda e: e.k), max(g, key=lambda e: e.k))]
+        ends = [e for g in groups.values() for e in (g[0], g[-1])]
         shown = [e for i, e in enumerate(ends) if all(e is not o for o in ends[:i])][:LADDER_CELLS]
     for i, e in enumerate(shown):
         colour, marker = OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]
@@ -428,15 +429,11 @@ def plot_ladder(explanations):
     _legend_below(ax, ncol=1)
     if two:
         ax = axes[1]
-        styles = {}
-        for e in explanations:
-            styles.setdefault((e.features, e.gamma), []).append(e)
-        styles = sorted(styles.items())
+        styles = sorted(groups.items())
         for si, step in enumerate(STEPS[1:], start=1):
             colour = OKABE_ITO[si % len(OKABE_ITO)]
             ax.plot([], [], color=colour, lw=3, label=step)
             for li, ((features, gamma), group) in enumerate(styles):
-                group = sorted(group, key=lambda e: e.k)
                 if len(group) < 2:
                     continue
                 line, = ax.plot([e.k for e in group], [e.ladder[si]["factor"] for e in group],

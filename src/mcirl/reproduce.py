@@ -86,9 +86,9 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
     run_ids = [run_sweep(config, store, executor, resume=True, progress=progress)
                for config in configs(study, quick, backend, projection_step, certificate)]
     cells = collect(store, run_ids)
-    from .explain import ExplainConfig, explain_stored
+    from .explain import ExplainConfig, explain_cells
 
-    explained = [explain_stored(store, c, ExplainConfig()) for c in cells]
+    explained = explain_cells(store, cells, ExplainConfig())
     figures = write_plots(cells, out_dir / "figures", fmt, explanations=explained)
     report = write_report(cells, run_info(store, run_ids), out_dir / "report.md", figures=figures,
                           field="--out", explanations=explained)

@@ -176,7 +176,7 @@ def _print_cells(cells, title) -> None:
 
 
 def _stored_cells(args, config) -> None:
-    from ..explain import explain_stored
+    from ..explain import explain_cells
     from ..results import collect
     from ..sweep.store import Store
 
@@ -187,11 +187,8 @@ def _stored_cells(args, config) -> None:
             raise InputError("db", "holds no cells with stored estimates", str(args.db))
         with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
             task = None if bar is None else bar.add_task("cells", total=len(cells))
-            out = []
-            for cell in cells:
-                out.append(explain_stored(store, cell, config))
-                if bar is not None:
-                    bar.advance(task)
+            out = explain_cells(store, cells, config, progress=None if bar is None else (
+                lambda done, total: bar.update(task, completed=done)))
     _print_many(args, out, f"every cell of {args.db}, pooled over each cell's instances")
 
 

@@ -15,11 +15,6 @@ def _check_db(db: Path) -> None:
         raise InputError("db", "no such results database", str(db))
 
 
-def _open_results(db: Path):
-    _check_db(db)
-    return Store(db, readonly=True)
-
-
 def _cells_of(store, runs, elbows_too=False):
     from ..results import collect, collect_elbows
 
@@ -36,16 +31,12 @@ def _explanations(store, cells, enabled: bool, quiet: bool) -> list:
     [] when disabled."""
     if not enabled or not cells:
         return []
-    from ..explain import ExplainConfig, explain_stored
+    from ..explain import ExplainConfig, explain_cells
     from .common import phase_bars
 
-    out = []
     with phase_bars(not quiet) as progress:
-        for cell in cells:
-            out.append(explain_stored(store, cell, ExplainConfig()))
-            if progress is not None:
-                progress("explain", len(out), len(cells))
-    return out
+        return explain_cells(store, cells, ExplainConfig(), progress=None if progress is None else (
+            lambda done, total: progress("explain", done, total)))
 
 
 def _plot(args) -> None:
@@ -54,7 +45,7 @@ def _plot(args) -> None:
 
     _check_db(args.db)
     output_dir(args.out, "--out")  # before the explanations' minutes, not after
-    with _open_results(args.db) as store:
+    with Store(args.db, readonly=True) as store:
         cells, elbow = _cells_of(store, args.run, elbows_too=True)
         explained = _explanations(store, cells, not args.no_ladder, args.json)
     paths = [str(p) for p in write_plots(cells, args.out, args.format, args.criterion, elbow,
@@ -74,7 +65,7 @@ def _report(args) -> None:
     file_target(args.output, "--output")  # checked before the explanations, not after
     if not args.no_figures:
         output_dir(Path(args.output).parent / "figures", "--output")
-    with _open_results(args.db) as store:
+    with Store(args.db, readonly=True) as store:
         cells, _ = _cells_of(store, args.run)
         # the runs whose rows the report shows (not, say, an elbow run in the same database)
         runs = run_info(store, {run for c in cells for run in c.run_ids})

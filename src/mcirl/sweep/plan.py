@@ -124,10 +124,11 @@ def check_limits(config: SweepConfig, planned: list, max_tasks: int = TASKS_MAX,
                  max_horizon: int = HORIZON_MAX) -> None:
     """Refuse, before any work, a plan of more than max_tasks grid tasks or a cell whose
     truncation horizon passes max_horizon steps (errors.TASKS_MAX, errors.HORIZON_MAX)."""
-    tasks = len(planned) * config.instances.count * len(rep_blocks(config))
+    blocks = len(rep_blocks(config))
+    tasks = len(planned) * config.instances.count * blocks
     if tasks > max_tasks:
         raise InputError("instances.count", f"plans {tasks:,} grid tasks ({len(planned):,} cell(s) x "
-                         f"{config.instances.count:,} instance(s) x {len(rep_blocks(config)):,} "
+                         f"{config.instances.count:,} instance(s) x {blocks:,} "
                          f"replicate block(s)); at most {max_tasks:,} (--max-tasks raises the "
                          "limit)", config.instances.count)
     for cell in planned:

@@ -185,11 +185,10 @@ class Store:
         A file that exists is opened only once it is known for an mcirl database
         (:func:`identify`, read-only); anything else is refused with its bytes and journal mode
         untouched. ``readonly`` (the commands that only read) never writes the file: it opens
-        with mode=ro (immutable=1 where SQLite cannot share a lock, e.g. read-only media), and
-        an older database that needs the current columns is read from an in-memory copy.
+        as :func:`_readonly` says, and an older database that needs the current columns is
+        read from an in-memory copy.
         """
         self.path = Path(path)
-        self.readonly = readonly
         try:
             kind = identify(self.path, field)
             if readonly:
@@ -474,11 +473,6 @@ def writer_gone(token: str | None) -> bool:
 def _insert_sql(verb: str, table: str, columns) -> str:
     """``verb INTO table (columns) VALUES (:column, ...)``, for rows given as dicts."""
     return f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
-
-
-def _table_names(con: sqlite3.Connection) -> set[str]:
-    """The tables of a database: what tells an mcirl store (it has ``runs``) from another."""
-    return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def _open_source(path: Path, target: Path) -> sqlite3.Connection:
