@@ -145,3 +145,26 @@ def test_every_command_makes_missing_output_folders(tmp_path, capsys):
     # a read command never makes anything: a missing database is one line
     assert main(["results", "list", "--db", str(tmp_path / "x" / "none.sqlite")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_every_output_file_honours_the_umask(tmp_path, capsys, mixed_db, umask):
+    """Issue 32: atomic writes went through mkstemp's 0600 whatever the umask, so reports could
+    not be shared; every file a command writes now gets 0666 & ~umask, like a plain open()."""
+    import os
+
+    old = os.umask(umask)
+    try:
+        out = tmp_path / "out"
+        assert main(["mdp", "make", "--S", "8", "--k", "2", "-o", str(out / "m.npz")]) == 0
+        assert main(["report", "--db", str(mixed_db), "-o", str(out / "r.md"), "--no-ladder"]) == 0
+        assert main(["plot", "--db", str(mixed_db), "--out", str(out / "fig")]) == 0
+        assert main(["results", "export", "--db", str(mixed_db), "-o", str(out / "csv")]) == 0
+        assert main(["results", "export", "--db", str(mixed_db), "--format", "parquet",
+                     "-o", str(out / "pq")]) == 0
+    finally:
+        os.umask(old)
+    capsys.readouterr()
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".npz", ".md", ".png", ".csv", ".parquet"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}

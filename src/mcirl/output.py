@@ -2,7 +2,8 @@
 
 Every file a command writes (figures, reports, exports, MDP archives) goes through
 :func:`atomic_path`: the content is written to a temporary file beside the target and renamed
-into place, so a failed or interrupted command never leaves an existing file half-written.
+into place, so a failed or interrupted command never leaves an existing file half-written,
+and the file gets the permissions the umask gives (0644 under 022), as if opened directly.
 A path that cannot be written (a folder where a file should be, a file where a folder should
 be, no permission, a full disk) is an :class:`~mcirl.errors.InputError` naming the option it
 came from. And the one format of a count in tables, reports and trailers (:func:`count_text`).
@@ -53,6 +54,8 @@ def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
     try:
         try:
             yield Path(tmp)
+            # mkstemp made the file 0600; the target gets what a plain open() would give it
+            os.chmod(tmp, 0o666 & ~_umask())
         except OSError as exc:  # writing it: a full disk, a quota, an I/O error
             raise InputError(field, f"cannot be written ({exc.strerror or exc})", str(path)) from None
         try:
@@ -61,6 +64,13 @@ def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
             raise InputError(field, f"cannot be written ({exc.strerror})", str(path)) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def count_text(x: float) -> str:
