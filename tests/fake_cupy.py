@@ -250,8 +250,11 @@ def _module(name, **attrs):
 
 
 def _build():
+    # cupy.cuda.runtime's names and keys (driverGetVersion: CUDA 13.0 as 13000)
     runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None,
-                                    getDeviceProperties=lambda i: {"name": b"fake_cupy"})
+                                    driverGetVersion=lambda: 13000,
+                                    getDeviceProperties=lambda i: {"name": b"fake_cupy",
+                                                                   "totalGlobalMem": 2 ** 30})
     linalg = types.SimpleNamespace(solve=_on_device(np.linalg.solve))
     cupy = _module("cupy", ndarray=ndarray, asarray=asarray, ascontiguousarray=ascontiguousarray,
                    cuda=types.SimpleNamespace(runtime=runtime), linalg=linalg,

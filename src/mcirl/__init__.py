@@ -6,7 +6,10 @@ Ng's bound m >= 2k/(eps(1-gamma))^2 ln(2k/delta)? See README.md and DESIGN notes
 
 import os
 
-__version__ = "0.1.0"
+try:  # baked in at build time by setuptools-scm (pyproject.toml)
+    from ._version import __version__
+except ImportError:  # a source tree never built or installed
+    __version__ = "0.1.0+unknown"
 
 # Numba's parallel kernels (OpenMP) and NumPy's BLAS (OpenBLAS threads) alternate in the
 # learner; each pool spins after its work and starves the other, which on 2 cores made both

@@ -79,7 +79,7 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
     from .output import output_dir
     from .plots import write_plots
     from .report import write_report
-    from .results import collect, run_info
+    from .results import collect, run_rows
     from .sweep.runner import run_sweep
 
     out_dir = output_dir(out_dir, "--out")  # a bad folder is found before the sweeps, not after
@@ -90,7 +90,7 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
 
     explained = explain_cells(store, cells, ExplainConfig())
     figures = write_plots(cells, out_dir / "figures", fmt, explanations=explained)
-    report = write_report(cells, run_info(store, run_ids), out_dir / "report.md", figures=figures,
+    report = write_report(cells, run_rows(store, run_ids), out_dir / "report.md", figures=figures,
                           field="--out", explanations=explained)
     return {"runs": run_ids, "figures": [str(p) for p in figures],
             "report": [str(p) for p in report], "cells": len(cells)}

@@ -1,14 +1,21 @@
-"""Read sweep results out of the store into plain per-cell summaries for plots and reports.
+"""Read results out of the store: per-cell summaries for plots and reports, tidy tables for
+pandas and exports.
 
-Orchestration only (no statistics beyond summing counts): estimates are pooled over instances
-and replicate blocks per (cell, m); m* rows are taken as stored. When several runs in one
-database hold the same cell, the latest run's rows are used.
+Orchestration only (no statistics beyond summing counts and their Clopper-Pearson intervals):
+estimates are pooled over instances and replicate blocks per (cell, m); m* rows are taken as
+stored. When several runs in one database hold the same cell, the latest run's rows are used.
+
+:func:`frames` is the researcher's loader: ``mcirl.results.frames("mcirl-results.sqlite")``
+gives one pandas DataFrame per table (:data:`FRAMES`), every row carrying its cell's
+parameters, so no join on ``cell_id`` is needed; ``mcirl results export`` writes the same
+tables as CSV or Parquet.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -146,15 +153,6 @@ def most_replicated(cells, key) -> dict:
     return best
 
 
-def run_info(store, run_ids=None) -> list[dict]:
-    """Metadata of the runs (config parsed from JSON)."""
-    out = []
-    for r in store.runs():
-        if run_ids is None or r["run_id"] in set(run_ids):
-            out.append({**r, "config": json.loads(r["config"])})
-    return out
-
-
 def collect_elbows(store, run_ids=None) -> tuple[list[dict], list[dict]]:
     """(curve rows, elbow rows) of the elbow runs among run_ids (default: every run)."""
     runs = [r["run_id"] for r in store.runs() if run_ids is None or r["run_id"] in set(run_ids)]
@@ -187,3 +185,126 @@ def mstar_text(row, number="{:,}") -> str:
     hi = "-" if row["m_hi"] is None else number.format(row["m_hi"])
     prefix = "<= " if row["status"] == "below_min" else ""
     return f"{prefix}{number.format(row['m_star'])} [{lo}, {hi}]"
+
+
+def iso_time(epoch: float | None) -> str | None:
+    """An epoch timestamp as ISO 8601 in UTC ('2026-12-02T16:20:05+00:00'), None kept."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+def run_rows(store, run_ids=None) -> list[dict]:
+    """The runs as a reader wants them: config and environment as objects (not JSON text),
+    timestamps in ISO 8601."""
+    out = []
+    for r in store.runs():
+        if run_ids is None or r["run_id"] in set(run_ids):
+            env = r.get("environment")
+            out.append({**r, "config": json.loads(r["config"]),
+                        "environment": json.loads(env) if env else None,
+                        "started": iso_time(r["started"]), "finished": iso_time(r["finished"])})
+    return out
+
+
+#: A cell's parameters, joined onto every row of the tidy tables: the cells table's columns
+#: and, from its stored spec, the MDP family's own (A, b, weights; None where a family has
+#: none, e.g. b for a gridworld).
+CELL_PARAMETERS = ("family", "S", "A", "b", "features", "weights", "k", "gamma", "eps", "delta",
+                   "algorithm", "lengths", "projection_step", "certificate", "horizon", "bound",
+                   "cap")
+#: The tidy tables of :func:`tables` and :func:`frames`, in order.
+FRAMES = ("runs", "cells", "curves", "mstar", "estimates", "timings", "elbow_curves", "elbows")
+CURVE_COLUMNS = ("criterion", "m", "reps", "failures", "rate", "ci_low", "ci_high", *OUTCOMES,
+                 "mean_performance")
+
+
+def _parameters(cell: dict) -> dict:
+    family = json.loads(cell["spec"])["family"] if cell.get("spec") else {}
+    return {name: cell[name] if name in cell else family.get(name) for name in CELL_PARAMETERS}
+
+
+def tables(store, run_ids=None) -> dict:
+    """{name: (columns, rows)} for every table of :data:`FRAMES`, rows as dicts, over the given
+    runs (default: all). ``curves`` pools each cell's estimates per (m, criterion) with a 95%
+    Clopper-Pearson interval on the failure rate (where runs share a cell, the latest run's
+    rows, as :func:`collect`); ``cells``, ``mstar`` and ``estimates`` carry
+    :data:`CELL_PARAMETERS`; the others are as stored."""
+    from .stats import clopper_pearson
+    from .sweep.store import TABLE
+
+    runs = run_rows(store, run_ids)
+    ids = [r["run_id"] for r in runs]
+    out = {"runs": (list(TABLE["runs"].names) + ["cells", "tasks"], runs)}
+    params = {}
+    for run in ids:
+        for cell in store.table("cells", run):
+            params[(run, cell["cell_id"])] = _parameters(cell)
+    keyed = ["run_id", "cell_id", *CELL_PARAMETERS]
+
+    def joined(name):
+        rows = [{"run_id": r["run_id"], "cell_id": r["cell_id"], **params[(r["run_id"], r["cell_id"])],
+                 **{c: v for c, v in r.items() if c not in CELL_PARAMETERS or c in ("horizon", "bound", "cap")}}
+                for run in ids for r in store.table(name, run)]
+        columns = keyed + [c for c in TABLE[name].names if c not in keyed]
+        return columns, [{c: r.get(c) for c in columns} for r in rows]
+
+    cell_columns, cell_rows = joined("cells")
+    out["cells"] = ([c for c in cell_columns if c != "spec"] + ["spec"], cell_rows)
+    curves = []
+    for cell in collect(store, ids):
+        base = {"run_id": cell.run_id, "cell_id": cell.cell_id, **params[(cell.run_id, cell.cell_id)]}
+        for criterion in CRITERIA:
+            low, high = clopper_pearson(cell.failures[criterion], cell.reps, 0.95)
+            for i, m in enumerate(cell.m.tolist()):
+                fails, reps = int(cell.failures[criterion][i]), int(cell.reps[i])
+                curves.append({**base, "criterion": criterion, "m": m, "reps": reps, "failures": fails,
+                               "rate": fails / reps, "ci_low": float(low[i]), "ci_high": float(high[i]),
+                               **{o: int(cell.outcomes[o][i]) for o in OUTCOMES},
+                               "mean_performance": float(cell.performance[i])})
+    out["curves"] = (keyed + list(CURVE_COLUMNS), curves)
+    out["mstar"] = joined("mstar")
+    out["estimates"] = joined("estimates")
+    for name in ("timings", "elbow_curves", "elbows"):
+        out[name] = (list(TABLE[name].names), [r for run in ids for r in store.table(name, run)])
+    return out
+
+
+def frames(db, runs=None) -> dict:
+    """Tidy pandas DataFrames of a results database, one per table of :data:`FRAMES`.
+
+    db: path of a results database (opened read-only; never changed). runs: None for every
+    run, or a list of run id prefixes or names. ``frames(db)["curves"]`` has one row per
+    (cell, m, criterion) with the cell's parameters (:data:`CELL_PARAMETERS`), pooled failures,
+    the rate and its 95% interval, and the learner's outcomes; ``["mstar"]`` one row per
+    (cell, criterion, instance), instance -1 pooled. Every table has its columns even when it
+    has no rows; ``runs`` holds ``config`` and ``environment`` as dicts and the timestamps as
+    UTC datetimes.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .errors import InputError
+    from .sweep.store import Store
+
+    if not Path(db).exists():
+        raise InputError("db", "no such results database", str(db))
+    with Store(db, readonly=True) as store:
+        ids = None if runs is None else [store.resolve_run(r) for r in _as_list(runs, "runs")]
+        data = tables(store, ids)
+    out = {name: pd.DataFrame(rows, columns=columns) for name, (columns, rows) in data.items()}
+    for column in ("started", "finished"):
+        out["runs"][column] = pd.to_datetime(out["runs"][column], utc=True)
+    return out
+
+
+def _as_list(value, field: str) -> list:
+    from .errors import InputError
+
+    if isinstance(value, str):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise InputError(field, "must be a run id prefix or name, or a list of them", value) from None

@@ -1,6 +1,6 @@
 """End-to-end sweeps: stored rows, resume after SIGKILL or Ctrl-C, Dask, export round trip."""
 
-import csv
+import json
 import signal
 import sqlite3
 import subprocess
@@ -192,22 +192,57 @@ def test_dask_local_cluster_gives_the_same_rows(tmp_path, config_path, reference
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_export_round_trip(tmp_path, reference_db, capsys, fmt):
+    """Every stored column comes back; cells' parameters are joined onto each row; the pooled
+    curves sum the estimates; the elbow tables, empty here, still have their headers."""
+    import pandas as pd
+
+    from mcirl.results import CELL_PARAMETERS, FRAMES
+    from mcirl.sweep.store import TABLE
+
     out = tmp_path / "export"
     assert main(["results", "export", "--db", str(reference_db), "--format", fmt, "-o", str(out)]) == 0
+    read = pd.read_parquet if fmt == "parquet" else pd.read_csv
+    back = {name: read(out / f"{name}.{fmt}") for name in FRAMES}
     with Store(reference_db) as store:
         run_id = store.resolve_run(None)
-        for table in ("cells", "estimates", "mstar", "timings", "runs"):
-            rows = store.table(table, run_id)
-            path = out / f"{table}.{fmt}"
-            if fmt == "parquet":
-                import pyarrow.parquet as pq
+        cells = {c["cell_id"]: c for c in store.table("cells", run_id)}
+        for table in ("cells", "estimates", "mstar", "timings"):
+            rows = pd.DataFrame(store.table(table, run_id))
+            got = back[table]
+            assert set(TABLE[table].names) <= set(got.columns), table
+            for column in rows.columns:
+                if column in ("config", "spec"):
+                    continue
+                want, have = rows[column].tolist(), got[column].tolist()
+                assert [None if pd.isna(v) else v for v in have] == [None if pd.isna(v) else v for v in want], (
+                    table, column)
+            if table != "timings":
+                assert set(CELL_PARAMETERS) <= set(got.columns)
+                for _, row in got.iterrows():
+                    assert (row["k"], row["gamma"], row["A"]) == (cells[row["cell_id"]]["k"],
+                                                                  cells[row["cell_id"]]["gamma"], 2)
+        estimates = pd.DataFrame(store.table("estimates", run_id))
+    pooled = estimates.groupby(["cell_id", "m"])[["reps", "failures_theorem"]].sum()
+    curves = back["curves"][back["curves"]["criterion"] == "theorem"].set_index(["cell_id", "m"])
+    assert (curves.loc[pooled.index, "failures"] == pooled["failures_theorem"]).all()
+    assert (curves.loc[pooled.index, "reps"] == pooled["reps"]).all()
+    assert ((curves["ci_low"] <= curves["rate"]) & (curves["rate"] <= curves["ci_high"])).all()
+    for name in ("elbow_curves", "elbows"):
+        assert back[name].empty and list(back[name].columns) == list(TABLE[name].names)
+    assert back["runs"]["config"].map(lambda text: json.loads(text)["name"]).tolist() == ["resume-test"]
 
-                back = pq.read_table(path).to_pylist()
-            else:
-                with open(path, newline="") as f:
-                    back = list(csv.DictReader(f))
-                rows = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
-            assert back == rows, table
+
+def test_frames_select_runs_and_refuse_bad_ones(reference_db):
+    from mcirl.errors import InputError
+    from mcirl.results import frames
+
+    every = frames(reference_db)
+    assert frames(reference_db, runs="resume-test")["curves"].equals(every["curves"])
+    assert every["runs"]["started"].dt.tz is not None and isinstance(every["runs"]["config"][0], dict)
+    with pytest.raises(InputError, match="run"):
+        frames(reference_db, runs=["nosuchrun"])
+    with pytest.raises(InputError, match="db"):
+        frames(reference_db.parent / "none.sqlite")
 
 
 def test_results_list_and_show(capsys, reference_db):

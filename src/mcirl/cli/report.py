@@ -59,7 +59,7 @@ def _report(args) -> None:
     from ..output import file_target, output_dir
     from ..plots import write_plots
     from ..report import write_report
-    from ..results import run_info
+    from ..results import run_rows
 
     _check_db(args.db)
     file_target(args.output, "--output")  # checked before the explanations, not after
@@ -68,7 +68,7 @@ def _report(args) -> None:
     with Store(args.db, readonly=True) as store:
         cells, _ = _cells_of(store, args.run)
         # the runs whose rows the report shows (not, say, an elbow run in the same database)
-        runs = run_info(store, {run for c in cells for run in c.run_ids})
+        runs = run_rows(store, {run for c in cells for run in c.run_ids})
         explained = _explanations(store, cells, not args.no_ladder, args.json)
     out = Path(args.output)
     figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.table import Table
 
 from ..errors import InputError
 from ..learn import OUTCOMES
-from ..results import stored_outcomes
+from ..results import run_rows, stored_outcomes
 from ..sweep.store import DEFAULT_DB, TABLES, Store
 from .common import emit_json, print_table
 from .sweep import mstar_summary, print_mstar
@@ -21,9 +22,13 @@ def run(args) -> None:
         raise InputError("--from", "only goes with the merge action")
     if not Path(args.db).exists():
         raise InputError("db", "no such results database", str(args.db))
+    if args.action == "export":
+        return _export_all(args)
+    if len(args.run) > 1:
+        raise InputError("run", f"{args.action} takes one run (export takes several)", " ".join(args.run))
     with Store(args.db, readonly=True) as store:
         if args.action == "list":
-            runs = store.runs()
+            runs = run_rows(store)
             if args.json:
                 return emit_json(runs)
             out = Table(title=str(args.db))
@@ -33,24 +38,47 @@ def run(args) -> None:
                 out.add_row(r["run_id"][:12], r["name"], r["status"], str(r["cells"]), str(r["tasks"]),
                             f"{r['seconds'] or 0:.1f}", str(r["host"]), str(r["package_version"]))
             return print_table(out)
-        run_id = store.resolve_run(args.run)
-        if args.action == "show":
-            rows = mstar_summary(store, run_id)
-            if args.json:
-                return emit_json({"run_id": run_id, "mstar": rows,
-                                   "estimates": store.table("estimates", run_id) if args.estimates else None})
-            print_mstar(rows, f"run {run_id[:12]} in {args.db}")
-            if args.estimates:
-                _print_estimates(store.table("estimates", run_id))
-            return None
-        from ..output import output_dir
-
-        out_dir = output_dir(args.output or ".", "--output")
-        written = [str(_export(store.table(name, run_id), out_dir / f"{name}.{args.format}", args.format))
-                   for name in TABLES]
+        run_id = store.resolve_run(args.run[0] if args.run else None)
+        rows = mstar_summary(store, run_id)
         if args.json:
-            return emit_json({"run_id": run_id, "files": written})
-        print("\n".join(written))
+            return emit_json({"run_id": run_id, "mstar": rows,
+                              "estimates": store.table("estimates", run_id) if args.estimates else None})
+        print_mstar(rows, f"run {run_id[:12]} in {args.db}")
+        if args.estimates:
+            _print_estimates(store.table("estimates", run_id))
+        return None
+
+
+def _export_all(args) -> None:
+    """Every tidy table (mcirl.results.frames) of the chosen runs, one file each, with its
+    header even when empty; config and environment as JSON text."""
+    from ..output import atomic_path, output_dir
+    from ..results import frames
+
+    if args.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError("--format", "parquet needs pyarrow: pip install 'mcirl[dist]'") from None
+    data = frames(args.db, args.run or None)
+    out_dir = output_dir(args.output or ".", "--output")
+    written = []
+    for name, frame in data.items():
+        frame = frame.copy()
+        for column in ("config", "environment"):
+            if column in frame:
+                frame[column] = [None if v is None else json.dumps(v, sort_keys=True) for v in frame[column]]
+        path = out_dir / f"{name}.{args.format}"
+        with atomic_path(path, "--output") as tmp:
+            if args.format == "csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                frame.to_parquet(tmp, index=False)
+        written.append(str(path))
+    runs = data["runs"]["run_id"].tolist()
+    if args.json:
+        return emit_json({"runs": runs, "files": written})
+    print("\n".join(written))
 
 
 def _merge_results(args) -> None:
@@ -91,33 +119,11 @@ def _print_estimates(rows: list[dict]) -> None:
     print_table(out)
 
 
-def _export(rows: list[dict], path: Path, fmt: str) -> Path:
-    """Write rows as CSV (stdlib) or Parquet (pyarrow), atomically."""
-    import csv
-
-    from ..output import atomic_path
-
-    with atomic_path(path, "--output") as tmp:
-        if fmt == "csv":
-            with open(tmp, "w", newline="") as f:
-                if rows:
-                    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-                    writer.writeheader()
-                    writer.writerows(rows)
-        else:
-            try:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise InputError("--format", "parquet needs pyarrow: pip install 'mcirl[dist]'") from None
-            pq.write_table(pa.Table.from_pylist(rows), tmp)
-    return path
-
-
 def register(sub) -> None:
     p = sub.add_parser("results", help="list, show, export and merge stored sweep results")
     p.add_argument("action", choices=("list", "show", "export", "merge"))
-    p.add_argument("run", nargs="?", help="run id prefix or name (default: the latest run)")
+    p.add_argument("run", nargs="*", help="run id prefix or name; list and show: one (default: the latest "
+                   "run), export: any number (default: every run)")
     p.add_argument("--db", type=Path, default=Path(DEFAULT_DB),
                    help=f"results file (default {DEFAULT_DB}); merge: the one merged into, "
                         "created if missing")

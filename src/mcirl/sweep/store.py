@@ -68,8 +68,8 @@ SCHEMA_TABLES = (
     Table("runs", (("run_id", "TEXT"), ("name", NOT_NULL), ("config", NOT_NULL),
                    *_cols("package_version git_sha host device", "TEXT"),
                    *_cols("started finished", "REAL"), ("status", NOT_NULL),
-                   ("seconds", "REAL"), ("writer", "TEXT")),
-          key=("run_id",), order="run_id", added=("writer",)),
+                   ("seconds", "REAL"), ("writer", "TEXT"), ("environment", "TEXT")),
+          key=("run_id",), order="run_id", added=("writer", "environment")),
     Table("cells", (("run_id", NOT_NULL), ("cell_id", NOT_NULL), *_cols("family features", "TEXT"),
                     ("k", "INTEGER"), ("gamma", "REAL"), ("S", "INTEGER"), ("algorithm", "TEXT"),
                     *_cols("eps delta", "REAL"), ("horizon", "INTEGER"), ("bound", "REAL"),
@@ -267,9 +267,11 @@ class Store:
             if row is None:
                 self.db.execute(
                     "INSERT INTO runs (run_id, name, config, package_version, git_sha, host, device,"
-                    " started, status, writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+                    " started, status, writer, environment)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
                     (run_id, name, json.dumps(config, sort_keys=True), meta.get("package_version"),
-                     meta.get("git_sha"), meta.get("host"), meta.get("device"), time.time(), me))
+                     meta.get("git_sha"), meta.get("host"), meta.get("device"), time.time(), me,
+                     json.dumps(meta["environment"], sort_keys=True) if meta.get("environment") else None))
             else:
                 self.db.execute("UPDATE runs SET status = 'running', writer = ? WHERE run_id = ?",
                                 (me, run_id))
