@@ -99,6 +99,12 @@ def test_estimate_json_and_bound_keyword(capsys, tmp_path):
                        "--sampler", "trajectories", "--json")
     (row,) = json.loads(out)
     assert code == 0 and row["m"] == 100 and row["algorithm"] == "max-margin" and row["criterion"] == "l2"
+    # each row names its cell (issue 32): the file's own spec, and the sizes read off its arrays
+    made = dict(zip(TINY[::2], TINY[1::2]))
+    assert (row["mdp_file"], row["family"], row["k"], row["S"], row["eps"], row["delta"]) == (
+        str(path), "garnet", int(made["--k"]), int(made["--S"]), 1.0, 0.05)
+    assert [rows[0][key] for key in ("k", "gamma", "S", "A", "eps", "delta", "mdp_seed")] == [
+        3, 0.8, 12, 2, 1.0, 0.05, 2]
 
 
 def test_estimate_json_carries_outcomes_and_seconds(capsys):

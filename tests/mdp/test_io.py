@@ -149,3 +149,29 @@ def test_any_key_of_any_dtype_and_shape_is_an_mdp_or_a_one_line_error(tmp_path):
             assert mdp.S >= 1 and 0 <= mdp.gamma < 1 and np.isfinite(mdp.phi).all()
 
     check()
+
+
+def test_a_drawn_mdp_carries_its_spec_and_mdp_info_shows_it(tmp_path, capsys, rng):
+    """Issue 32: `mdp info` on a saved file lost family, features and seed."""
+    import json
+
+    from mcirl.cli import main
+    from mcirl.mdp.io import npz_spec
+
+    path = tmp_path / "m.npz"
+    assert main(["mdp", "make", "--family", "dirichlet", "--S", "12", "--k", "3", "--features", "dense",
+                 "--mdp-seed", "7", "-o", str(path), "--json"]) == 0
+    capsys.readouterr()
+    spec = FamilySpec(family="dirichlet", S=12, k=3, features="dense", seed=7)
+    assert npz_spec(path) == json.loads(json.dumps(spec.relevant()))
+    assert main(["mdp", "info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["family"], info["features"], info["seed"], info["alpha"], info["S"]) == (
+        "dirichlet", "dense", 7, 1.0, 12)
+    np.testing.assert_array_equal(load_npz(path).phi, make_mdp(spec).phi)
+    # user arrays have no spec; a spec that is not a JSON object is one line naming it
+    assert npz_spec(write(tmp_path / "u.npz", **valid_arrays(rng))) is None
+    for bad in (np.array("[1, 2]"), np.array("{"), np.arange(3)):
+        with pytest.raises(InputError, match="spec"):
+            npz_spec(write(tmp_path / "b.npz", **valid_arrays(rng), spec=bad))
+        load_npz(tmp_path / "b.npz")  # loading the MDP ignores it

@@ -13,6 +13,7 @@ from ..backend import BACKENDS
 from ..errors import HORIZON_MAX, M_MAX, InputError, show_limit
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP, OUTCOMES
 from ..mdp import load_npz, make_mdp
+from ..mdp.io import npz_spec
 from ..sample import LENGTHS, SAMPLERS
 from .common import (add_learner_options, count_arg, emit_json, m_arg, phase_bars, print_table,
                      real_arg, sig)
@@ -36,8 +37,11 @@ def run(args) -> None:
         if given:
             raise InputError("mdp", f"--mdp FILE excludes the family options (got {given[0]})")
         mdp = load_npz(args.mdp)
+        drawn = {"mdp_file": str(args.mdp), **(npz_spec(args.mdp) or {})}
     else:
-        mdp = make_mdp(family_spec(args))
+        spec = family_spec(args)
+        mdp = make_mdp(spec)
+        drawn = spec.relevant()
     m_an = float(bounds.abbeel_ng_trajectories(mdp.k, mdp.gamma, config.eps, config.delta))
     if "bound" in args.m and not m_an <= M_MAX:
         raise InputError("m", f"'bound' is m_AN = {m_an:.3g} for this MDP, eps and delta; m must "
@@ -47,7 +51,14 @@ def run(args) -> None:
     with phase_bars(not (args.json or args.quiet)) as progress:
         result = run_estimate(mdp, config, progress)
     if args.json:
-        return emit_json([vars(r) | {"sampler": result.sampler} for r in result.rows])
+        # every row says which cell it measured: the MDP's family (the file's, when it has one;
+        # its seed as mdp_seed), its sizes, and the settings
+        drawn["mdp_seed"] = drawn.pop("seed", None)
+        cell = {**drawn, "S": mdp.S, "A": mdp.A, "k": mdp.k, "gamma": mdp.gamma, "eps": config.eps,
+                "delta": config.delta, "max_iter": config.max_iter, "seed": config.seed,
+                "projection_step": config.projection_step, "certificate": config.certificate,
+                "backend": config.backend, "sampler": result.sampler}
+        return emit_json([cell | vars(r) for r in result.rows])
     lengths = "geometric lengths" if result.horizon is None else f"H = {result.horizon}"
     out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
                       f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "

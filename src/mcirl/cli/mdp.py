@@ -12,6 +12,7 @@ from rich.table import Table
 from ..backend import BACKENDS, backend_module
 from ..errors import InputError
 from ..mdp import FamilySpec, load_npz, make_mdp, save_npz
+from ..mdp.io import npz_spec
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
 from .common import Parser, count_arg, emit_json, print_table, real_arg, sig
 
@@ -87,7 +88,7 @@ def _make(args) -> None:
     spec = family_spec(args)
     xp = backend_module(args.backend)  # checked before anything is written
     mdp = make_mdp(spec)
-    path = save_npz(mdp, args.output)
+    path = save_npz(mdp, args.output, spec=spec.relevant())
     summary = {"file": str(path), **spec.relevant(), **_mdp_summary(mdp, xp)}
     if args.json:
         return emit_json(summary)
@@ -97,7 +98,10 @@ def _make(args) -> None:
 def _info(args) -> None:
     xp = backend_module(args.backend)
     mdp = load_npz(args.file)
-    summary = {"file": str(args.file), **_mdp_summary(mdp, xp)}
+    shape = _mdp_summary(mdp, xp)
+    # the family that drew it (files from `mdp make`); S, A, k, gamma are read off the arrays
+    drawn = {key: value for key, value in (npz_spec(args.file) or {}).items() if key not in shape}
+    summary = {"file": str(args.file), **drawn, **shape}
     if args.json:
         return emit_json(summary)
     _print_mapping(str(args.file), summary)

@@ -2,11 +2,15 @@
 
 Keys: ``P`` (S, A, S) float64 — or, for large sparse MDPs, ``next`` (S, A, B) int64 with
 ``prob`` (S, A, B) float64 (padding has prob 0) — and ``phi`` (S, k), ``w`` (k,), ``d0`` (S,),
-``gamma`` (scalar). Loading validates every field.
+``gamma`` (scalar). Loading validates every field. Files drawn from a family (``mcirl mdp
+make``) also hold ``spec``: a 0-d string, the JSON of the family spec that drew them (family,
+sizes, features, weights, gamma, seed), which :func:`npz_spec` reads and ``mdp info`` shows;
+loading ignores it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -51,10 +55,28 @@ def load_npz(path: str | os.PathLike) -> MDP:
                        phi=arrays["phi"], w=arrays["w"], d0=arrays["d0"], gamma=arrays["gamma"])
 
 
+def npz_spec(path: str | os.PathLike) -> dict | None:
+    """The family spec stored in an MDP file (a dict), or None for a file without one (user
+    arrays); a spec that is not a JSON object is an InputError naming ``spec``."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        if "spec" not in data.files:
+            return None
+        raw = data["spec"]
+    try:
+        spec = json.loads(str(raw[()])) if raw.ndim == 0 and raw.dtype.kind == "U" else None
+    except ValueError:
+        spec = None
+    if not isinstance(spec, dict):
+        raise InputError("spec", "must be a 0-d string holding a JSON object (the family spec)",
+                         f"{raw.dtype} array of shape {raw.shape}")
+    return spec
+
+
 def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None,
-             field: str = "--output") -> Path:
+             field: str = "--output", spec: dict | None = None) -> Path:
     """Write ``mdp`` atomically (:func:`mcirl.output.atomic_path`; ``field`` names the path in
-    errors). dense=None: dense P when it is small and B is close to S."""
+    errors). dense=None: dense P when it is small and B is close to S. spec: the family spec
+    that drew it (``FamilySpec.relevant()``), stored as JSON under ``spec``."""
     path = Path(path)
     if dense is None:
         dense = mdp.S * mdp.A * mdp.S <= DENSE_LIMIT and 2 * mdp.B > mdp.S
@@ -63,6 +85,8 @@ def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None,
         arrays["P"] = mdp.dense
     else:
         arrays["next"], arrays["prob"] = mdp.nxt, mdp.prob
+    if spec is not None:
+        arrays["spec"] = np.array(json.dumps(spec, sort_keys=True))
     with atomic_path(path, field) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)  # a file object: np.savez would append .npz to a name
     return path
