@@ -64,6 +64,8 @@ def test_mdp_info_on_the_gpu_backend(capsys, tmp_path, fake_cupy, monkeypatch):
     cpu, gpu = (json.loads(run(capsys, "mdp", "info", str(path), "--json", "--backend", b)[1])
                 for b in ("cpu", "gpu"))
     assert cpu.pop("file") == gpu.pop("file") and cpu["expert_return"] > 0
+    words = {key for key, value in cpu.items() if isinstance(value, str)}  # family, features, ...
+    assert {key: gpu.pop(key) for key in words} == {key: cpu.pop(key) for key in words}
     assert gpu == pytest.approx(cpu, rel=1e-12) and solved_on == [np, fake_cupy]
 
 

@@ -72,12 +72,31 @@ def test_commands_refuse_bad_output_paths_in_one_line(capsys, tmp_path, mixed_db
     assert file.read_text() == "keep" and not (tmp_path / "new.sqlite").exists()
 
 
-def test_a_report_beside_an_elbow_run_lists_only_the_sweeps(capsys, tmp_path, mixed_db):
-    """The Runs table read every run's sweep config, and an elbow run has none (KeyError)."""
+def test_a_report_renders_sweeps_and_elbow_runs_alike(capsys, tmp_path, mixed_db):
+    """The Runs table read every run's sweep config (an elbow run has none: KeyError), and a
+    database holding only elbow runs was refused ('holds no finished cells'), though `plot`
+    drew it (issue 32)."""
+    from mcirl.sweep.store import Store
+
     out = tmp_path / "report.md"
-    assert main(["report", "--db", str(mixed_db), "-o", str(out), "--no-figures"]) == 0
-    runs = out.read_text().split("## Runs")[1]
-    assert "| tiny |" in runs and "| elbow |" not in runs
+    assert main(["report", "--db", str(mixed_db), "-o", str(out), "--no-figures", "--no-ladder"]) == 0
+    text = out.read_text()
+    runs = text.split("## Runs")[1]
+    assert "| tiny |" in runs and "| elbow |" in runs and "## Seed table" in text
+    assert "## Elbow experiment" in text
+    elbow_only = tmp_path / "elbow.sqlite"
+    with Store(mixed_db, readonly=True) as source, Store(elbow_only) as store:
+        (run,) = [r for r in source.runs() if r["name"] == "elbow"]
+        store.merge([mixed_db])
+        store.db.execute("DELETE FROM cells"), store.db.execute("DELETE FROM estimates")
+        store.db.execute("DELETE FROM runs WHERE run_id != ?", (run["run_id"],))
+        store.db.commit()
+    out = tmp_path / "elbow" / "report.md"
+    assert main(["report", "--db", str(elbow_only), "-o", str(out), "--no-ladder"]) == 0
+    text = out.read_text()
+    assert "## Elbow experiment" in text and "## Seed table" not in text and "elbow_curves.png" in text
+    rows = text.split("## Elbow experiment")[1].split("## Runs")[0]
+    assert rows.count("\n| 2 | ") == 1  # k = 2, the one latent dimension of the fixture
 
 
 def test_a_full_disk_is_one_line_naming_the_option_and_keeps_the_old_file(tmp_path, capsys,

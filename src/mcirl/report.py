@@ -15,6 +15,8 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 from .output import atomic_path, count_text
 from .learn import OUTCOMES
 from .results import cap_sensitive, most_replicated, mstar_text, optimistic
@@ -198,10 +200,27 @@ def prediction_rows(explanations):
     return rows
 
 
-def blocks(cells, runs, criterion, figures, explanations=()):
-    """The report as (kind, payload) blocks (:func:`seed_cells` chooses the seed table)."""
-    out = [("h1", "mcirl report: how many expert trajectories does apprenticeship learning need?"),
-           ("p", f"Empirical sample complexity m* (smallest m with failure rate <= delta, "
+def blocks(cells, runs, criterion, figures, explanations=(), elbow=((), ())):
+    """The report as (kind, payload) blocks: the sweeps' cells (:func:`seed_cells` chooses the
+    seed table), then the elbow runs' results (elbow: (curve rows, elbow rows)), the runs, the
+    figures. A database may hold either or both."""
+    out = [("h1", "mcirl report: how many expert trajectories does apprenticeship learning need?")]
+    if cells:
+        out += sweep_blocks(cells, runs, criterion, explanations)
+    if elbow[1]:
+        out += elbow_blocks(elbow[1])
+    out += [("h2", "Runs"), ("table", (["run", "id", "mcirl", "git", "host", "device", "seed",
+                                        "instances x reps", "wall s", "status"], run_table(runs)))]
+    if figures:
+        out.append(("h2", "Figures"))
+        out += [("image", path) for path in figures]
+    return out
+
+
+def sweep_blocks(cells, runs, criterion, explanations=()):
+    """The blocks of the sweeps' cells: seed table, growth in k and gamma, every cell, the
+    ladder and predictions, the game learners' guarantees."""
+    out = [("p", f"Empirical sample complexity m* (smallest m with failure rate <= delta, "
                  f"criterion '{criterion}') against Abbeel & Ng's bound "
                  "m_AN = 2k/(eps(1-gamma))^2 ln(2k/delta). m* is pooled over MDP instances; "
                  "[m_lo, m_hi] are where the Clopper-Pearson bounds cross delta; the failure rate "
@@ -247,19 +266,49 @@ def blocks(cells, runs, criterion, figures, explanations=()):
                       "stored for the cell. LPAL solves the game exactly."),
                 ("table", (["features", "algorithm", "k", "gamma", "eps", "T run",
                             "a-priori accuracy", "needed (eps/2)", "largest gap"], guarantees))]
-    meta = []
+    return out
+
+
+#: The elbow table's header (mcirl elbow and the report).
+ELBOW_HEADER = ["k", "noise", "N_elbow", "95% bootstrap", "median N_elbow of ranks r < d"]
+
+
+def elbow_rows(elbows) -> list:
+    """One row per (k, noise) of the full-rank (r = d) fits, the elbow experiment's headline,
+    beside the median elbow of the lower ranks."""
+    rows = []
+    for e in (e for e in elbows if e["rank"] == e["d"]):
+        others = [x["n_elbow"] for x in elbows if x["k"] == e["k"] and x["noise"] == e["noise"]
+                  and x["rank"] < x["d"] and x["n_elbow"] is not None]
+        rows.append([str(e["k"]), f"{e['noise']:g}", "-" if e["n_elbow"] is None else count_text(e["n_elbow"]),
+                     "-" if e["n_low"] is None else f"[{count_text(e['n_low'])}, {count_text(e['n_high'])}]",
+                     count_text(float(np.median(others))) if others else "-"])
+    return rows
+
+
+def elbow_blocks(elbows):
+    return [("h2", "Elbow experiment"),
+            ("p", "Held-out accuracy of rank-r Bradley-Terry fits against the number N of training "
+                  "comparisons (mcirl elbow); N_elbow is the knee of the full-rank (r = d) curve "
+                  "with its bootstrap interval over training sets, per latent dimension k and "
+                  "temperature (noise)."),
+            ("table", (ELBOW_HEADER, elbow_rows(elbows)))]
+
+
+def run_table(runs) -> list:
+    """One row per run: name, id, version, commit, host, device, seed, size, wall time."""
+    rows = []
     for r in runs:
         cfg = r["config"]
-        meta.append([r["name"], r["run_id"][:12], str(r["package_version"]), str(r["git_sha"] or "-")[:12],
-                     str(r["host"]), str(r["device"]), str(cfg.get("seed")),
-                     f"{cfg['instances']['count']} x {cfg['instances']['reps']}",
+        if "elbow" in cfg:  # an elbow run's config is {"elbow": ...}
+            cfg = cfg["elbow"]
+            size = f"{cfg['reps']} reps"
+        else:
+            size = f"{cfg['instances']['count']} x {cfg['instances']['reps']}"
+        rows.append([r["name"], r["run_id"][:12], str(r["package_version"]), str(r["git_sha"] or "-")[:12],
+                     str(r["host"]), str(r["device"]), str(cfg.get("seed")), size,
                      f"{r['seconds'] or 0:.1f}", r["status"]])
-    out += [("h2", "Runs"), ("table", (["run", "id", "mcirl", "git", "host", "device", "seed",
-                                        "instances x reps", "wall s", "status"], meta))]
-    if figures:
-        out.append(("h2", "Figures"))
-        out += [("image", path) for path in figures]
-    return out
+    return rows
 
 
 def guarantee_rows(cells, runs):
@@ -327,12 +376,13 @@ def to_html(blocks_) -> str:
 
 
 def write_report(cells, runs, out: Path, criterion="theorem", figures=(),
-                 field="--output", explanations=()) -> list[Path]:
+                 field="--output", explanations=(), elbow=((), ())) -> list[Path]:
     """Write out (report.md) and the same report as HTML beside it, figures embedded; each
     atomically (``field`` names out in errors). explanations: the cells' mcirl.explain
-    CellExplanation objects, for the ladder and the predicted m*."""
+    CellExplanation objects, for the ladder and the predicted m*; elbow: the elbow runs'
+    (curve rows, elbow rows)."""
     out = Path(out)
-    content = blocks(cells, runs, criterion, list(figures), explanations)
+    content = blocks(cells, runs, criterion, list(figures), explanations, elbow)
     html_path = out.with_suffix(".html")
     for path, text in ((out, to_markdown(content, out.parent)), (html_path, to_html(content))):
         with atomic_path(path, field) as tmp:

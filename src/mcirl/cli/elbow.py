@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from ..backend import BACKENDS
 from ..sweep.store import DEFAULT_DB, Store
+from ..report import ELBOW_HEADER, elbow_rows
 from .common import count_arg, emit_json, phase_bars, print_table, real_arg
 
 
@@ -41,22 +41,17 @@ def run(args) -> None:
                                     fit_scalings([e["k"] for e in rows], [e["n_elbow"] for e in rows]).items()}
     if args.json:
         return emit_json({"run_id": run_id, "db": str(args.db), "elbows": elbows, "scalings": scalings})
-    out = Table(title=f"elbow {config.name} (run {run_id[:12]}) -> {args.db}: rank-d fits, "
+    out = Table(title=f"elbow experiment {config.name!r} (run {run_id[:12]}) -> {args.db}: rank-d fits, "
                       f"d = {config.d}, {config.reps} replicates")
-    for col in ("k", "noise", "N_elbow", "95% bootstrap", "median N_elbow of ranks r < d"):
+    for col in ELBOW_HEADER:
         out.add_column(col, justify="right")
-    for e in full:
-        others = [x["n_elbow"] for x in elbows if x["k"] == e["k"] and x["noise"] == e["noise"]
-                  and x["rank"] < x["d"] and x["n_elbow"] is not None]
-        out.add_row(str(e["k"]), f"{e['noise']:g}",
-                    "-" if e["n_elbow"] is None else f"{e['n_elbow']:.0f}",
-                    "-" if e["n_low"] is None else f"[{e['n_low']:.0f}, {e['n_high']:.0f}]",
-                    f"{np.median(others):.0f}" if others else "-")
+    for row in elbow_rows(elbows):
+        out.add_row(*row)
     print_table(out)
     for noise, fits in scalings.items():
         best = min(fits, key=lambda n: fits[n]["rms_log_residual"])
-        Console().print(f"temperature {noise}: best scaling N_elbow ~ {fits[best]['c']:.3g} x {best} "
-                        + ", ".join(f"{n}: rms {f['rms_log_residual']:.2f}" for n, f in fits.items()))
+        Console().print(f"temperature {noise}: best scaling N_elbow ~ {fits[best]['c']:.3g} * {best}; "
+                        "rms log residual " + ", ".join(f"{n} {f['rms_log_residual']:.2f}" for n, f in fits.items()))
 
 
 def register(sub) -> None:

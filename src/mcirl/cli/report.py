@@ -66,16 +66,17 @@ def _report(args) -> None:
     if not args.no_figures:
         output_dir(Path(args.output).parent / "figures", "--output")
     with Store(args.db, readonly=True) as store:
-        cells, _ = _cells_of(store, args.run)
-        # the runs whose rows the report shows (not, say, an elbow run in the same database)
-        runs = run_rows(store, {run for c in cells for run in c.run_ids})
+        cells, elbow = _cells_of(store, args.run, elbows_too=True)
+        # the runs whose rows the report shows: the cells' and the elbow results'
+        runs = run_rows(store, {run for c in cells for run in c.run_ids}
+                        | {row["run_id"] for row in elbow[1]})
         explained = _explanations(store, cells, not args.no_ladder, args.json)
     out = Path(args.output)
     figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png",
-                                                     args.criterion, field="--output",
+                                                     args.criterion, elbow, field="--output",
                                                      explanations=explained)
     paths = [str(p) for p in write_report(cells, runs, out, args.criterion, figures,
-                                          explanations=explained)]
+                                          explanations=explained, elbow=elbow)]
     if args.json:
         return emit_json({"report": paths, "figures": [str(f) for f in figures]})
     print("\n".join(paths))
