@@ -350,3 +350,51 @@ def test_argparse_errors_say_mcirl_once(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("mcirl: error: ") and err.count("mcirl:") == 1 and err.count("\n") == 1, err
+
+
+def _options(parser, name="mcirl"):
+    """(command, action) for every option of every (sub)command."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _options(sub, f"{name} {sub_name}")
+        elif action.option_strings and action.dest != "help" and not isinstance(action, argparse._VersionAction):
+            yield name, action
+
+
+def test_every_option_has_help_and_its_help_shows_its_default():
+    from mcirl.cli import build_parser
+    from mcirl.cli.common import HelpFormatter
+
+    formatter = HelpFormatter("mcirl")
+    for command, action in _options(build_parser()):
+        text = formatter._get_help_string(action)
+        assert action.help, (command, action.option_strings)
+        if action.default not in (None, False) and action.nargs != 0:
+            assert "default" in text, (command, action.option_strings, text)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["estimate", "--repz", "10", "--m", "1"], "unrecognized arguments: --repz 10; did you mean --reps?"),
+    (["estimate", "--rep", "10", "--m", "1"], "unrecognized arguments: --rep 10; did you mean --reps?"),
+    (["estimate", "--m", "bund"], "not a whole number or 'bound': 'bund'; did you mean bound?"),
+    (["estimate", "--m", "1", "--algorithm", "projecton"], "did you mean projection?"),
+    (["results", "shw"], "did you mean show?"),
+    (["bund"], "did you mean bound?"),
+])
+def test_options_are_never_abbreviated_and_near_misses_get_a_suggestion(capsys, argv, needle):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+    assert err.count("mcirl") == 1
+
+
+def test_each_results_action_has_its_own_help(capsys):
+    helps = {}
+    for action in ("list", "show", "export", "merge"):
+        with pytest.raises(SystemExit):
+            main(["results", action, "--help"])
+        helps[action] = capsys.readouterr().out
+    assert "--format" in helps["export"] and "--format" not in helps["show"]
+    assert "--from" in helps["merge"] and "--estimates" in helps["show"] and "--from" not in helps["list"]

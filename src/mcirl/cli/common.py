@@ -16,12 +16,83 @@ from rich.table import Table
 from ..errors import InputError
 
 
+#: The help of options many commands share, written once.
+COMMON_HELP = {
+    "json": "print the results as JSON (standard JSON: a value not measured is null)",
+    "quiet": "no progress bars (long commands print log lines instead)",
+    "eps": "accuracy eps of every criterion (the learner stops at eps/2)",
+    "delta": "target failure probability delta",
+    "algorithm": "the apprenticeship learner",
+    "criterion": "success criterion: theorem (sup-norm <= eps), l2, regret (w* . (mu_E - mu) <= eps)",
+    "sampler": "expert-trajectory sampler: counts (cost independent of m), trajectories, auto",
+    "backend": "where to compute: cpu, gpu (CUDA and CuPy), auto (gpu if present)",
+    "format": "figure file format",
+    "db": "results database (SQLite)",
+    "seed": "seed of the expert trajectories",
+    "resume": "continue a run already in the database",
+    "no_figures": "write the report without drawing figures",
+}
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the text already states it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default is None or default is False or default == argparse.SUPPRESS
+                or action.nargs == 0
+                or not action.option_strings):
+            return text
+        shown = f"{default:,}" if isinstance(default, int) else str(default)
+        return f"{text} (default {shown})" if text else f"default {shown}"
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage block) and exit status 2."""
+    """argparse with one-line errors (no usage block), exit status 2, no abbreviated options
+    (``--rep`` is not ``--reps``) and "did you mean" for near-misses of options and choices."""
+
+    #: The parser that parsed last: the subcommand whose options an unknown one is compared to
+    #: (argparse reports leftovers from the top-level parser, which knows none of them).
+    active = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        """An option without its own help text takes the shared one (:data:`COMMON_HELP`)."""
+        dest = kwargs.get("dest") or (args[0].lstrip("-").replace("-", "_") if args else None)
+        if kwargs.get("help") is None and dest in COMMON_HELP:
+            kwargs["help"] = COMMON_HELP[dest]
+        return super().add_argument(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        Parser.active = self
+        return super().parse_known_args(args, namespace)
 
     def error(self, message):
         # "mcirl results: ..." names the subcommand; the bare "mcirl" would repeat the prefix
-        raise InputError(self.prog.removeprefix("mcirl").strip() or "arguments", message)
+        parser = Parser.active if message.startswith("unrecognized arguments") and Parser.active else self
+        field = parser.prog.removeprefix("mcirl").strip() or "arguments"
+        raise InputError(field, message + parser._suggestion(message))
+
+    def _suggestion(self, message: str) -> str:
+        import difflib
+        import re
+
+        unknown = re.match(r"unrecognized arguments: (\S+)", message)
+        if unknown and unknown.group(1).startswith("-"):
+            options = [o for o in self._option_string_actions if o.startswith("--")]
+            close = difflib.get_close_matches(unknown.group(1).split("=")[0], options, n=1, cutoff=0.6)
+            return f"; did you mean {close[0]}?" if close else ""
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            options = [c.strip().strip("'") for c in choice.group(2).split(",")]
+            close = difflib.get_close_matches(choice.group(1), options, n=1, cutoff=0.5)
+            return f"; did you mean {close[0]}?" if close else ""
+        return ""
 
 
 def count_arg(text: str) -> int:
@@ -36,7 +107,20 @@ def count_arg(text: str) -> int:
 
 
 def m_arg(text: str):
-    return "bound" if text == "bound" else count_arg(text)
+    """A trajectory count, or 'bound' (ceil(m_AN) of the cell)."""
+    if text == "bound":
+        return "bound"
+    try:
+        return count_arg(text)
+    except argparse.ArgumentTypeError:
+        hint = "; did you mean bound?" if _close(text, "bound") else ""
+        raise argparse.ArgumentTypeError(f"not a whole number or 'bound': {text!r}{hint}") from None
+
+
+def _close(text: str, word: str) -> bool:
+    import difflib
+
+    return difflib.SequenceMatcher(None, text.lower(), word).ratio() >= 0.6
 
 
 def real_arg(text: str) -> float:

@@ -18,14 +18,12 @@ from .sweep import mstar_summary, print_mstar
 def run(args) -> None:
     if args.action == "merge":
         return _merge_results(args)
-    if args.sources:
-        raise InputError("--from", "only goes with the merge action")
     if not Path(args.db).exists():
         raise InputError("db", "no such results database", str(args.db))
     if args.action == "export":
         return _export_all(args)
     if len(args.run) > 1:
-        raise InputError("run", f"{args.action} takes one run (export takes several)", " ".join(args.run))
+        raise InputError("run", "show takes one run (export takes several)", " ".join(args.run))
     with Store(args.db, readonly=True) as store:
         if args.action == "list":
             runs = run_rows(store)
@@ -61,7 +59,7 @@ def _export_all(args) -> None:
         except ImportError:
             raise InputError("--format", "parquet needs pyarrow: pip install 'mcirl[dist]'") from None
     data = frames(args.db, args.run or None)
-    out_dir = output_dir(args.output or ".", "--output")
+    out_dir = output_dir(args.output, "--output")
     written = []
     for name, frame in data.items():
         frame = frame.copy()
@@ -82,10 +80,6 @@ def _export_all(args) -> None:
 
 
 def _merge_results(args) -> None:
-    if not args.sources:
-        raise InputError("--from", "merge needs at least one database to merge from")
-    if args.run:
-        raise InputError("run", "merge takes every run of its sources; name none", args.run)
     created = not Path(args.db).exists()
     try:
         with Store(args.db) as store:
@@ -120,17 +114,28 @@ def _print_estimates(rows: list[dict]) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("results", help="list, show, export and merge stored sweep results")
-    p.add_argument("action", choices=("list", "show", "export", "merge"))
-    p.add_argument("run", nargs="*", help="run id prefix or name; list and show: one (default: the latest "
-                   "run), export: any number (default: every run)")
-    p.add_argument("--db", type=Path, default=Path(DEFAULT_DB),
-                   help=f"results file (default {DEFAULT_DB}); merge: the one merged into, "
-                        "created if missing")
-    p.add_argument("--from", dest="sources", type=Path, nargs="+", metavar="DB",
-                   help="merge: the databases whose rows are copied in (read-only)")
-    p.add_argument("--estimates", action="store_true", help="show: every estimate row too")
-    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="export format")
-    p.add_argument("-o", "--output", help="export: folder for the files (default .)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=run)
+    from .common import Parser
+
+    p = sub.add_parser("results", help="list, show, export and merge stored results")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=Parser)
+
+    def action(name, text):
+        q = actions.add_parser(name, help=text, description=text)
+        q.add_argument("--db", type=Path, default=Path(DEFAULT_DB),
+                       help="results database" + (": the one merged into, created if missing"
+                                                   if name == "merge" else ""))
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(handler=run, run=[], sources=None)
+        return q
+
+    action("list", "every run in the database: name, status, cells, tasks, time, host, version")
+    q = action("show", "one run's m* table (and with --estimates every stored estimate row)")
+    q.add_argument("run", nargs="*", help="run id prefix or name (default: the latest run)")
+    q.add_argument("--estimates", action="store_true", help="every estimate row too")
+    q = action("export", "the tidy tables (mcirl.results.frames) as CSV or Parquet files")
+    q.add_argument("run", nargs="*", help="run id prefixes or names (default: every run)")
+    q.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    q.add_argument("-o", "--output", default=".", help="folder for the files")
+    q = action("merge", "copy every run of other databases into --db (rows already there kept)")
+    q.add_argument("--from", dest="sources", type=Path, nargs="+", metavar="DB", required=True,
+                   help="the databases whose rows are copied in (opened read-only)")

@@ -76,14 +76,17 @@ def register(sub) -> None:
     p.add_argument("bound", help="a bound name (see mcirl bound), 'predicted' (mcirl explain's "
                                  "predicted m* on each MDP) or a formula in k, gamma, eps, "
                                  "delta, S, A, b, e.g. '8*log(2/delta)/(eps*(1-gamma))**2'")
-    p.add_argument("--family", dest="families", nargs="+", choices=("garnet", "dirichlet"))
+    p.add_argument("--family", dest="families", nargs="+", choices=("garnet", "dirichlet"),
+                   help="MDP families to draw from (default garnet)")
     for name, kind, default in (("S", count_arg, "4 32"), ("A", count_arg, "2 4"), ("b", count_arg, "2 4"),
                                 ("k", count_arg, "1 8"), ("gamma", real_arg, "0.5 0.9"),
                                 ("eps", real_arg, "0.2 1"), ("delta", real_arg, "0.05")):
         p.add_argument(f"--{name}", type=kind, nargs="+", metavar=("LOW", "HIGH"),
                        help=f"range explored (default {default})")
-    p.add_argument("--features", nargs="+", choices=("onehot", "dense", "sparse"))
-    p.add_argument("--weights", nargs="+", choices=("dense", "sparse"))
+    p.add_argument("--features", nargs="+", choices=("onehot", "dense", "sparse"),
+                   help="feature kinds to draw from (default onehot dense)")
+    p.add_argument("--weights", nargs="+", choices=("dense", "sparse"),
+                   help="true-reward kinds to draw from (default both)")
     p.add_argument("--examples", type=count_arg, default=20, help="cells to try (default 20)")
     p.add_argument("--reps", type=count_arg, default=200, help="replicates per cell (default 200)")
     p.add_argument("--criterion", choices=CRITERIA, default="theorem")
@@ -96,7 +99,7 @@ def register(sub) -> None:
                    help="expert trajectories truncated at H (default) or of geometric length")
     p.add_argument("--alpha", type=real_arg, default=1e-3,
                    help="false-alarm probability of the whole search (default 1e-3)")
-    p.add_argument("--seed", type=count_arg, default=0)
+    p.add_argument("--seed", type=count_arg, default=0, help="seed of the search (cells and trajectories)")
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--out", default="mcirl-verify", help="folder for a counterexample (.npz)")
     p.add_argument("--quiet", action="store_true")
