@@ -36,3 +36,54 @@ def test_quick_seed_table_end_to_end(capsys, tmp_path):
     assert main(["reproduce", "seed-table", "--quick", "--db", str(db), "--out", str(out),
                  "--quiet", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["mstar"] == result["mstar"]
+
+
+def test_dry_run_plans_every_sweep_and_writes_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "seed-table", "--quick", "--dry-run", "--no-calibrate", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in plan["plans"]] == ["seed-table-quick", "k-sweep-quick"]
+    assert plan["estimated_seconds_at_most"] is None  # not calibrated: no estimate claimed
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def slow_estimate(monkeypatch):
+    """Every sweep's calibrated plan says one hour of grid: the full study is two at least."""
+    from mcirl.sweep import runner
+
+    def plan(config, calibrate=True, limits=None):
+        return {**real(config, calibrate=False), "estimated_seconds_grid": 3600.0,
+                "estimated_seconds_bisect_at_most": 600.0, "calibration_cells": 1,
+                "calibration_reps": 4, "calibration_seconds": 1.0}
+
+    real = runner.dry_run
+    monkeypatch.setattr(runner, "dry_run", plan)
+    ran = []
+    monkeypatch.setattr("mcirl.reproduce.reproduce", lambda *a, **k: ran.append(a) or pytest.skip("ran"))
+    return ran
+
+
+def test_a_full_study_estimated_above_an_hour_needs_yes(capsys, tmp_path, monkeypatch, slow_estimate):
+    """Issue 32: `reproduce seed-table` without --quick silently started tens of hours of work."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["reproduce", "seed-table", "--db", "r.sqlite"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("mcirl: error: --yes: reproduce seed-table is estimated at up to 2.3 hours")
+    assert not slow_estimate and not (tmp_path / "r.sqlite").exists()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: "n")
+    assert main(["reproduce", "seed-table", "--db", "r.sqlite"]) == 2 and not slow_estimate
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    with pytest.raises(pytest.skip.Exception):  # the stand-in for the run itself
+        main(["reproduce", "seed-table", "--db", "r.sqlite"])
+    assert len(slow_estimate) == 1
+
+
+def test_yes_and_quick_start_at_once(tmp_path, monkeypatch, slow_estimate):
+    monkeypatch.chdir(tmp_path)
+    for argv in (["reproduce", "seed-table", "--yes"], ["reproduce", "gridworld", "--quick"]):
+        with pytest.raises(pytest.skip.Exception):
+            main(argv)
+    assert len(slow_estimate) == 2

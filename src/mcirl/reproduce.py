@@ -11,6 +11,10 @@ from pathlib import Path
 
 from .sweep.config import config_from_dict
 
+#: A full study estimated above this many seconds on a CPU runs only with --yes or a "y" at
+#: the terminal (mcirl reproduce).
+CONFIRM_SECONDS = 3600
+
 _SEARCH = {"m_min": 1, "factor": 4, "cap": "bound", "bisect": 3, "sampler": "auto"}
 
 SEED_TABLE = {

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainin
 from rich.table import Table
 
 from ..backend import BACKENDS
-from ..errors import HORIZON_MAX, TASKS_MAX
+from ..errors import HORIZON_MAX, TASKS_MAX, InputError
 from ..results import cap_sensitive, method_of, mstar_text, optimistic
 from ..sweep.store import DEFAULT_DB, Store
 from .common import add_learner_options, bars, count_arg, emit_json, print_table, sig
@@ -160,10 +160,37 @@ def _log_progress():
 
 
 def _reproduce(args) -> None:
+    from ..backend import resolve_backend
     from ..output import output_dir
-    from ..reproduce import reproduce
-    from ..sweep.execute import make_executor
+    from ..reproduce import CONFIRM_SECONDS, configs, reproduce
+    from ..sweep.execute import check_executor_options, make_executor
+    from ..sweep.runner import dry_run
 
+    study = f"{args.study}{' --quick' if args.quick else ''}"
+    planned = configs(args.study, args.quick, args.backend, args.projection_step, args.certificate)
+    check_executor_options(args.workers, args.gpus, args.scheduler)
+    # a full study on a CPU runs for hours: it starts only once its estimate is seen and accepted
+    confirm = not (args.quick or args.yes or args.dry_run) and resolve_backend(args.backend) == "cpu"
+    if args.dry_run or confirm:
+        if confirm and not args.json:
+            Console(stderr=True).print(f"mcirl: timing calibration tasks to estimate reproduce {study} "
+                                       "on this CPU (--yes skips this)...")
+        plans = [dry_run(c, calibrate=not args.no_calibrate) for c in planned]
+        seconds = _estimated_seconds(plans)
+        if args.dry_run:
+            if args.json:
+                return emit_json({"study": study, "plans": plans, "estimated_seconds_at_most": seconds})
+            for plan in plans:
+                _print_plan(plan)
+            return None
+        if seconds is not None and seconds > CONFIRM_SECONDS:
+            for plan in plans:
+                _print_plan(plan)
+            question = (f"reproduce {study} is estimated at up to {seconds / 3600:.1f} hours on this "
+                        "CPU (above: grids + bisection, in process)")
+            if not (sys.stdin.isatty() and not args.json and _ask(f"{question}. Run it? [y/N] ")):
+                raise InputError("--yes", f"{question}; pass --yes to run it anyway, --quick for the "
+                                 "CPU-sized version, or --dry-run to see the plan")
     # checked before a database, a cluster or a progress display is started
     out = output_dir(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}", "--out")
     with Store(args.db) as store:
@@ -181,6 +208,20 @@ def _reproduce(args) -> None:
     print_mstar(rows, f"reproduce {args.study}{' --quick' if args.quick else ''} -> {args.db}")
     print("\n".join(["report: " + ", ".join(result["report"]),
                      "figures: " + ", ".join(result["figures"])]))
+
+
+def _estimated_seconds(plans) -> float | None:
+    """The plans' summed estimate, grids plus the most bisection can add (None uncalibrated)."""
+    if not all("estimated_seconds_grid" in p for p in plans):
+        return None
+    return sum(p["estimated_seconds_grid"] + p["estimated_seconds_bisect_at_most"] for p in plans)
+
+
+def _ask(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def _limits(args) -> dict:
@@ -213,6 +254,13 @@ def register(sub) -> None:
     p = sub.add_parser("reproduce", help="run a study end to end: sweeps, figures, report")
     p.add_argument("study", choices=("seed-table", "gridworld"))
     p.add_argument("--quick", action="store_true", help="a CPU-sized version (minutes on 2 cores)")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true",
+                   help="print each sweep's plan and a time estimate; run nothing")
+    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
+                   help="with --dry-run: skip the calibration tasks (no time estimate)")
+    p.add_argument("--yes", action="store_true",
+                   help="run a full study on a CPU without asking, whatever its estimate (without "
+                        "it, one estimated above an hour asks, or stops when not at a terminal)")
     p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
     p.add_argument("--out", help="folder for figures and report (default mcirl-<study>[-quick])")
     p.add_argument("--format", choices=("png", "pdf", "svg"), default="png")
