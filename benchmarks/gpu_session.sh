@@ -5,7 +5,7 @@
 #   bash benchmarks/gpu_session.sh [PROBE_DIR]        (PROBE_DIR: where sol.py is; ../shared/probe)
 #   STEPS="tests-gpu bench-learner" bash benchmarks/gpu_session.sh ...     (only these steps)
 #   STEPS="device seed-table seed-table-report" bash benchmarks/gpu_session.sh ...
-#       (DESIGN section 5's seed table, examples/seed-table.toml on the GPU, into
+#       (the whole seed table, examples/seed-table.toml on the GPU, into
 #        $OUT/seed-table.sqlite, then its report; not among the default steps. A sweep cut off
 #        by a limit keeps every task it finished: SEED_TABLE_DB=that file, carried into the
 #        next call, resumes it there.)

@@ -1,4 +1,4 @@
-"""Reference oracle: plain NumPy, slow, obviously correct, written from DESIGN section 2.
+"""Reference oracle: plain NumPy, slow, obviously correct, written from docs/method.md.
 
 It shares nothing with mcirl's fast paths but the MDP container: dense matrices, linear solves,
 value iteration, trajectories walked with NumPy's own generator, and the projection method as a

@@ -263,7 +263,7 @@ def test_growth_across_runs_and_bounded_ratios(cells):
 
 
 def test_the_seed_table_gathers_design_cells_from_every_run(cells):
-    """DESIGN section 1's cells fill the seed table whichever run measured them; a cell two runs
+    """the seed table's cells (docs/method.md) fill the seed table whichever run measured them; a cell two runs
     measured appears once, from the run with more replicates; other cells are left to "Every
     cell"."""
     from dataclasses import replace
@@ -284,7 +284,7 @@ def test_the_seed_table_gathers_design_cells_from_every_run(cells):
     everything = cells + [fewer] + four
     assert seed_cells(everything, runs) == four
     assert seed_cells(cells + four + [fewer], runs) == four  # not the first or last seen
-    assert seed_cells(cells, runs) == cells  # no DESIGN cell: the first run's smallest, largest k
+    assert seed_cells(cells, runs) == cells  # no seed-table cell: the first run's smallest, largest k
     out = blocks(everything, [], "theorem", [])
     seed_rows = block_after(out, "Seed table")[1][1]
     every_rows = block_after(out, "Every cell")[1][1]

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-#: Truncation tolerance of the horizon, relative to eps (DESIGN section 2).
+#: Truncation tolerance of the horizon, relative to eps (docs/method.md).
 HORIZON_TOLERANCE = 1e-3
 #: Where integer counts saturate: the largest float64 below 2^63.
 COUNT_MAX = np.nextafter(2.0**63, 0.0)
@@ -72,7 +72,7 @@ def theorem1_iterations(k, gamma, eps_stop):
 
 @_quiet
 def horizon(k, gamma, eps):
-    """Truncation horizon H of the expert's discounted sums (DESIGN section 2).
+    """Truncation horizon H of the expert's discounted sums (docs/method.md).
 
     The smallest integer H >= 1 with sqrt(k) gamma^H / (1 - gamma) <= 1e-3 eps: the L2 norm of
     the truncated tail of sum_t gamma^t phi(s_t) is at most sqrt(k) gamma^H / (1 - gamma), so the
@@ -94,7 +94,7 @@ def horizon(k, gamma, eps):
 
 
 def seed_table(ks, gammas, eps=0.1, delta=0.05):
-    """m_AN for every (gamma, k): a (len(gammas), len(ks)) float64 array (DESIGN section 1)."""
+    """m_AN for every (gamma, k): a (len(gammas), len(ks)) float64 array (docs/method.md, 'The question')."""
     ks = np.asarray(ks, dtype=np.float64)[None, :]
     gammas = np.asarray(gammas, dtype=np.float64)[:, None]
     return abbeel_ng_trajectories(ks, gammas, eps, delta)

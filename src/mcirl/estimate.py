@@ -21,6 +21,7 @@ from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_
                     certificate_applies, learn, successes)
 from .learn.mwal import guarantee, rounds
 from .learn.result import UNDECIDED, outcome_counts
+from .mdp.validate import require_mdp
 from .sample import (LENGTHS, SAMPLERS, ExpertChain, sorted_grid, check_law, choose_sampler,
                      mu_hat, sample_occupancy, trajectory_law)
 from .solve import expert
@@ -148,6 +149,9 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
 
     progress: optional callable(phase, done, total), phase in {"sample", "learn"}.
     """
+    require_mdp(mdp)
+    if not isinstance(config, EstimateConfig):
+        raise InputError("config", "must be an mcirl.EstimateConfig", type(config).__name__)
     progress = progress or _noop
     grid = np.asarray(config.m, dtype=np.int64)
     R, C, k, gamma, eps = config.reps, grid.size, mdp.k, mdp.gamma, config.eps

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import ladder
 from .errors import InputError, check_int, check_real
+from .mdp.validate import require_mdp
 from .backend import to_numpy
 from .mdp import FamilySpec, make_mdp
 from .sample import LENGTHS, check_law
@@ -97,6 +98,9 @@ def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
     """The ladder of :mod:`mcirl.ladder` and the predicted m* per criterion on one MDP.
 
     progress: optional callable(done, total) over the termination model's draws."""
+    require_mdp(mdp)
+    if not isinstance(config, ExplainConfig):
+        raise InputError("config", "must be an mcirl.ExplainConfig", type(config).__name__)
     H = config.check(mdp)
     k, gamma, eps, delta = mdp.k, mdp.gamma, config.eps, config.delta
     policy, _ = expert(mdp)

@@ -135,7 +135,7 @@ def _growth_blocks(rows, over, where):
                   "there are none.)")]
 
 
-#: DESIGN section 1's seed table: m* at k in {10, 1000} x gamma in {0.9, 0.99}, eps = 0.1,
+#: The seed table (docs/method.md, 'The question'): m* at k in {10, 1000} x gamma in {0.9, 0.99}, eps = 0.1,
 #: delta = 0.05.
 SEED_K, SEED_GAMMA, SEED_EPS, SEED_DELTA = (10, 1000), (0.9, 0.99), 0.1, 0.05
 
@@ -143,7 +143,7 @@ SEED_K, SEED_GAMMA, SEED_EPS, SEED_DELTA = (10, 1000), (0.9, 0.99), 0.1, 0.05
 def seed_cells(cells, runs):
     """The cells of the report's seed table.
 
-    DESIGN section 1's cells from every run, where the database holds any: cells run one at a
+    the seed table's cells (docs/method.md) from every run, where the database holds any: cells run one at a
     time, or merged from other databases, fill one table. A cell measured by several runs with
     different replicate counts (the full reproduction's k sweep repeats k = 10 and 1000 at
     gamma = 0.9) appears once, from the run with the most replicates. Otherwise (the quick

@@ -3,14 +3,14 @@
 Host side of the samplers in :mod:`mcirl.kernels`: builds the expert chain's tables, splits the
 work into fixed-size units (so results do not depend on the thread count), runs the kernels and
 reduces units in a fixed order. Replicate r's pool is trajectories 0, 1, 2, ...; mu_hat at grid
-value m uses the first m ("nested prefixes", DESIGN section 2).
+value m uses the first m ("nested prefixes", docs/method.md).
 
 Samplers (same law, different cost):
 - ``trajectories``: walk every trajectory, cost ~ m_max * H per replicate;
 - ``counts``: one multinomial count chain per grid segment, cost ~ C * H * S * B whatever m is;
 - ``auto``: the cheaper by :func:`sampler_cost`.
 
-Trajectory lengths (DESIGN section 2; :func:`trajectory_law`):
+Trajectory lengths (docs/method.md; :func:`trajectory_law`):
 - ``truncated``: H steps, visits weighted gamma^t; the bias is below 1e-3 eps (bounds.horizon);
 - ``geometric``: L steps with P(L > t) = gamma^t, visits weighted 1: unbiased, but a
   trajectory's sum is no longer bounded by 1 / (1 - gamma) (Hoeffding-type bounds assume it is).
@@ -76,7 +76,7 @@ class ExpertChain:
         slots with probabilities gamma p. Its trajectories have lengths L with P(L > t) =
         gamma^t, so that sum_{t<L} phi(s_t) is an unbiased estimate of mu_E:
         E sum_{t<L} phi(s_t) = sum_t P(L > t) E phi(s_t) = sum_t gamma^t E phi(s_t)
-        (DESIGN section 2's geometric-length estimator).
+        (the geometric-length estimator of docs/method.md).
         """
         S = self.S
         return ExpertChain(nxt=np.concatenate([np.full((S, 1), S, np.int64), self.nxt], axis=1),

@@ -46,7 +46,7 @@ def clopper_pearson(failures, n, confidence=0.95):
 
 @dataclass(frozen=True)
 class SampleComplexity:
-    """Empirical sample complexity read off a failure curve (DESIGN section 2).
+    """Empirical sample complexity read off a failure curve (docs/method.md).
 
     status: "found" (m_star is the smallest evaluated m from which every evaluated rate is
     <= delta), "below_min" (already at the smallest m evaluated), or "above_cap" (no evaluated

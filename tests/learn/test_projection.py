@@ -48,7 +48,7 @@ def test_projection_mu_bar_stays_in_the_hull(cell, rng):
     hull = [mu_bar.copy()]
     for i in range(int(res.iterations.max())):
         w = targets - mu_bar
-        # the learner's margins are exactly the formula's (DESIGN section 2's update)
+        # the learner's margins are exactly the formula's (docs/method.md's update)
         running = ~np.isnan(res.t_history[:, i])
         np.testing.assert_allclose(res.t_history[running, i], np.linalg.norm(w, axis=1)[running],
                                    rtol=1e-9)

@@ -1,4 +1,4 @@
-"""``mcirl bound``: the theoretical bounds (DESIGN section 2) and the seed table."""
+"""``mcirl bound``: the theoretical bounds (docs/method.md) and the seed table."""
 
 from __future__ import annotations
 

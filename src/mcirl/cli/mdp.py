@@ -20,7 +20,7 @@ from .common import Parser, count_arg, emit_json, print_table, real_arg, sig
 def add_family_options(p: argparse.ArgumentParser) -> None:
     """The options that draw an MDP from a family (FamilySpec.from_options); they are listed in
     args.family_options as (dest, flag) pairs, so that `estimate --mdp FILE` can refuse them."""
-    g = p.add_argument_group("MDP family (DESIGN section 3)")
+    g = p.add_argument_group("MDP family (docs/method.md)")
     options = [
         g.add_argument("--family", choices=FAMILIES, default=None, help="default: garnet"),
         g.add_argument("--S", type=count_arg, help="states (garnet, dirichlet; default 64)"),

@@ -1,4 +1,4 @@
-"""The counts sampler: advance the state counts of m expert chains at once (DESIGN section 2).
+"""The counts sampler: advance the state counts of m expert chains at once (docs/method.md).
 
 mu_hat_E depends on the m trajectories only through the counts n_t(s) of chains in state s at
 step t, and (n_t) is itself a Markov chain:

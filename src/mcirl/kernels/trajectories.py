@@ -2,7 +2,7 @@
 
 Trajectory j of replicate r uses the stream (seed, TRAJECTORIES, r, j, 0): draw 0 picks s_0 from
 d0, draw t picks s_t from row s_{t-1} of the expert chain. The walker adds decay^t at s_t for
-t < H; mu_hat follows as occupancy @ Phi / m (DESIGN section 2). Cost is proportional to m * H.
+t < H; mu_hat follows as occupancy @ Phi / m (docs/method.md). Cost is proportional to m * H.
 
 A chain may end a trajectory: a step to state S (one past the last; see
 :meth:`mcirl.sample.ExpertChain.killed`) stops it there. Truncated lengths walk the expert chain

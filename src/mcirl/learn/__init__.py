@@ -12,6 +12,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..errors import InputError
+from ..mdp.validate import require_mdp, require_rows
 from .certificate import CERTIFICATES, PROJECTION_STEPS
 from .criteria import CRITERIA, successes
 from .lpal import lpal
@@ -43,6 +44,8 @@ def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=DEFAULT_CAP, ste
     not apply (:func:`certificate_applies`). progress: optional callable(step,
     rows_still_running).
     """
+    require_mdp(mdp)
+    require_rows("mu_hat", mu_hat, mdp.k)
     certificate = certificate and certificate_applies(algorithm, step)
     if algorithm in ("projection", "max-margin"):
         return projection(mdp, mu_hat, eps, max_margin=algorithm == "max-margin",

@@ -1,4 +1,4 @@
-"""Success criteria of a learned mixture, computed exactly from mu_tilde and mu_E (DESIGN 2)."""
+"""Success criteria of a learned mixture, computed exactly from mu_tilde and mu_E (docs/method.md)."""
 
 from __future__ import annotations
 

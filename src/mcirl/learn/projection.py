@@ -1,6 +1,6 @@
 """Abbeel & Ng (2004) apprenticeship learning: projection and max-margin, batched over rows.
 
-Section 3 of the paper, as specified in DESIGN section 2. With mu_bar_0 = mu(pi_0) for the
+Section 3 of the paper, as specified in docs/method.md. With mu_bar_0 = mu(pi_0) for the
 uniform random pi_0, iteration i = 1, 2, ... computes
 
     w_i = mu_hat_E - mu_bar_{i-1},   t_i = ||w_i||_2,   stop when t_i <= eps / 2;

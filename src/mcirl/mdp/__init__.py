@@ -1,4 +1,4 @@
-"""MDPs: the model, the random families of DESIGN section 3, features, validation, .npz I/O."""
+"""MDPs: the model, the random families of docs/method.md, features, validation, .npz I/O."""
 
 from .families import FamilySpec, make_mdp
 from .io import load_npz, save_npz

@@ -1,4 +1,4 @@
-"""Random MDP families of DESIGN section 3, described by one validated frozen spec."""
+"""Random MDP families of docs/method.md, described by one validated frozen spec."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The .npz interchange format (DESIGN section 3).
+"""The .npz interchange format (docs/method.md).
 
 Keys: ``P`` (S, A, S) float64 — or, for large sparse MDPs, ``next`` (S, A, B) int64 with
 ``prob`` (S, A, B) float64 (padding has prob 0) — and ``phi`` (S, k), ``w`` (k,), ``d0`` (S,),

@@ -109,3 +109,26 @@ def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
     _check_shape("d0", d0, (S,), "(S,)")
     _check_distribution("d0", d0, "d0")
     return MDP(nxt=nxt, prob=prob, phi=phi, w=w, d0=d0, gamma=gamma)
+
+
+def require_mdp(obj, field: str = "mdp"):
+    """``obj`` itself if it is an :class:`MDP` (of either array module); the public entry points
+    (estimate, learn, explain) call this first, so a wrong argument is one line, not a traceback
+    from deep inside a solver."""
+    if not isinstance(obj, MDP):
+        raise InputError(field, "must be an mcirl MDP (mcirl.make_mdp, mcirl.load_mdp or "
+                         "mcirl.mdp_from_arrays)", type(obj).__name__)
+    return obj
+
+
+def require_rows(field: str, rows, k: int):
+    """``rows`` as an (N, k) array of finite floats (kept on its array module)."""
+    shape = getattr(rows, "shape", None)
+    if shape is None or len(shape) != 2 or shape[1] != k or shape[0] < 1:
+        raise InputError(field, f"must be an (N, k) array with N >= 1 and k = {k}",
+                         f"shape {shape}" if shape is not None else type(rows).__name__)
+    if rows.dtype.kind not in "fiu":
+        raise InputError(field, "must hold real numbers", f"dtype {rows.dtype}")
+    if not bool((abs(rows) < float("inf")).all()):  # NaN compares false too
+        raise InputError(field, "must hold finite numbers (no NaN or infinity)")
+    return rows

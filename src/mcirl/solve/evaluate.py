@@ -5,7 +5,7 @@ For each row r, with P_r = P_{pi_r} (S, S):
     values    : x = rhs + gamma P_r x      (V^pi for rhs = rewards)
     occupancy : d = d0  + gamma P_r^T d    (d_pi = (I - gamma P_pi^T)^{-1} d0, sum = 1/(1-gamma))
 
-and mu(pi) = Phi^T d_pi (DESIGN section 2).
+and mu(pi) = Phi^T d_pi (docs/method.md).
 
 Method ``dense`` forms the (R, S, S) systems and solves them by LU (exact to rounding). On the
 CPU they go through a parallel Numba LU kernel; ``dense-array`` forces the array-module path

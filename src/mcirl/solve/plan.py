@@ -89,7 +89,7 @@ def optimality_gap(values, gamma):
 
 
 def expert(mdp):
-    """The expert of DESIGN section 2: its deterministic optimal policy for R = Phi w*,
+    """The expert of docs/method.md: its deterministic optimal policy for R = Phi w*,
     (1, S) int64, and its exact feature expectations mu_E, (k,) float64 (on mdp's module)."""
     policy, _ = optimal_policy(mdp, mdp.rewards[None])
     return policy, feature_expectations(mdp, policy)[0]

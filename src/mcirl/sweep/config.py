@@ -21,7 +21,7 @@ from ..sample import LENGTHS, SAMPLERS, gamma_range
 
 @dataclass(frozen=True)
 class MDPSection:
-    """The MDP family shared by all cells (DESIGN section 3)."""
+    """The MDP family shared by all cells (docs/method.md)."""
 
     family: str = "garnet"  #: garnet | dirichlet | gridworld
     S: int = 64  #: states (garnet, dirichlet)

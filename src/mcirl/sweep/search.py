@@ -1,4 +1,4 @@
-"""The adaptive m* search of one (cell, criterion) on pooled failure counts (DESIGN section 2).
+"""The adaptive m* search of one (cell, criterion) on pooled failure counts (docs/method.md).
 
 Phase 1 evaluates the whole geometric grid in one batch per instance (nested prefixes: every m
 of the batch reads the same trajectory pool). Phase 2 bisects in log m between the last grid
