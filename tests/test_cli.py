@@ -20,7 +20,7 @@ def run(capsys, *argv):
 def test_seed_table(capsys):
     code, out, _ = run(capsys, "bound", "--seed-table")
     assert code == 0
-    for value in ("1.198e+06", "2.119e+08", "1.198e+08", "2.119e+10", "176.9x"):
+    for value in ("1.198e+06", "2.119e+08", "1.198e+08", "2.119e+10", "177x"):
         assert value in out
     code, out, _ = run(capsys, "bound", "--seed-table", "--json")
     table = json.loads(out)
@@ -321,6 +321,8 @@ def test_ctrl_c_inside_a_numba_call_is_an_interrupt_not_a_traceback(capsys, monk
 def test_a_table_wider_than_80_columns_prints_every_value_whole(capsys, monkeypatch):
     """Rich fits tables to 80 columns off a terminal by cutting cells to "1.198…": a wrong
     number. Every value of the JSON must appear whole in the table."""
+    from mcirl.output import count_text
+
     for name in ("TTY_COMPATIBLE", "FORCE_COLOR", "COLUMNS"):  # stdout is no terminal here
         monkeypatch.delenv(name, raising=False)
     argv = ("bound", "--k", "10", "1000", "--gamma", "0.9", "0.99", "--variance", "0.01")
@@ -330,8 +332,8 @@ def test_a_table_wider_than_80_columns_prints_every_value_whole(capsys, monkeypa
     assert code == 0 and max(map(len, out.splitlines())) > 80 and "…" not in out
     for row in rows:
         for name in ("abbeel-ng", "mwal", "pinelis", "pinelis-onehot", "regret", "bernstein"):
-            assert f" {row[f'm_{name}']:.4g} " in out
-        assert f" {row['mwal_iterations']} " in out
+            assert f" {count_text(row[f'm_{name}'])} " in out
+        assert f" {count_text(row['mwal_iterations'])} " in out
 
 
 def test_a_table_in_a_narrow_terminal_folds_rather_than_cuts(capsys, monkeypatch):

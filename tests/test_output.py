@@ -187,3 +187,15 @@ def test_every_output_file_honours_the_umask(tmp_path, capsys, mixed_db, umask):
     files = [p for p in out.rglob("*") if p.is_file()]
     assert {p.suffix for p in files} >= {".npz", ".md", ".png", ".csv", ".parquet"}
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}
+
+
+def test_one_number_format_everywhere():
+    """Issue 32: 1.624e+04 beside 16,241, 803 beside 1.8e+03, [64, 1,024] beside 1476."""
+    from mcirl.output import count_text, counted, number_text
+
+    assert [number_text(x) for x in (0.0122, 8, 70.14, 100, 1846.2, 82706.8, 999_999, 1_198_292.9, 2.119e10)] == [
+        "0.0122", "8", "70.1", "100", "1,846", "82,707", "999,999", "1.198e+06", "2.119e+10"]
+    assert [count_text(x) for x in (560.9, 1475.55, 82706.2, 2.119e8)] == ["561", "1,476", "82,707", "2.119e+08"]
+    assert number_text(float("nan")) == count_text(None) == "-"
+    assert [counted(1, "criterion"), counted(3, "criterion"), counted(1000, "replicate")] == [
+        "1 criterion", "3 criteria", "1,000 replicates"]

@@ -13,6 +13,7 @@ from mcirl import bounds
 from mcirl.cli import main
 from mcirl.plots import (applicable_bounds, plot_failure_curves, plot_looseness, plot_mstar_vs_k,
                          plot_performance, plot_seed_table, slope)
+from mcirl.output import count_text
 from mcirl.results import collect
 from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor
@@ -101,12 +102,13 @@ def test_failure_curves(cells):
 
 
 def test_looseness_seed_table_and_performance(cells):
+
     (ax,) = plot_looseness(cells).axes
     assert ax.get_ylabel() == "bound / empirical m*"
     assert len(gids(ax, "looseness:")) == len(applicable_bounds("onehot"))
     text = seed_table_text(plot_seed_table(cells))
     for c in cells:
-        assert f"m_AN {c.bound:.4g}" in text and f"k = {c.k}" in text
+        assert f"m_AN {count_text(c.bound)}" in text and f"k = {c.k}" in text
     (ax,) = plot_performance(cells).axes
     assert len(gids(ax, "performance:")) == 2
 
@@ -128,7 +130,6 @@ def test_the_ladder_figure_and_report_tables_are_explains(capsys, db, tmp_path):
     """The report's 'Why the bound is loose' rows and the ladder figure come from mcirl explain
     on the stored instances (the same numbers as `explain --db`); --no-ladder leaves them out."""
     from mcirl.explain import ExplainConfig, explain_stored
-    from mcirl.output import count_text
     from mcirl.plots import plot_ladder
 
     with Store(db) as store:
@@ -177,7 +178,7 @@ def test_report_numbers_are_the_databases(capsys, db, tmp_path):
     for row in rows:
         c = cells[int(row[2])]
         star = pooled[(c["cell_id"], "theorem")]
-        assert row[5] == f"{c['bound']:.4g}"
+        assert row[5] == count_text(c['bound'])
         assert row[6].startswith(f"{star['m_star']:,}") or row[6].startswith(f"<= {star['m_star']:,}")
         at = [e for e in estimates if e["cell_id"] == c["cell_id"] and e["m"] == math.ceil(c["bound"])]
         fails, reps = sum(e["failures_theorem"] for e in at), sum(e["reps"] for e in at)
@@ -307,7 +308,7 @@ def test_the_seed_table_figure_shows_the_more_replicated_of_two_runs(cells):
     more, fewer = copy(777_001, 3), copy(555_001, 1)
     for order in ([k2, more, fewer], [k2, fewer, more]):
         text = seed_table_text(plot_seed_table(order))
-        assert "m* 7.77e+05" in text and "5.55e+05" not in text
+        assert "m* 777,001" in text and "555,001" not in text
 
 
 def test_a_sweep_without_any_m_star_yet_plots_and_reports_without_warnings(

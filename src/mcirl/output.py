@@ -6,7 +6,8 @@ into place, so a failed or interrupted command never leaves an existing file hal
 and the file gets the permissions the umask gives (0644 under 022), as if opened directly.
 A path that cannot be written (a folder where a file should be, a file where a folder should
 be, no permission, a full disk) is an :class:`~mcirl.errors.InputError` naming the option it
-came from. And the one format of a count in tables, reports and trailers (:func:`count_text`).
+came from. And the one format of a number in tables, reports and trailers (:func:`number_text`,
+:func:`count_text`).
 """
 
 from __future__ import annotations
@@ -73,11 +74,32 @@ def _umask() -> int:
     return mask
 
 
-def count_text(x: float) -> str:
-    """A count of trajectories or iterations: rounded up, with thousands separators below 10^6,
-    in e-notation with three significant digits from there ('1.2e+07'), '-' for NaN."""
-    if x != x:
+def number_text(x) -> str:
+    """The one format of a number in every table, trailer, report and dry run: '-' for None or
+    NaN; from 10^6 on, e-notation with four significant digits ('1.198e+06', the seed table's
+    precision); from 100 on, the whole number with thousands separators ('1,846', '82,707');
+    below, three significant digits ('70.1', '8', '0.0122')."""
+    if x is None or x != x:
         return "-"
-    if abs(x) < 1e6:
-        return f"{math.ceil(x):,}"
+    if abs(x) >= 1e6 and math.isfinite(x):
+        return f"{x:.4g}"
+    if abs(x) >= 100 and math.isfinite(x):
+        return f"{round(x):,}"
     return f"{x:.3g}"
+
+
+def count_text(x) -> str:
+    """A count of trajectories or iterations (m_AN, m*, a ladder step): rounded up to a whole
+    count, then as :func:`number_text`."""
+    if x is None or x != x:
+        return "-"
+    return number_text(math.ceil(x) if abs(x) < 1e6 else x)
+
+
+#: Plurals that are not the singular plus "s".
+_PLURALS = {"criterion": "criteria", "replicate block": "replicate blocks"}
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 criterion', '3 criteria', '1,000 replicates': a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else _PLURALS.get(noun, noun + 's')}"

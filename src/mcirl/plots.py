@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import bounds  # noqa: E402
-from .output import atomic_path, output_dir  # noqa: E402
+from .output import atomic_path, count_text, number_text, output_dir  # noqa: E402
 from .results import most_replicated, mstar_text  # noqa: E402
 from .stats import clopper_pearson  # noqa: E402
 
@@ -269,9 +269,9 @@ def plot_seed_table(cells, criterion="theorem"):
                 line.append("")
                 continue
             row = c.mstar.get(criterion)
-            ratio = (f"{c.bound / row['m_star']:.3g}x" if row is not None and row["status"] == "found"
+            ratio = (f"{number_text(c.bound / row['m_star'])}x" if row is not None and row["status"] == "found"
                      else "-")
-            line.append(f"m_AN {c.bound:.4g}\nm* {mstar_text(row, '{:.3g}')}\nm_AN/m* {ratio}")
+            line.append(f"m_AN {count_text(c.bound)}\nm* {mstar_text(row)}\nm_AN/m* {ratio}")
         text.append(line)
     labels = [f"{f}\n{a}\ngamma = {g:g}" for f, a, g in rows]
     with plt.rc_context(STYLE):

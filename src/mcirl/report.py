@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .output import atomic_path, count_text
+from .output import atomic_path, count_text, number_text
 from .learn import OUTCOMES
 from .results import cap_sensitive, most_replicated, mstar_text, optimistic
 from .stats import clopper_pearson
@@ -37,8 +37,8 @@ def cell_rows(cells, criterion):
     rows = []
     for c in cells:
         row = c.mstar.get(criterion)
-        ratio = f"{c.bound / row['m_star']:.3g}" if row is not None and row["status"] == "found" else "-"
-        rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", str(c.S), f"{c.bound:.4g}",
+        ratio = number_text(c.bound / row['m_star']) if row is not None and row["status"] == "found" else "-"
+        rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", str(c.S), count_text(c.bound),
                      mstar_text(row), _undecided_as_success(row), ratio,
                      _rate_at_bound(c, criterion), _outcomes(c)])
     return rows
@@ -91,7 +91,7 @@ def growth_rows(cells, criterion, over):
         rows.append([lo.features, lo.method, f"{getattr(lo, other):g}",
                      f"{over}={getattr(hi, over):g} / {over}={getattr(lo, over):g}",
                      _mstar_ratio(lo.mstar.get(criterion), hi.mstar.get(criterion)),
-                     f"{hi.bound / lo.bound:.3g}x"])
+                     f"{number_text(hi.bound / lo.bound)}x"])
     return rows
 
 
@@ -102,7 +102,7 @@ def _mstar_ratio(lo, hi) -> str:
             lo["status"] == hi["status"] == "below_min"):
         return "-"
     prefix = "<= " if hi["status"] == "below_min" else ">= " if lo["status"] == "below_min" else ""
-    return f"{prefix}{hi['m_star'] / lo['m_star']:.3g}x"
+    return f"{prefix}{number_text(hi['m_star'] / lo['m_star'])}x"
 
 
 def lengths_rows(cells, criterion):
@@ -178,7 +178,7 @@ def ladder_rows(explanations):
     rows = []
     for e in explanations:
         steps = [count_text(e.ladder[0]["m"])]
-        steps += [f"{count_text(s['m'])} ({s['factor']:.3g}x)" for s in e.ladder[1:]]
+        steps += [f"{count_text(s['m'])} ({number_text(s['factor'])}x)" for s in e.ladder[1:]]
         rows.append([e.label, str(len(e.instances)), *steps])
     return rows
 
@@ -324,9 +324,9 @@ def guarantee_rows(cells, runs):
                          "exact", f"{c.eps / 2:g}", "0"])
         elif c.algorithm == "mwal" and c.run_id in caps:
             T = rounds(c.k, c.gamma, c.eps, caps[c.run_id])
-            gap = "-" if math.isnan(c.max_gap) else f"{c.max_gap:.3g}"
-            rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", f"{c.eps:g}", f"{T:,}",
-                         f"{guarantee(c.k, c.gamma, T):.3g}", f"{c.eps / 2:g}", gap])
+            gap = number_text(c.max_gap)
+            rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", f"{c.eps:g}", count_text(T),
+                         number_text(guarantee(c.k, c.gamma, T)), f"{c.eps / 2:g}", gap])
     return rows
 
 

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .learn import CRITERIA, OUTCOMES, certificate_applies
+from .output import count_text
 
 #: The columns of a stored m* that its optimistic twin (undecided rows as successes) repeats.
 MSTAR_FIELDS = ("status", "m_star", "m_lo", "m_hi")
@@ -175,16 +176,15 @@ def cap_sensitive(row) -> bool:
     return any(row[key] != twin[key] for key in MSTAR_FIELDS)
 
 
-def mstar_text(row, number="{:,}") -> str:
+def mstar_text(row) -> str:
     """An m* row as text: 'm* [m_lo, m_hi]', '<= m*' below the grid, '> cap' above it."""
     if row is None:
         return "not measured"
     if row["status"] == "above_cap":
-        return f"> {number.format(row['cap'])}"
-    lo = "-" if row["m_lo"] is None else number.format(row["m_lo"])
-    hi = "-" if row["m_hi"] is None else number.format(row["m_hi"])
+        return f"> {count_text(row['cap'])}"
+    lo, hi = count_text(row["m_lo"]), count_text(row["m_hi"])
     prefix = "<= " if row["status"] == "below_min" else ""
-    return f"{prefix}{number.format(row['m_star'])} [{lo}, {hi}]"
+    return f"{prefix}{count_text(row['m_star'])} [{lo}, {hi}]"
 
 
 def iso_time(epoch: float | None) -> str | None:

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from .. import bounds
 from ..errors import InputError, check_int, check_real
-from .common import count_arg, emit_json, print_table, real_arg, sig
+from ..output import count_text, number_text
+from .common import count_arg, emit_json, print_table, real_arg
 
 
 def _check_bounds_fit(ks, gammas, eps) -> None:
@@ -48,8 +49,8 @@ def run(args) -> None:
         if len(ks) > 1:
             out.add_column(f"k={ks[-1]} / k={ks[0]}", justify="right")
         for g, row in zip(gammas, table):
-            ratio = [f"{row[-1] / row[0]:.1f}x"] if len(ks) > 1 else []
-            out.add_row(f"gamma = {g:g}", *[sig(x) for x in row], *ratio)
+            ratio = [f"{number_text(row[-1] / row[0])}x"] if len(ks) > 1 else []
+            out.add_row(f"gamma = {g:g}", *[count_text(x) for x in row], *ratio)
         return print_table(out)
     variance = None if args.variance is None else check_real("variance", args.variance, 0.0, 0.25)
     rows = []
@@ -75,8 +76,8 @@ def run(args) -> None:
         out.add_column(col, justify="right")
     for r in rows:
         out.add_row(str(r["k"]), f"{r['gamma']:g}", f"{r['eps']:g}", f"{r['delta']:g}",
-                    *[sig(r[f"m_{n}"]) for n in names], str(r["theorem1_iterations"]),
-                    str(r["mwal_iterations"]), str(r["horizon"]))
+                    *[count_text(r[f"m_{n}"]) for n in names], count_text(r["theorem1_iterations"]),
+                    count_text(r["mwal_iterations"]), count_text(r["horizon"]))
     print_table(out)
 
 

@@ -156,10 +156,6 @@ def _json_default(x):
     raise TypeError(type(x).__name__)
 
 
-def sig(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}g}"
-
-
 def print_table(table: Table) -> None:
     """Print a rich table with every value whole.
 

@@ -16,7 +16,8 @@ from ..mdp import load_npz, make_mdp
 from ..mdp.io import npz_spec
 from ..sample import LENGTHS, SAMPLERS
 from .common import (add_learner_options, count_arg, emit_json, m_arg, phase_bars, print_table,
-                     real_arg, sig)
+                     real_arg)
+from ..output import count_text, number_text
 from .mdp import add_family_options, family_spec
 
 
@@ -69,10 +70,10 @@ def run(args) -> None:
     for r in result.rows:
         out.add_row(f"{r.m:,}", f"{r.failures}/{r.reps}", f"{r.rate:.3f}",
                     f"[{r.ci_low:.3f}, {r.ci_high:.3f}]", f"{r.mean_iterations:.1f}",
-                    *(str(r.outcomes[name]) for name in OUTCOMES), sig(r.m / r.bound, 3))
+                    *(str(r.outcomes[name]) for name in OUTCOMES), number_text(r.m / r.bound))
     print_table(out)
     s = result.seconds
-    Console().print(f"bound m_AN = {sig(result.bound)} (Abbeel & Ng Thm 2); {guarantee_text(result)}; "
+    Console().print(f"bound m_AN = {count_text(result.bound)} (Abbeel & Ng Thm 2); {guarantee_text(result)}; "
                     f"time: expert {s['expert']:.2f} s, sampler {s['sample']:.2f} s, "
                     f"learner {s['learn']:.2f} s")
 
@@ -85,11 +86,11 @@ def guarantee_text(result) -> str:
         return "LPAL solves the game exactly (HiGHS): gap 0"
     if config.algorithm == "mwal":
         gaps = [r.max_gap for r in result.rows]
-        return (f"MWAL T = {result.rounds} rounds guarantee a game accuracy of "
-                f"{sig(result.rounds_guarantee, 3)} a priori (eps/2 = {sig(config.eps / 2, 3)} "
-                f"needed); {certificate}, certified gaps up to {sig(max(gaps), 3)}")
+        return (f"MWAL T = {count_text(result.rounds)} rounds guarantee a game accuracy of "
+                f"{number_text(result.rounds_guarantee)} a priori (eps/2 = {number_text(config.eps / 2)} "
+                f"needed); {certificate}, certified gaps up to {number_text(max(gaps))}")
     step = f", {config.projection_step} step" if config.algorithm == "projection" else ""
-    return (f"Theorem 1 iteration bound {result.theorem1_iterations}; cap {config.max_iter}; "
+    return (f"Theorem 1 iteration bound {count_text(result.theorem1_iterations)}; cap {count_text(config.max_iter)}; "
             f"{certificate}{step}")
 
 

@@ -18,8 +18,8 @@ from rich.table import Table
 from ..errors import InputError
 from ..ladder import CONE_DRAWS, CONE_K_AUTO, DRAWS
 from ..sample import LENGTHS
-from ..output import count_text
-from .common import bars, count_arg, emit_json, print_table, real_arg, sig
+from ..output import count_text, counted, number_text
+from .common import bars, count_arg, emit_json, print_table, real_arg
 from .mdp import add_family_options, family_spec
 
 
@@ -126,10 +126,10 @@ def _print_explanation(r) -> None:
                     "" if step["step"] == "Abbeel-Ng bound" else f"{step['factor']:.3g}x")
     print_table(out)
     Console().print(
-        f"Sigma (one trajectory's feature sum): tr = {sig(r.trace_sigma)}, max_i Sigma_ii = "
-        f"{sig(r.max_variance)}, ||Sigma||_2 = {sig(r.top_eigenvalue)}, effective dimension "
-        f"tr/||.||_2 = {sig(r.effective_dimension, 3)}, (tr)^2/||.||_F^2 = "
-        f"{sig(r.frobenius_dimension, 3)}; w*^T Sigma w* = {sig(r.reward_variance)}")
+        f"Sigma (one trajectory's feature sum): tr = {number_text(r.trace_sigma)}, max_i Sigma_ii = "
+        f"{number_text(r.max_variance)}, ||Sigma||_2 = {number_text(r.top_eigenvalue)}, effective dimension "
+        f"tr/||.||_2 = {number_text(r.effective_dimension)}, (tr)^2/||.||_F^2 = "
+        f"{number_text(r.frobenius_dimension)}; w*^T Sigma w* = {number_text(r.reward_variance)}")
     pred = Table(title="Predicted m* (asymptotic CLT approximation, not a bound)")
     for col in ("criterion", "predicted m*", "Monte Carlo interval", "without termination"):
         pred.add_column(col, justify="right")
@@ -153,7 +153,7 @@ def _print_cell_comparison(cell, spec) -> None:
         return Console().print("--db: an MDP file names no family, so no stored cell matches it")
     if cell is None:
         return Console().print("--db: no stored cell has this family, eps, delta and lengths")
-    _print_cells([cell], f"the stored cell, pooled over its {len(cell.instances)} instances "
+    _print_cells([cell], f"the stored cell, pooled over its {counted(len(cell.instances), 'instance')} "
                          f"(MDP seeds {', '.join(str(e.mdp_seed) for e in cell.instances)})")
 
 
@@ -213,7 +213,7 @@ def _config_cells(args, config) -> None:
             store.close()
     where = f", measured in {args.db}" if args.db is not None else ""
     _print_many(args, out, f"the cells of {args.config}, pooled over each cell's "
-                           f"{sweep.instances.count} instances{where}")
+                           f"{counted(sweep.instances.count, 'instance')}{where}")
 
 
 def _print_many(args, out, title) -> None:

@@ -14,7 +14,8 @@ from ..errors import InputError
 from ..mdp import FamilySpec, load_npz, make_mdp, save_npz
 from ..mdp.io import npz_spec
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
-from .common import Parser, count_arg, emit_json, print_table, real_arg, sig
+from ..output import number_text
+from .common import Parser, count_arg, emit_json, print_table, real_arg
 
 
 def add_family_options(p: argparse.ArgumentParser) -> None:
@@ -80,7 +81,7 @@ def _print_mapping(title: str, mapping: dict) -> None:
     out.add_column("key")
     out.add_column("value", justify="right")
     for key, value in mapping.items():
-        out.add_row(key, sig(value, 6) if isinstance(value, float) else str(value))
+        out.add_row(key, number_text(value) if isinstance(value, float) else str(value))
     print_table(out)
 
 

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..errors import InputError
 from ..learn import OUTCOMES
+from ..output import counted
 from ..results import run_rows, stored_outcomes
 from ..sweep.store import DEFAULT_DB, TABLES, Store
 from .common import emit_json, print_table
@@ -92,7 +93,7 @@ def _merge_results(args) -> None:
         raise
     if args.json:
         return emit_json({"db": str(args.db), "sources": merged, "runs": len(runs)})
-    out = Table(title=f"merged into {args.db} ({len(runs)} runs now): rows added (already there)")
+    out = Table(title=f"merged into {args.db} ({counted(len(runs), 'run')} now): rows added (already there)")
     tables = [t for t in TABLES if any(m["added"][t] + m["present"][t] for m in merged)]
     out.add_column("from", overflow="fold")  # paths that differ only at the end stay apart
     for name in tables:

@@ -17,7 +17,8 @@ from ..backend import BACKENDS
 from ..errors import HORIZON_MAX, TASKS_MAX, InputError
 from ..results import cap_sensitive, method_of, mstar_text, optimistic
 from ..sweep.store import DEFAULT_DB, Store
-from .common import add_learner_options, bars, count_arg, emit_json, print_table, sig
+from ..output import count_text, counted, number_text
+from .common import add_learner_options, bars, count_arg, emit_json, print_table
 
 
 def run(args) -> None:
@@ -56,19 +57,20 @@ def run(args) -> None:
 
 def _print_plan(plan: dict) -> None:
     out = Table(title=f"plan of sweep {plan['name']} (run {plan['run_id'][:12]}): "
-                      f"{plan['cells']} cells x {plan['instances']} instances x {plan['reps']} reps")
+                      f"{counted(plan['cells'], 'cell')} x {counted(plan['instances'], 'instance')} x "
+                      f"{counted(plan['reps'], 'replicate')}")
     for col in ("features", "k", "gamma", "S", "algorithm", "H", "bound", "cap", "grid", "steps"):
         out.add_column(col, justify="right")
     for r in plan["cell_plan"]:
         out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}", str(r["S"]),
                     method_of(r),
-                    "geometric" if r["horizon"] is None else str(r["horizon"]), sig(r["bound"]),
-                    f"{r['cap']:,}", str(r["grid"]), sig(r["grid_steps"], 3))
+                    "geometric" if r["horizon"] is None else count_text(r["horizon"]), count_text(r["bound"]),
+                    count_text(r["cap"]), str(r["grid"]), number_text(r["grid_steps"]))
     print_table(out)
     lines = [f"tasks: {plan['grid_tasks']} for the grids, at most {plan['bisect_tasks_at_most']} "
-             f"for bisection ({len(plan['criteria'])} criteria)",
-             f"walker-equivalent trajectory steps: {sig(plan['grid_trajectory_steps'], 3)} "
-             f"(grids) + at most {sig(plan['bisect_trajectory_steps_at_most'], 3)} (bisection)"]
+             f"for bisection ({counted(len(plan['criteria']), 'criterion')})",
+             f"walker-equivalent trajectory steps: {number_text(plan['grid_trajectory_steps'])} "
+             f"(grids) + at most {number_text(plan['bisect_trajectory_steps_at_most'])} (bisection)"]
     if "estimated_seconds_grid" in plan:
         lines.append(f"estimated time (rough, from {plan['calibration_cells']} calibration "
                      f"tasks of {plan['calibration_reps']} replicates, "
@@ -100,13 +102,13 @@ def print_mstar(rows: list[dict], title: str) -> None:
         out.add_column(col, justify="right")
     flagged = False
     for r in rows:
-        ratio = sig(r["bound"] / r["m_star"], 3) if r["status"] == "found" else "-"
+        ratio = number_text(r["bound"] / r["m_star"]) if r["status"] == "found" else "-"
         other = mstar_text(r["undecided_as_success"]) if r["cap_sensitive"] else "same"
         flagged |= bool(r["cap_sensitive"])
         out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}",
                     method_of(r), r["criterion"],
                     "pooled" if r["instance"] == -1 else str(r["instance"]), escape(mstar_text(r)),
-                    escape(other), sig(r["bound"]), ratio)
+                    escape(other), count_text(r["bound"]), ratio)
     print_table(out)
     if flagged:
         Console().print("m* depends on the learner's cap where the last two columns differ: rows "

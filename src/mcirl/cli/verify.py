@@ -7,6 +7,7 @@ from pathlib import Path
 from ..backend import BACKENDS
 from ..errors import InputError
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
+from ..output import counted
 from ..sample import LENGTHS, SAMPLERS
 from .common import add_learner_options, count_arg, emit_json, phase_bars, real_arg
 
@@ -57,14 +58,14 @@ def run(args) -> int:
     if args.json:
         emit_json(summary)
     elif result.violation is None:
-        print(f"no counterexample in {len(result.examples)} examples for bound {result.bound!r}: "
+        print(f"no counterexample in {counted(len(result.examples), 'example')} for bound {result.bound!r}: "
               f"failure rates at m = BOUND from {min(rates):.3f} to {max(rates):.3f} "
               f"({config.reps} replicates each, criterion {config.criterion}); each example "
               f"would have flagged a true failure rate >= {result.detectable_rate:.3f} with "
               f"probability 0.9 (one-sided Clopper-Pearson at {result.confidence:.6f})")
     else:
         v = result.violation
-        print(f"counterexample to bound {result.bound!r} (after {len(result.examples)} examples, "
+        print(f"counterexample to bound {result.bound!r} (after {counted(len(result.examples), 'example')}, "
               f"shrunk): {v.cell.describe()}\n  at m = {v.m:,}: {v.failures}/{v.reps} failures, "
               f"rate {v.rate:.3f}; one-sided lower bound {v.lower:.4f} > delta = {v.cell.delta:g}\n"
               f"  saved {result.reproducer['npz']}; reproduce with:\n  {result.reproducer['command']}")
