@@ -400,3 +400,23 @@ def test_each_results_action_has_its_own_help(capsys):
         helps[action] = capsys.readouterr().out
     assert "--format" in helps["export"] and "--format" not in helps["show"]
     assert "--from" in helps["merge"] and "--estimates" in helps["show"] and "--from" not in helps["list"]
+
+
+def test_progress_shows_no_remaining_time_it_cannot_know(monkeypatch):
+    """Issue 32: 'learn 673/800 0:00:02 left' was followed by 30 s more (rows finish unevenly),
+    and a sweep's task total grew as bisection submitted tasks (24 -> 75)."""
+    from rich.progress import Progress
+
+    from mcirl.cli.common import HonestTimeRemaining
+    from mcirl.cli.sweep import _sweep_progress
+
+    with Progress(HonestTimeRemaining(), transient=True, disable=True) as bar:
+        learn = bar.add_task("learn", total=10, uneven=True, completed=5)
+        sample = bar.add_task("sample", total=10, completed=5)
+        column = HonestTimeRemaining()
+        assert str(column.render(bar.tasks[learn])) == ""
+        assert str(column.render(bar.tasks[sample])) != ""
+    with _sweep_progress(True) as update:
+        update("start", cells=2, searches=4)
+        update("task", done=1, submitted=3, steps=1e6, cached=0, computed=True)
+        update("search", done=1, total=4, cell=None, criterion="theorem", result=None)

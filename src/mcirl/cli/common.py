@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import InputError
 
@@ -198,11 +199,27 @@ def bars(enabled: bool, *columns):
         yield bar
 
 
+#: Phases whose units take uneven time, so that a remaining time extrapolated from the rate so
+#: far would mislead: the learner's rows (the slowest rows are the last to finish: "673/800,
+#: 2 s left" was followed by 30 s more).
+UNEVEN_PHASES = ("learn",)
+
+
+class HonestTimeRemaining(TimeRemainingColumn):
+    """Rich's remaining time, left blank for tasks whose units take uneven time."""
+
+    def render(self, task):
+        if task.fields.get("uneven"):
+            return Text("")
+        return super().render(task)
+
+
 @contextmanager
 def phase_bars(enabled: bool):
-    """A bar per phase; yields callback(phase, done, total) (None when disabled)."""
+    """A bar per phase; yields callback(phase, done, total) (None when disabled). Phases of
+    :data:`UNEVEN_PHASES` show no remaining time."""
     columns = (TextColumn("{task.description:<8}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), TimeRemainingColumn())
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), HonestTimeRemaining())
     with bars(enabled, *columns) as bar:
         if bar is None:
             yield None
@@ -211,7 +228,7 @@ def phase_bars(enabled: bool):
 
         def update(phase, done, total):
             if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
+                tasks[phase] = bar.add_task(phase, total=total, uneven=phase in UNEVEN_PHASES)
             bar.update(tasks[phase], completed=done, total=total)
 
         yield update

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..backend import BACKENDS
@@ -118,9 +118,12 @@ def print_mstar(rows: list[dict], title: str) -> None:
 
 @contextmanager
 def _sweep_progress(enabled: bool):
-    """Bars for finished searches (cells x criteria) and tasks, with ETA and steps/s."""
-    columns = (TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    """A bar for finished searches (cells x criteria, a total known from the start) and a line
+    for tasks: done of those submitted so far, and the measured rate. The tasks get no bar and
+    no remaining time: the searches submit bisection tasks as they go, so their total is not
+    known until the end."""
+    columns = (TextColumn("{task.description:<9}"), BarColumn(),
+               TextColumn("{task.fields[count]}"), TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
     with bars(enabled, *columns) as bar:
         if bar is None:
             yield None
@@ -130,14 +133,17 @@ def _sweep_progress(enabled: bool):
 
         def update(event, **info):
             if event == "start":
-                ids["search"] = bar.add_task("searches", total=info["searches"], rate="")
-                ids["task"] = bar.add_task("tasks", total=0, rate="")
+                ids["searches"] = info["searches"]
+                ids["search"] = bar.add_task("searches", total=info["searches"],
+                                             count=f"0/{info['searches']}", rate="")
+                ids["task"] = bar.add_task("tasks", total=None, count="0 done", rate="")
             elif event == "task":
                 rate = info["steps"] / max(time.perf_counter() - t0, 1e-9)
-                bar.update(ids["task"], completed=info["done"], total=info["submitted"],
-                           rate=f"{rate:.2e} steps/s")
+                bar.update(ids["task"], completed=info["done"],
+                           count=f"{info['done']:,} done of {info['submitted']:,} submitted so far",
+                           rate=f"{number_text(rate)} steps/s")
             elif event == "search":
-                bar.update(ids["search"], completed=info["done"])
+                bar.update(ids["search"], completed=info["done"], count=f"{info['done']}/{ids['searches']}")
 
         yield update
 
