@@ -73,32 +73,49 @@ def test_mstar_vs_k(cells):
     names = {g.split(":")[1] for g in gids(ax, "bound:")}
     assert names == set(applicable_bounds("onehot")) | {"bernstein"}
     assert len(gids(ax, "bound:")) == len(names)  # one gamma: one line per bound
-    bars = [c for c in ax.containers if c.get_label().startswith("m* gamma")]
+    bars = [c for c in ax.containers if c.get_label().startswith("measured m*")]
     assert len(bars) == 1 and len(bars[0].lines[0].get_xdata()) == 2  # two cells, error bars
     assert bars[0].has_yerr
     found = [c for c in cells if c.mstar["theorem"]["status"] != "above_cap"]
     expected = slope([c.k for c in found], [c.mstar["theorem"]["m_star"] for c in found])
-    assert f"slope {expected:.2f}" in bars[0].get_label()
-    # the bound lines are the bound formulas
+    assert f"slope {expected:.2f} [" in bars[0].get_label()
+    # the bound lines are the bound formulas; Abbeel & Ng's stands out, the others are grey
     line = next(x for x in ax.lines if x.get_gid() == "bound:abbeel-ng:0.8")
     np.testing.assert_allclose(line.get_ydata(), bounds.abbeel_ng_trajectories(line.get_xdata(), 0.8, 0.5, 0.1))
+    others = [x for x in ax.lines if (x.get_gid() or "").startswith("bound:") and x is not line]
+    assert all(x.get_linewidth() < line.get_linewidth() and x.get_color() == "0.6" for x in others)
+    assert bars[0].lines[0].get_color() == line.get_color()  # one colour per gamma
+
+
+def test_slope_interval_is_the_range_of_lines_through_the_intervals():
+    from mcirl.plots import slope_interval
+
+    low, high = slope_interval([10, 1000], [100, 1000], [200, 4000])
+    # the flattest line joins (10, 200) to (1000, 1000), the steepest (10, 100) to (1000, 4000)
+    assert low == pytest.approx(np.log(1000 / 200) / np.log(100))
+    assert high == pytest.approx(np.log(4000 / 100) / np.log(100))
+    assert np.isnan(slope_interval([10, 10], [1, 1], [2, 2])).all()
 
 
 def test_failure_curves(cells):
     fig = plot_failure_curves(cells, "l2")
-    assert len(fig.axes) == 2
-    for ax, c in zip(fig.axes, cells):
-        assert ax.get_xlabel() == "expert trajectories m" and "failure rate" in ax.get_ylabel()
-        assert gids(ax, "delta") and gids(ax, "m_AN")
+    axes = [ax for ax in fig.axes if gids(ax, "delta")]
+    strips = [ax for ax in fig.axes if gids(ax, "terminated")]
+    assert len(axes) == len(strips) == 2
+    for ax, strip, c in zip(axes, strips, cells):
+        assert strip.get_xlabel() == "expert trajectories m" and "failure rate" in axes[0].get_ylabel()
+        assert gids(ax, "m_AN") and gids(ax, "band")
         (rate,) = [x for x in ax.lines if x.get_label() == "failure rate"]
         np.testing.assert_allclose(rate.get_ydata(), c.failures["l2"] / c.reps)
-        # the Clopper-Pearson band and the certified / undecided shares stacked under the curve
-        assert len(ax.collections) == 3
-        (certified,) = [p for p in ax.collections if p.get_gid() == "certified"]
-        (undecided,) = [p for p in ax.collections if p.get_gid() == "undecided"]
-        top = undecided.get_paths()[0].vertices[:, 1].max()
-        expected = ((c.outcomes["certified"] + c.outcomes["undecided"]) / c.reps).max()
-        assert top == pytest.approx(expected) and expected <= (c.failures["l2"] / c.reps).max()
+        # the strip under the curve: the shares of rows terminated, certified, undecided
+        shares = {g: strip.collections[i] for i, g in enumerate(("terminated", "certified", "undecided"))}
+        top = shares["undecided"].get_paths()[0].vertices[:, 1].max()
+        assert top == pytest.approx(1.0)
+        certified = shares["certified"].get_paths()[0].vertices[:, 1].max()
+        expected = ((c.outcomes["terminated"] + c.outcomes["certified"]) / c.reps).max()
+        assert certified == pytest.approx(expected)
+        # every panel shares one m axis, wide enough to hold m_AN inside it
+        assert ax.get_xlim() == axes[0].get_xlim() and ax.get_xlim()[1] > c.bound
 
 
 def test_looseness_seed_table_and_performance(cells):

@@ -1,38 +1,51 @@
-"""Empirical-vs-theory figures (matplotlib, headless).
+"""Empirical-vs-theory figures (matplotlib, without pyplot).
 
 Each ``plot_*`` function takes :class:`~mcirl.results.CellSummary` objects and returns a
-Figure; :func:`write_plots` saves them. Artists carry ``gid`` tags ("bound:<name>:<gamma>",
-"mstar:<gamma>", "delta", "m_AN") so tests and users can find what is drawn. One style for all
-figures: Okabe-Ito colour-blind-safe colours, 8 pt type, one-column (3.4 in) panels.
+:class:`matplotlib.figure.Figure`; :func:`write_plots` checks which kinds the data fit, saves
+them and says which it skipped and why. Figures are built as ``Figure`` objects, never through
+pyplot, so mcirl changes no global backend or state of a notebook that imports it; saving picks
+the canvas for the file format. One house style for all (``styles/mcirl.mplstyle``, applied as a
+context): Okabe-Ito colours with markers that also separate series in greyscale, 8 pt type, one-
+(3.4 in) and two-column (7.0 in) journal widths, log axes labelled 10^n, shared x-ranges across
+the panels of a figure, legends outside the data. Artists carry ``gid`` tags
+("bound:<name>:<gamma>", "mstar:<gamma>", "delta", "m_AN", ...) so tests and users can find
+what is drawn.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import matplotlib.style
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from . import bounds
+from .output import atomic_path, count_text, number_text, output_dir
+from .results import most_replicated, mstar_text
+from .stats import clopper_pearson
 
-from . import bounds  # noqa: E402
-from .output import atomic_path, count_text, number_text, output_dir  # noqa: E402
-from .results import most_replicated, mstar_text  # noqa: E402
-from .stats import clopper_pearson  # noqa: E402
-
+STYLE_FILE = Path(__file__).parent / "styles" / "mcirl.mplstyle"
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 LINESTYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v"]
-PANEL = 3.4  # inches: one journal column
-STYLE = {"font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "legend.fontsize": 6,
-         "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.1,
-         "lines.markersize": 4, "axes.grid": True, "grid.alpha": 0.25, "grid.linewidth": 0.5,
-         "legend.frameon": False, "savefig.dpi": 200, "savefig.bbox": "tight",
-         "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO)}
+PANEL = 3.4  #: inches: one journal column
+TWO_COLUMNS = 7.0  #: inches: a two-column figure
+DPI = 200  #: raster (PNG) resolution
 #: Most cells the ladder figure draws a waterfall for (beyond: each family's smallest and largest k).
 LADDER_CELLS = 8
 LABELS = {"m": "expert trajectories m", "k": "features k", "rate": "failure rate"}
+#: The bound a reader compares with: drawn bold in its gamma's colour; the others thin and grey.
+HEADLINE_BOUND = "abbeel-ng"
+
+
+@contextmanager
+def house_style():
+    """The house style as a context (rcParams restored on exit: nothing global changes)."""
+    with matplotlib.style.context(STYLE_FILE):
+        yield
 
 
 def _panels(cells):
@@ -43,47 +56,47 @@ def _panels(cells):
     return groups
 
 
-def _figure(n_panels, height=2.6, columns=None):
+def _figure(n_panels, height=2.6, columns=None, sharex=False):
+    """A figure of n panels: one column wide for one panel, two columns wide for more."""
     columns = columns or min(n_panels, 2)
     rows = -(-n_panels // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(PANEL * columns, height * rows), squeeze=False)
+    width = PANEL if columns == 1 else TWO_COLUMNS * min(1.0, columns / 2) if columns <= 2 else TWO_COLUMNS
+    fig = Figure(figsize=(width, height * rows))
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=sharex)
     for ax in axes.ravel()[n_panels:]:
         ax.set_visible(False)
     return fig, axes.ravel()[:n_panels]
 
 
 def _log_axes(ax, x=True, y=True):
-    """Log scales with plain-number major labels and no minor labels (readable when small)."""
-    from matplotlib.ticker import LogFormatterSciNotation, NullFormatter, ScalarFormatter
+    """Log scales labelled 10^n at every decade, the same on every axis of every figure; an axis
+    spanning less than about a decade also labels its minor ticks (2 x 10^0, ...), so that it
+    never shows no number at all."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
-    if x:
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(ScalarFormatter() if _span(ax.get_xlim()) < 1e4
-                                     else LogFormatterSciNotation())
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    if y:
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())
-
-
-def _k_ticks(ax, cells):
-    """Label the k axis at the measured k values."""
-    from matplotlib.ticker import FixedLocator, NullLocator
-
-    ks = sorted({c.k for c in cells})
-    ax.xaxis.set_major_locator(FixedLocator(ks))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticklabels([str(k) for k in ks])
+    for on, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+        if on:
+            scale("log")
+            axis.set_major_locator(LogLocator(base=10, numticks=7))
+            axis.set_major_formatter(LogFormatterSciNotation())
+            axis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
 
 
-def _span(limits):
-    low, high = limits
-    return high / low if low > 0 else np.inf
+def _decades(low, high):
+    """[low, high] widened to whole decades (at least one): a log axis's range."""
+    low, high = max(low, 1e-300), max(high, low)
+    return 10.0 ** np.floor(np.log10(low)), 10.0 ** np.ceil(np.log10(high) + (high == low))
 
 
-def _legend_below(ax, ncol=2):
+def _around(low, high, margin=1.6):
+    """A log axis's range with the data's end points inside it, not on the frame."""
+    return low / margin, high * margin
+
+
+def _legend_below(ax, ncol=2, offset=-0.28):
+    """The panel's legend under its axes, outside the data."""
     if ax.get_legend_handles_labels()[0]:  # a panel with nothing measured yet has no legend
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=ncol)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, offset), ncol=ncol)
 
 
 def _gammas(cells):
@@ -148,80 +161,157 @@ def slope(ks, ms) -> float:
     return float(np.polyfit(np.log(ks), np.log(ms), 1)[0])
 
 
-def plot_mstar_vs_k(cells, criterion="theorem"):
-    """(a) empirical m* with [m_lo, m_hi] against k, log-log, beside every bound."""
+def slope_interval(ks, lows, highs) -> tuple[float, float]:
+    """The slopes of log m against log k that the m* intervals allow at their extremes: the
+    least-squares slope through the lower ends at the smaller half of the k values and the upper
+    ends at the larger half (the steepest the intervals permit), and the reverse (the
+    flattest). With two k this is exactly the range of lines through both intervals."""
+    ks, lows, highs = (np.asarray(v, float) for v in (ks, lows, highs))
+    if np.unique(ks).size < 2:
+        return float("nan"), float("nan")
+    large = ks > np.median(ks) if np.unique(ks).size > 2 else ks == ks.max()
+    steep = slope(ks, np.where(large, highs, lows))
+    flat = slope(ks, np.where(large, lows, highs))
+    return min(steep, flat), max(steep, flat)
+
+
+def _predicted(explanations, criterion) -> dict:
+    """cell id -> the predicted m* of mcirl.explain for criterion."""
+    return {e.cell_id: e.predicted[criterion]["m"] for e in explanations or ()
+            if criterion in e.predicted}
+
+
+def plot_mstar_vs_k(cells, criterion="theorem", explanations=None):
+    """(a) the headline: measured m* with [m_lo, m_hi] against k, log-log, per feature family
+    and learner; colour and marker by gamma; Abbeel & Ng's bound bold in its gamma's colour and
+    the other bounds thin and grey; the fitted slope of log m* against log k with the range the
+    intervals allow (:func:`slope_interval`) in the legend; mcirl explain's predicted m* as a
+    dotted line where given."""
     groups = _panels(cells)
-    with plt.rc_context(STYLE):
-        fig, axes = _figure(len(groups), height=3.0)
+    predicted = _predicted(explanations, criterion)
+    others = [n for n in bounds.BOUNDS if n != HEADLINE_BOUND] + ["bernstein"]
+    grey = {name: (LINESTYLES[i % 4], None if i < 4 else "x") for i, name in enumerate(others)}
+    with house_style():
+        fig, axes = _figure(len(groups), height=3.2)
         for ax, ((features, method), group) in zip(axes, groups.items()):
             ks_all = np.array([c.k for c in group], dtype=float)
-            ks = np.geomspace(ks_all.min(), max(ks_all.max(), ks_all.min() * 1.01), 60)
-            _bound_curves(ax, group, ks)
+            ks = np.geomspace(ks_all.min(), ks_all.max(), 60)
+            eps, delta = group[0].eps, group[0].delta
             for gi, g in enumerate(_gammas(group)):
-                pts = _mstar_points([c for c in group if c.gamma == g], criterion)
-                if not pts:
-                    continue
-                k, m, lo, hi, above = (np.array(v) for v in zip(*pts))
-                found = ~above
-                fit = slope(k[found], m[found])
-                label = f"m* gamma={g:g}" + (f", slope {fit:.2f}" if np.isfinite(fit) else "")
-                cont = ax.errorbar(k[found], m[found], yerr=[lo[found], hi[found]],
-                                   fmt=MARKERS[gi % len(MARKERS)], color="black", ms=4,
-                                   capsize=2, elinewidth=0.8, label=label)
-                cont.lines[0].set_gid(f"mstar:{g:g}")
-                if above.any():
-                    cap = ax.errorbar(k[above], m[above], yerr=0.5 * m[above], lolims=True,
-                                      fmt=MARKERS[gi % len(MARKERS)], mfc="white", color="black",
-                                      ms=4, label=f"m* > cap, gamma={g:g}")
-                    cap.lines[0].set_gid(f"above_cap:{g:g}")
+                colour, marker = OKABE_ITO[gi % len(OKABE_ITO)], MARKERS[gi % len(MARKERS)]
+                at = sorted((c for c in group if c.gamma == g), key=lambda c: c.k)
+                for name, (bound, crit, _) in bounds.BOUNDS.items():
+                    if name not in applicable_bounds(features):
+                        continue
+                    headline = name == HEADLINE_BOUND
+                    ls, _ = grey.get(name, ("-", None))
+                    line, = ax.plot(ks, bound(ks, g, eps, delta), color=colour if headline else "0.6",
+                                    lw=2.0 if headline else 0.7, ls="-" if headline else ls,
+                                    zorder=2 if headline else 1,
+                                    label=(f"Abbeel & Ng bound, gamma={g:g}" if headline
+                                           else f"{name} ({crit})" if gi == 0 else None))
+                    line.set_gid(f"bound:{name}:{g:g}")
+                measured = [c for c in at if np.isfinite(c.variance)]
+                if measured:
+                    yb = [float(bounds.bernstein_trajectories(c.k, g, eps, delta, [c.variance])) for c in measured]
+                    line, = ax.plot([c.k for c in measured], yb, color="0.6", lw=0.7, ls=grey["bernstein"][0],
+                                    marker="x", ms=3, label="bernstein, measured variance" if gi == 0 else None)
+                    line.set_gid(f"bound:bernstein:{g:g}")
+                pts = _mstar_points(at, criterion)
+                if pts:
+                    k, m, lo, hi, above = (np.array(v) for v in zip(*pts))
+                    found = ~above
+                    fit = slope(k[found], m[found])
+                    low, high = slope_interval(k[found], m[found] - lo[found], m[found] + hi[found])
+                    label = f"measured m*, gamma={g:g}" + (
+                        f": slope {fit:.2f} [{low:.2f}, {high:.2f}]" if np.isfinite(fit) else "")
+                    cont = ax.errorbar(k[found], m[found], yerr=[lo[found], hi[found]], fmt=marker,
+                                       color=colour, ms=5, mec="black", mew=0.5, elinewidth=1.0,
+                                       zorder=4, label=label)
+                    cont.lines[0].set_gid(f"mstar:{g:g}")
+                    if above.any():
+                        cap = ax.errorbar(k[above], m[above], yerr=0.5 * m[above], lolims=True, fmt=marker,
+                                          mfc="white", color=colour, ms=5, zorder=4,
+                                          label=f"m* > cap, gamma={g:g}")
+                        cap.lines[0].set_gid(f"above_cap:{g:g}")
+                guess = [(c.k, predicted[c.cell_id]) for c in at if c.cell_id in predicted]
+                if guess:
+                    line, = ax.plot(*zip(*guess), color=colour, ls=":", lw=1.2, marker=marker, mfc="none",
+                                    ms=4, zorder=3, label=f"predicted m* (mcirl explain), gamma={g:g}")
+                    line.set_gid(f"predicted:{g:g}")
             _log_axes(ax)
-            _k_ticks(ax, group)
+            ax.set_xlim(*_around(ks_all.min(), ks_all.max()))
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel(LABELS["m"])
-            ax.set_title(f"{features} features, {method}\ncriterion {criterion}, "
-                         f"eps={group[0].eps:g}, delta={group[0].delta:g}")
-            _legend_below(ax)
-        fig.tight_layout()
+            ax.set_title(f"{features} features, {method}: criterion {criterion}, "
+                         f"eps = {eps:g}, delta = {delta:g}")
+            _legend_below(ax, ncol=2, offset=-0.2)
     return fig
 
 
-def plot_failure_curves(cells, criterion="theorem", confidence=0.95):
-    """(b) failure rate against m per cell, Clopper-Pearson band, delta and m_AN marked; under
-    the curve, stacked, the shares of rows certified (proven never to stop) and undecided
-    (stopped by the cap), both failures: the rest of the failures terminated off target."""
-    with plt.rc_context(STYLE):
-        fig, axes = _figure(len(cells), height=2.2, columns=min(len(cells), 3))
-        for ax, c in zip(axes, cells):
-            f, r = c.failures[criterion], c.reps
-            if c.outcomes:
-                certified, undecided = (c.outcomes[name] / r for name in ("certified", "undecided"))
-                ax.fill_between(c.m, 0, certified, step="mid", color="0.55", alpha=0.45, lw=0,
-                                label="certified (never stops)", gid="certified")
-                ax.fill_between(c.m, certified, certified + undecided, step="mid",
-                                color=OKABE_ITO[4], alpha=0.45, lw=0, label="undecided (cap)",
-                                gid="undecided")
-            low, high = clopper_pearson(f, r, confidence)
-            ax.fill_between(c.m, low, high, color=OKABE_ITO[0], alpha=0.25, lw=0,
+def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanations=None):
+    """(b) failure rate against m per cell on one shared m axis, with its Clopper-Pearson band;
+    delta as a shaded band (the target region), m_AN and mcirl explain's predicted m* marked;
+    under each curve a strip of how the learner's rows ended (terminated, certified: proven
+    never to stop, undecided: stopped by the cap; the last two are failures)."""
+    predicted = _predicted(explanations, criterion)
+    columns = 2 if len(cells) in (2, 4) else min(len(cells), 3)
+    rows = -(-len(cells) // columns)
+    with house_style():
+        fig = Figure(figsize=(PANEL if columns == 1 else TWO_COLUMNS, 2.9 * rows - 0.5))
+        # per row of panels: the curve, the outcome strip under it, a gap for the labels
+        grid = fig.add_gridspec(3 * rows - 1, columns, height_ratios=([4, 1.1, 1.7] * rows)[:-1],
+                                hspace=0.08, wspace=0.3)
+        low_m = min(float(c.m.min()) for c in cells)
+        high_m = max(max(float(c.m.max()), c.bound, predicted.get(c.cell_id, 0.0)) for c in cells)
+        xlim = _decades(low_m, high_m * 1.5)
+        axes, strips = [], []
+        for i, c in enumerate(cells):
+            r, col = divmod(i, columns)
+            ax = fig.add_subplot(grid[3 * r, col])
+            strip = fig.add_subplot(grid[3 * r + 1, col], sharex=ax)
+            axes.append(ax)
+            strips.append(strip)
+            f, n = c.failures[criterion], c.reps
+            ax.axhspan(0, c.delta, color=OKABE_ITO[2], alpha=0.15, lw=0, gid="delta",
+                       label=f"failure rate <= delta = {c.delta:g}")
+            low, high = clopper_pearson(f, n, confidence)
+            ax.fill_between(c.m, low, high, color=OKABE_ITO[0], alpha=0.25, lw=0, gid="band",
                             label=f"{confidence:.0%} Clopper-Pearson")
-            ax.plot(c.m, f / r, marker="o", ms=2.5, color=OKABE_ITO[0], label="failure rate")
-            ax.axhline(c.delta, color=OKABE_ITO[3], ls="--", lw=0.9, label=f"delta = {c.delta:g}",
-                       gid="delta")
-            ax.axvline(c.bound, color=OKABE_ITO[1], ls=":", lw=1.1, label="m_AN (Abbeel & Ng)",
-                       gid="m_AN")
-            _log_axes(ax, y=False)
+            ax.plot(c.m, f / n, marker="o", ms=2.5, color=OKABE_ITO[0], label="failure rate")
+            ax.axvline(c.bound, color=OKABE_ITO[3], ls="--", lw=1.1, label="m_AN (Abbeel & Ng)", gid="m_AN")
+            if c.cell_id in predicted:
+                ax.axvline(predicted[c.cell_id], color=OKABE_ITO[4], ls=":", lw=1.3,
+                           label="predicted m* (mcirl explain)", gid="predicted")
             ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel(LABELS["m"])
-            ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
-            ax.set_title(f"{c.features} k={c.k} gamma={c.gamma:g} {c.method}")
-        axes[0].legend(loc="upper right")
-        fig.tight_layout()
+            if col == 0:
+                ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
+            ax.set_title(f"{c.features}, k = {c.k}, gamma = {c.gamma:g}, {c.method}", fontsize=7)
+            ax.tick_params(labelbottom=False)
+            shares = [c.outcomes[name] / n for name in ("terminated", "certified", "undecided")] if c.outcomes \
+                else [np.ones(c.m.size), np.zeros(c.m.size), np.zeros(c.m.size)]
+            stack = strip.stackplot(c.m, *shares, step="mid", colors=[OKABE_ITO[5], "0.55", OKABE_ITO[4]],
+                                    alpha=0.7, labels=["rows terminated", "certified (never stop)",
+                                                       "undecided (cap)"])
+            for poly, name in zip(stack, ("terminated", "certified", "undecided")):
+                poly.set_gid(name)
+            strip.set_ylim(0, 1)
+            strip.set_yticks([0, 1])
+            if col == 0:
+                strip.set_ylabel("rows", fontsize=6)
+            strip.set_xlabel(LABELS["m"])
+            _log_axes(strip, y=False)
+            strip.set_xlim(*xlim)
+        handles = [h for a in (axes[0], strips[0]) for h in a.get_legend_handles_labels()[0]]
+        labels = [t for a in (axes[0], strips[0]) for t in a.get_legend_handles_labels()[1]]
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
     return fig
 
 
 def plot_looseness(cells, criterion="theorem"):
     """(c) bound / empirical m* against k for every bound (cells with m* found)."""
     groups = _panels(cells)
-    with plt.rc_context(STYLE):
+    with house_style():
         fig, axes = _figure(len(groups), height=2.8)
         for ax, ((features, method), group) in zip(axes, groups.items()):
             for gi, g in enumerate(_gammas(group)):
@@ -245,12 +335,11 @@ def plot_looseness(cells, criterion="theorem"):
                         ha="center", va="center", gid="looseness-empty")
             ax.axhline(1.0, color="black", lw=0.8, gid="tight")
             _log_axes(ax)
-            _k_ticks(ax, group)
+            ax.set_xlim(*_around(min(c.k for c in group), max(c.k for c in group)))
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel("bound / empirical m*")
-            ax.set_title(f"looseness: {features} features, {method}\ncriterion {criterion}")
+            ax.set_title(f"how loose each bound is: {features} features, {method}, criterion {criterion}")
             _legend_below(ax)
-        fig.tight_layout()
     return fig
 
 
@@ -274,8 +363,9 @@ def plot_seed_table(cells, criterion="theorem"):
             line.append(f"m_AN {count_text(c.bound)}\nm* {mstar_text(row)}\nm_AN/m* {ratio}")
         text.append(line)
     labels = [f"{f}\n{a}\ngamma = {g:g}" for f, a, g in rows]
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(1.5 * (len(ks) + 1), 0.35 + 0.5 * (len(rows) + 1)))
+    with house_style():
+        fig = Figure(figsize=(min(TWO_COLUMNS, 1.7 * (len(ks) + 1)), 0.35 + 0.55 * (len(rows) + 1)))
+        ax = fig.subplots()
         ax.axis("off")
         table = ax.table(cellText=[[label, *line] for label, line in zip(labels, text)],
                          colLabels=["", *[f"k = {k}" for k in ks]], bbox=[0, 0, 1, 1],
@@ -289,20 +379,27 @@ def plot_seed_table(cells, criterion="theorem"):
 
 
 def plot_performance(cells):
-    """Value of the learned policy relative to the expert's against m (Abbeel & Ng Fig. 4)."""
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(PANEL, 2.5))
+    """Value of the learned policy relative to the expert's against m (Abbeel & Ng 2004,
+    Fig. 4), one line per cell labelled by its features and parameters, with the range of the
+    per-instance means as a band (the store keeps each task's mean, not every replicate)."""
+    with house_style():
+        fig = Figure(figsize=(PANEL, 3.0))
+        ax = fig.subplots()
         for i, c in enumerate(cells):
-            line, = ax.plot(c.m, c.performance, marker=MARKERS[i % len(MARKERS)], ms=3,
-                            color=OKABE_ITO[i % len(OKABE_ITO)],
-                            label=f"{c.family} k={c.k} gamma={c.gamma:g} {c.method}")
+            colour, marker = OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]
+            if c.performance_range is not None:
+                ax.fill_between(c.m, *c.performance_range, color=colour, alpha=0.15, lw=0,
+                                gid=f"performance-band:{c.cell_id[:8]}")
+            line, = ax.plot(c.m, c.performance, marker=marker, ms=3, color=colour,
+                            label=f"{c.features} k={c.k} gamma={c.gamma:g} {c.method}")
             line.set_gid(f"performance:{c.cell_id[:8]}")
-        ax.axhline(1.0, color="black", lw=0.8, ls="--", label="expert")
+        ax.axhline(1.0, color="black", lw=0.8, ls="--", label="the expert")
         _log_axes(ax, y=False)
+        ax.set_xlim(*_decades(min(float(c.m.min()) for c in cells), max(float(c.m.max()) for c in cells)))
         ax.set_xlabel(LABELS["m"])
         ax.set_ylabel("value of learned policy / expert's")
-        ax.legend(loc="lower right")
-        fig.tight_layout()
+        ax.set_title("learned policy's value (band: range over MDP instances)")
+        _legend_below(ax, ncol=1, offset=-0.22)
     return fig
 
 
@@ -315,8 +412,8 @@ def plot_elbow_curves(curves, elbows):
     """Held-out accuracy against N per k (full rank), the elbow and its interval marked."""
     curves, elbows = _full_rank(curves), _full_rank(elbows)
     noises = sorted({r["noise"] for r in curves})
-    with plt.rc_context(STYLE):
-        fig, axes = _figure(len(noises), height=2.6)
+    with house_style():
+        fig, axes = _figure(len(noises), height=2.8, sharex=True)
         for ax, noise in zip(axes, noises):
             ks = sorted({r["k"] for r in curves if r["noise"] == noise})
             for i, k in enumerate(ks):
@@ -340,10 +437,10 @@ def plot_elbow_curves(curves, elbows):
             _log_axes(ax, y=False)
             ax.set_xlabel("pairwise comparisons N")
             ax.set_ylabel("held-out accuracy (expected)")
-            ax.set_title(f"rank-d fits, temperature {noise:g}\n"
-                         "star: elbow (bootstrap interval); dotted: Bayes")
-            ax.legend(loc="lower right")
-        fig.tight_layout()
+            ax.set_title(f"held-out accuracy of full-rank fits, temperature {noise:g}")
+            ax.plot([], [], ls="none", marker="*", color="0.3", label="elbow (bootstrap interval)")
+            ax.plot([], [], ls=":", color="0.3", label="Bayes accuracy")
+            _legend_below(ax, ncol=3, offset=-0.22)
     return fig
 
 
@@ -353,8 +450,9 @@ def plot_elbow_scaling(elbows):
 
     elbows = [e for e in _full_rank(elbows) if e["n_elbow"] is not None]
     noises = sorted({e["noise"] for e in elbows})
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(PANEL, 2.8))
+    with house_style():
+        fig = Figure(figsize=(PANEL, 3.2))
+        ax = fig.subplots()
         all_k = [e["k"] for e in elbows]
         k_line = np.geomspace(min(all_k + [10]) / 1.2, max(all_k + [10]) * 1.2, 50)
         for i, noise in enumerate(noises):
@@ -363,27 +461,25 @@ def plot_elbow_scaling(elbows):
             n = np.array([e["n_elbow"] for e in rows], float)
             lo = n - np.array([e["n_low"] if e["n_low"] is not None else e["n_elbow"] for e in rows])
             hi = np.array([e["n_high"] if e["n_high"] is not None else e["n_elbow"] for e in rows]) - n
-            bar = ax.errorbar(k, n, yerr=[lo, hi], fmt=MARKERS[i % len(MARKERS)], color="black",
-                              capsize=2, ms=4, label=f"N_elbow, temperature {noise:g}")
+            bar = ax.errorbar(k, n, yerr=[lo, hi], fmt=MARKERS[i % len(MARKERS)], color=OKABE_ITO[i % 8],
+                              mec="black", mew=0.5, capsize=2, ms=5, zorder=3,
+                              label=f"N_elbow, temperature {noise:g}")
             bar.lines[0].set_gid(f"n_elbow:{noise:g}")
             if len(rows) >= 2:
                 for j, (name, (c, rms)) in enumerate(fit_scalings(k, n).items()):
-                    line, = ax.plot(k_line, c * SCALINGS[name](k_line), color=OKABE_ITO[(j + 1) % 8],
-                                    ls=LINESTYLES[i % 4], lw=0.9,
-                                    label=f"{c:.3g} x {name} (rms log residual {rms:.2f})")
+                    # colour: the temperature; line style: the scaling form
+                    line, = ax.plot(k_line, c * SCALINGS[name](k_line), color=OKABE_ITO[i % 8],
+                                    ls=LINESTYLES[(j + 1) % 4], lw=0.9, alpha=0.8,
+                                    label=f"T={noise:g}: {number_text(c)} * {name} (rms log residual {rms:.2f})")
                     line.set_gid(f"scaling:{name}:{noise:g}")
         ax.plot([10], [150], marker="X", ms=8, color=OKABE_ITO[3], ls="none", gid="claim",
                 label="the text's claim: N ~ 150 at k ~ 10")
         _log_axes(ax)
-        from matplotlib.ticker import FixedLocator, NullLocator
-
-        ticks = sorted(set(all_k) | {10})
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([str(k) for k in ticks])
+        ax.set_xlim(*_around(min(all_k + [10]), max(all_k + [10])))
         ax.set_xlabel("latent utility dimension k")
         ax.set_ylabel("elbow N (comparisons)")
-        ax.legend(loc="upper left", fontsize=5.5)
+        ax.set_title("where the accuracy curve bends, against k")
+        _legend_below(ax, ncol=1, offset=-0.2)
     return fig
 
 
@@ -400,6 +496,11 @@ def plot_ladder(explanations):
     for e in explanations:
         groups.setdefault((e.features, e.gamma), []).append(e)
     groups = {key: sorted(g, key=lambda e: e.k) for key, g in groups.items()}
+    with house_style():
+        return _ladder_figure(explanations, groups, ks, two, STEPS)
+
+
+def _ladder_figure(explanations, groups, ks, two, STEPS):
     fig, axes = _figure(2 if two else 1, height=2.8)
     ax = axes[0]
     x = np.arange(len(STEPS))
@@ -443,9 +544,7 @@ def plot_ladder(explanations):
             ax.plot([], [], color="#555555", ls=LINESTYLES[li % 4], marker=MARKERS[li % len(MARKERS)],
                     label=f"{features}, gamma={gamma:g}")
         _log_axes(ax)
-        _k_ticks(ax, explanations)
-        if len(ks) > 6:
-            ax.tick_params(axis="x", labelrotation=45)
+        ax.set_xlim(*_around(min(ks), max(ks)))
         ax.set_xlabel(LABELS["k"])
         ax.set_ylabel("factor of the step")
         ax.set_title("(b) each step's factor against k")
@@ -454,31 +553,103 @@ def plot_ladder(explanations):
     return fig
 
 
-def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None,
-                field="--out", explanations=None) -> list[Path]:
-    """Save figures (a)-(d), the performance curve, given explanations (mcirl.explain) the
-    ladder and, given elbow = (curves, elbows), the elbow figures as out_dir/<name>.<fmt>,
-    atomically (``field`` names out_dir in errors)."""
-    out_dir = output_dir(out_dir, field)
-    figures = {}
+@dataclass(frozen=True)
+class Figures:
+    """What :func:`write_plots` wrote: the files, a one-line description of each (the alt text
+    the report gives them), and the kinds it did not draw with the reason."""
+
+    paths: list = field(default_factory=list)
+    alt: dict = field(default_factory=dict)  #: path -> one-line description
+    skipped: dict = field(default_factory=dict)  #: kind -> why it was not drawn
+
+    def __iter__(self):  # a Figures reads as its list of paths
+        return iter(self.paths)
+
+    def __len__(self):
+        return len(self.paths)
+
+
+def _several_k(cells) -> str | None:
+    """Why a figure against k does not fit (None: it does): every panel needs two k."""
+    panels = _panels(cells)
+    if all(len({c.k for c in group}) < 2 for group in panels.values()):
+        ks = sorted({c.k for c in cells})
+        return f"needs at least two k in a panel (features and learner); the cells have k = {ks}"
+    return None
+
+
+def _with_mstar(cells, criterion) -> str | None:
+    if not any(c.mstar.get(criterion, {}).get("status") in ("found", "below_min") for c in cells):
+        return f"no cell has an m* for criterion {criterion} yet"
+    return None
+
+
+def plan_figures(cells, criterion="theorem", elbow=None, explanations=None) -> tuple[dict, dict]:
+    """({kind: (draw, alt text)}, {kind: why skipped}): the figure kinds the data fit."""
+    kinds, skipped = {}, {}
+    described = ", ".join(sorted({f"{c.features} features" for c in cells}))
+
+    def consider(kind, why_not, draw, alt):
+        if why_not:
+            skipped[kind] = why_not
+        else:
+            kinds[kind] = (draw, alt)
+
     if cells:
-        figures = {"mstar_vs_k": plot_mstar_vs_k(cells, criterion),
-                   "failure_rates": plot_failure_curves(cells, criterion),
-                   "looseness": plot_looseness(cells, criterion),
-                   "seed_table": plot_seed_table(cells, criterion)}
+        ks = sorted({c.k for c in cells})
+        consider("mstar_vs_k", _several_k(cells) or _with_mstar(cells, criterion),
+                 lambda: plot_mstar_vs_k(cells, criterion, explanations),
+                 f"Measured m* ({criterion}) with intervals against k = {ks[0]}..{ks[-1]} ({described}), "
+                 "beside Abbeel & Ng's bound (bold) and the other bounds (grey), log-log.")
+        consider("failure_rates", None, lambda: plot_failure_curves(cells, criterion, explanations=explanations),
+                 f"Failure rate ({criterion}) against m for each of {len(cells)} cells with Clopper-Pearson "
+                 "bands, delta and m_AN marked, and how the learner's rows ended.")
+        consider("looseness", _several_k(cells) or _with_mstar(cells, criterion),
+                 lambda: plot_looseness(cells, criterion),
+                 f"Each bound divided by the measured m* ({criterion}) against k, log-log.")
+        consider("seed_table", None, lambda: plot_seed_table(cells, criterion),
+                 "The seed table as a figure: m_AN, measured m* [interval] and their ratio per cell.")
         measured = [c for c in cells if np.isfinite(c.performance).any()]
-        if measured:  # databases written before performance was recorded have none
-            figures["performance"] = plot_performance(measured)
+        consider("performance", None if measured else "the database predates stored performance",
+                 lambda: plot_performance(measured),
+                 "Value of the learned policy relative to the expert's against m, per cell.")
     if explanations:
-        figures["ladder"] = plot_ladder(explanations)
+        consider("ladder", None, lambda: plot_ladder(explanations),
+                 "The bound's relaxations undone one at a time, from m_AN to the predicted m*, per cell.")
     if elbow is not None and elbow[0]:
-        figures["elbow_curves"] = plot_elbow_curves(*elbow)
-        figures["elbow_scaling"] = plot_elbow_scaling(elbow[1])
-    paths = []
-    for name, fig in figures.items():
+        consider("elbow_curves", None, lambda: plot_elbow_curves(*elbow),
+                 "Held-out accuracy of full-rank Bradley-Terry fits against the number of comparisons, "
+                 "per k, with each elbow and the Bayes accuracy.")
+        found = [e for e in _full_rank(elbow[1]) if e["n_elbow"] is not None]
+        consider("elbow_scaling", None if found else "no elbow was found",
+                 lambda: plot_elbow_scaling(elbow[1]),
+                 "The elbow N against k, log-log, with fitted scalings and the text's claim (k = 10, N = 150).")
+    return kinds, skipped
+
+
+def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None,
+                field="--out", explanations=None) -> Figures:
+    """Save every figure kind the data fit (:func:`plan_figures`): (a)-(d), the performance
+    curve, given explanations (mcirl.explain) the ladder and, given elbow = (curves, elbows),
+    the elbow figures, as out_dir/<kind>.<fmt>, atomically (``field`` names out_dir in
+    errors). PNG at 200 dpi; PDF and SVG are vector files with their fonts embedded."""
+    out_dir = output_dir(out_dir, field)
+    kinds, skipped = plan_figures(cells, criterion, elbow, explanations)
+    written = Figures(skipped=skipped)
+    for name, (draw, alt) in kinds.items():
+        fig = draw()
         path = out_dir / f"{name}.{fmt}"
-        with atomic_path(path, field) as tmp:
-            fig.savefig(tmp, format=fmt, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
-        plt.close(fig)
-        paths.append(path)
-    return paths
+        with house_style(), atomic_path(path, field) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt, alt))
+        written.paths.append(path)
+        written.alt[path] = alt
+    return written
+
+
+def _metadata(fmt: str, alt: str) -> dict:
+    """The figure's description in the file itself, where the format has a field for it."""
+    if fmt == "png":
+        return {"Description": alt}
+    if fmt == "pdf":
+        return {"Subject": alt}
+    return {"Description": alt}

@@ -213,7 +213,11 @@ def blocks(cells, runs, criterion, figures, explanations=(), elbow=((), ())):
                                         "instances x reps", "wall s", "status"], run_table(runs)))]
     if figures:
         out.append(("h2", "Figures"))
-        out += [("image", path) for path in figures]
+        alt = getattr(figures, "alt", {})
+        out += [("image", (path, alt.get(path, Path(path).stem))) for path in figures]
+    skipped = getattr(figures, "skipped", {})
+    if skipped:
+        out.append(("p", "Not drawn: " + "; ".join(f"{kind} ({why})" for kind, why in skipped.items()) + "."))
     return out
 
 
@@ -346,7 +350,8 @@ def to_markdown(blocks_, base: Path) -> str:
             lines += ["| " + " | ".join(row) + " |" for row in rows]
             lines.append("")
         elif kind == "image":
-            lines += [f"![{Path(payload).stem}]({os.path.relpath(payload, base)})", ""]
+            path, alt = payload
+            lines += [f"![{alt}]({os.path.relpath(path, base)})", ""]
     return "\n".join(lines)
 
 
@@ -366,11 +371,12 @@ def to_html(blocks_) -> str:
             parts += ["<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in rows]
             parts.append("</table>")
         elif kind == "image":
-            path = Path(payload)
+            path, alt = Path(payload[0]), payload[1]
             mime = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}[path.suffix[1:]]
             data = base64.b64encode(path.read_bytes()).decode()
             tag = "embed" if mime == "application/pdf" else "img"
-            parts.append(f"<p><{tag} src='data:{mime};base64,{data}' alt='{path.stem}'></p>")
+            parts.append(f"<p><{tag} src='data:{mime};base64,{data}' alt='{html.escape(alt, quote=True)}' "
+                         f"title='{html.escape(alt, quote=True)}'></p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -382,7 +388,7 @@ def write_report(cells, runs, out: Path, criterion="theorem", figures=(),
     CellExplanation objects, for the ladder and the predicted m*; elbow: the elbow runs'
     (curve rows, elbow rows)."""
     out = Path(out)
-    content = blocks(cells, runs, criterion, list(figures), explanations, elbow)
+    content = blocks(cells, runs, criterion, figures, explanations, elbow)
     html_path = out.with_suffix(".html")
     for path, text in ((out, to_markdown(content, out.parent)), (html_path, to_html(content))):
         with atomic_path(path, field) as tmp:

@@ -56,6 +56,9 @@ class CellSummary:
     certificate: str = "off"  #: issue 28
     outcomes: dict = field(default_factory=dict)  #: outcome -> (n,) int64 pooled row counts
     max_gap: float = float("nan")  #: MWAL: largest certified duality gap stored for the cell
+    #: (low, high): (n,) each, the smallest and largest per-instance mean performance at each m
+    #: (None before performance was stored)
+    performance_range: tuple | None = None
 
     @property
     def method(self) -> str:
@@ -105,10 +108,14 @@ def collect(store, run_ids=None) -> list[CellSummary]:
             reps = np.zeros(ms.size, dtype=np.int64)
             fails = {crit: np.zeros(ms.size, dtype=np.int64) for crit in CRITERIA}
             perf = np.zeros(ms.size)
+            by_instance = {}  # instance -> [(n,) reps, (n,) reps * performance]
             outcomes = {name: np.zeros(ms.size, dtype=np.int64) for name in OUTCOMES}
             for e in rows:
                 i = index[e["m"]]
                 reps[i] += e["reps"]
+                own = by_instance.setdefault(e["instance"], [np.zeros(ms.size), np.zeros(ms.size)])
+                own[0][i] += e["reps"]
+                own[1][i] += e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
                 for name, count in stored_outcomes(e).items():
                     outcomes[name][i] += count
                 perf[i] += e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
@@ -118,6 +125,8 @@ def collect(store, run_ids=None) -> list[CellSummary]:
             gaps = [e["max_gap"] for e in rows if e.get("max_gap") is not None]
             stars = [r for r in mstar if r["cell_id"] == c["cell_id"]]
             holders.setdefault(c["cell_id"], []).append(run_id)
+            spread = _spread([total / np.maximum(n, 1) for n, total in by_instance.values()],
+                             [n > 0 for n, _ in by_instance.values()])
             cells[c["cell_id"]] = CellSummary(
                 cell_id=c["cell_id"], run_id=run_id, family=c["family"], features=c["features"],
                 k=c["k"], gamma=c["gamma"], S=c["S"], algorithm=c["algorithm"], eps=c["eps"],
@@ -129,8 +138,22 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                                  for crit in CRITERIA},
                 run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"],
                 projection_step=c["projection_step"], certificate=c["certificate"],
-                outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"))
+                outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"), performance_range=spread)
     return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
+
+
+def _spread(means, present):
+    """(low, high) over instances of per-m means, where each instance has rows (None if no
+    performance was stored)."""
+    means, present = np.array(means), np.array(present)
+    valid = present & ~np.isnan(means)
+    if not valid.any():
+        return None
+    low = np.where(valid, means, np.inf).min(axis=0)
+    high = np.where(valid, means, -np.inf).max(axis=0)
+    missing = ~valid.any(axis=0)
+    low[missing], high[missing] = np.nan, np.nan
+    return low, high
 
 
 def stored_outcomes(row) -> dict:

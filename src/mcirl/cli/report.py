@@ -48,11 +48,11 @@ def _plot(args) -> None:
     with Store(args.db, readonly=True) as store:
         cells, elbow = _cells_of(store, args.run, elbows_too=True)
         explained = _explanations(store, cells, not args.no_ladder, args.json)
-    paths = [str(p) for p in write_plots(cells, args.out, args.format, args.criterion, elbow,
-                                         explanations=explained)]
+    written = write_plots(cells, args.out, args.format, args.criterion, elbow, explanations=explained)
+    paths = [str(p) for p in written]
     if args.json:
-        return emit_json({"figures": paths, "cells": len(cells)})
-    print("\n".join(paths))
+        return emit_json({"figures": paths, "cells": len(cells), "skipped": written.skipped})
+    print("\n".join(paths + [f"not drawn: {kind} ({why})" for kind, why in written.skipped.items()]))
 
 
 def _report(args) -> None:
