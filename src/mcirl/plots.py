@@ -431,8 +431,8 @@ def plot_elbow_curves(curves, elbows):
                     y = float(np.interp(np.log(elbow["n_elbow"]), np.log(n), acc))
                     lo = elbow["n_low"] if elbow["n_low"] is not None else elbow["n_elbow"]
                     hi = elbow["n_high"] if elbow["n_high"] is not None else elbow["n_elbow"]
-                    bar = ax.errorbar([elbow["n_elbow"]], [y], xerr=[[elbow["n_elbow"] - lo], [hi - elbow["n_elbow"]]],
-                                      fmt="*", ms=7, color=color, capsize=2)
+                    spread = [[max(elbow["n_elbow"] - lo, 0)], [max(hi - elbow["n_elbow"], 0)]]
+                    bar = ax.errorbar([elbow["n_elbow"]], [y], xerr=spread, fmt="*", ms=7, color=color, capsize=2)
                     bar.lines[0].set_gid(f"elbow:{k}")
             _log_axes(ax, y=False)
             ax.set_xlabel("pairwise comparisons N")
@@ -445,33 +445,41 @@ def plot_elbow_curves(curves, elbows):
 
 
 def plot_elbow_scaling(elbows):
-    """N_elbow against k, log-log, with the text's (k = 10, N = 150) and fitted k, k log k, k^2."""
-    from .elbow.experiment import SCALINGS, fit_scalings
+    """N_elbow with its interval over instances against k, log-log, per temperature (colour and
+    marker), with the free power-law fit (its exponent's interval over instances in the legend)
+    and the best of the fixed forms, and the text's claim (k = 10, N = 150)."""
+    from .elbow.experiment import SCALINGS, scaling_fits
 
-    elbows = [e for e in _full_rank(elbows) if e["n_elbow"] is not None]
-    noises = sorted({e["noise"] for e in elbows})
+    full = [e for e in _full_rank(elbows) if e["n_elbow"] is not None]
+    noises = sorted({e["noise"] for e in full})
     with house_style():
-        fig = Figure(figsize=(PANEL, 3.2))
+        fig = Figure(figsize=(PANEL, 3.4))
         ax = fig.subplots()
-        all_k = [e["k"] for e in elbows]
+        all_k = [e["k"] for e in full]
         k_line = np.geomspace(min(all_k + [10]) / 1.2, max(all_k + [10]) * 1.2, 50)
         for i, noise in enumerate(noises):
-            rows = sorted((e for e in elbows if e["noise"] == noise), key=lambda e: e["k"])
+            colour, marker = OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]
+            rows = sorted((e for e in full if e["noise"] == noise), key=lambda e: e["k"])
             k = np.array([e["k"] for e in rows], float)
             n = np.array([e["n_elbow"] for e in rows], float)
             lo = n - np.array([e["n_low"] if e["n_low"] is not None else e["n_elbow"] for e in rows])
             hi = np.array([e["n_high"] if e["n_high"] is not None else e["n_elbow"] for e in rows]) - n
-            bar = ax.errorbar(k, n, yerr=[lo, hi], fmt=MARKERS[i % len(MARKERS)], color=OKABE_ITO[i % 8],
-                              mec="black", mew=0.5, capsize=2, ms=5, zorder=3,
-                              label=f"N_elbow, temperature {noise:g}")
+            bar = ax.errorbar(k, n, yerr=[np.maximum(lo, 0), np.maximum(hi, 0)], fmt=marker, color=colour,
+                              mec="black", mew=0.5, ms=5, zorder=3, label=f"N_elbow, temperature {noise:g}")
             bar.lines[0].set_gid(f"n_elbow:{noise:g}")
-            if len(rows) >= 2:
-                for j, (name, (c, rms)) in enumerate(fit_scalings(k, n).items()):
-                    # colour: the temperature; line style: the scaling form
-                    line, = ax.plot(k_line, c * SCALINGS[name](k_line), color=OKABE_ITO[i % 8],
-                                    ls=LINESTYLES[(j + 1) % 4], lw=0.9, alpha=0.8,
-                                    label=f"T={noise:g}: {number_text(c)} * {name} (rms log residual {rms:.2f})")
-                    line.set_gid(f"scaling:{name}:{noise:g}")
+            fit = scaling_fits([e for e in elbows if e["noise"] == noise and e["rank"] == e["d"]])
+            if fit:
+                slope, low, high = fit["slope"]
+                a = float(np.mean(np.log(n) - slope * np.log(k)))
+                interval = "" if low is None else f" [{low:.2f}, {high:.2f}]"
+                line, = ax.plot(k_line, np.exp(a) * k_line ** slope, color=colour, ls="-", lw=1.0,
+                                label=f"T={noise:g}: N ~ k^{slope:.2f}{interval}")
+                line.set_gid(f"scaling:free:{noise:g}")
+                forms = fit["forms"]
+                best = min(forms, key=lambda name: forms[name][1])
+                line, = ax.plot(k_line, forms[best][0] * SCALINGS[best](k_line), color=colour, ls="--",
+                                lw=0.9, label=f"T={noise:g}: best form {number_text(forms[best][0])} * {best}")
+                line.set_gid(f"scaling:best:{noise:g}")
         ax.plot([10], [150], marker="X", ms=8, color=OKABE_ITO[3], ls="none", gid="claim",
                 label="the text's claim: N ~ 150 at k ~ 10")
         _log_axes(ax)

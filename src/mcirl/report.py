@@ -208,7 +208,7 @@ def blocks(cells, runs, criterion, figures, explanations=(), elbow=((), ())):
     if cells:
         out += sweep_blocks(cells, runs, criterion, explanations)
     if elbow[1]:
-        out += elbow_blocks(elbow[1])
+        out += elbow_blocks(elbow[1], elbow[0])
     out += [("h2", "Runs"), ("table", (["run", "id", "mcirl", "git", "host", "device", "seed",
                                         "instances x reps", "wall s", "status"], run_table(runs)))]
     if figures:
@@ -274,29 +274,35 @@ def sweep_blocks(cells, runs, criterion, explanations=()):
 
 
 #: The elbow table's header (mcirl elbow and the report).
-ELBOW_HEADER = ["k", "noise", "N_elbow", "95% bootstrap", "median N_elbow of ranks r < d"]
+ELBOW_HEADER = ["k", "noise", "N_elbow", "95% bootstrap over instances", "status", "unconverged fits",
+                "median N_elbow of ranks r < d"]
 
 
-def elbow_rows(elbows) -> list:
-    """One row per (k, noise) of the full-rank (r = d) fits, the elbow experiment's headline,
-    beside the median elbow of the lower ranks."""
+def elbow_rows(elbows, curves=()) -> list:
+    """One row per (k, noise) of the full-rank (r = d) fits, the elbow experiment's headline:
+    the elbow, its interval, why there is none, how many of its fits did not converge (from the
+    curve rows), beside the median elbow of the lower ranks."""
     rows = []
     for e in (e for e in elbows if e["rank"] == e["d"]):
+        stuck = sum(c.get("unconverged") or 0 for c in curves
+                    if (c["k"], c["noise"], c["rank"]) == (e["k"], e["noise"], e["rank"]))
         others = [x["n_elbow"] for x in elbows if x["k"] == e["k"] and x["noise"] == e["noise"]
                   and x["rank"] < x["d"] and x["n_elbow"] is not None]
         rows.append([str(e["k"]), f"{e['noise']:g}", "-" if e["n_elbow"] is None else count_text(e["n_elbow"]),
                      "-" if e["n_low"] is None else f"[{count_text(e['n_low'])}, {count_text(e['n_high'])}]",
+                     e.get("status") or "-", f"{stuck:,}" if curves else "-",
                      count_text(float(np.median(others))) if others else "-"])
     return rows
 
 
-def elbow_blocks(elbows):
+def elbow_blocks(elbows, curves=()):
+    methods = sorted({e["method"] for e in elbows if e.get("method")})
     return [("h2", "Elbow experiment"),
             ("p", "Held-out accuracy of rank-r Bradley-Terry fits against the number N of training "
-                  "comparisons (mcirl elbow); N_elbow is the knee of the full-rank (r = d) curve "
-                  "with its bootstrap interval over training sets, per latent dimension k and "
-                  "temperature (noise)."),
-            ("table", (ELBOW_HEADER, elbow_rows(elbows)))]
+                  "comparisons (mcirl elbow); N_elbow is read off the full-rank (r = d) curve, per "
+                  "latent dimension k and temperature (noise), with its bootstrap interval; elbow "
+                  "definition: " + ("; ".join(methods) or "-") + "."),
+            ("table", (ELBOW_HEADER, elbow_rows(elbows, curves)))]
 
 
 def run_table(runs) -> list:

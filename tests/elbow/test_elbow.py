@@ -144,7 +144,9 @@ def test_elbow_command_stores_and_plots(capsys, tmp_path):
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert {(e["k"], e["rank"]) for e in result["elbows"]} == {(2, 2), (2, 6), (4, 2), (4, 6)}
-    assert set(result["scalings"]["1.0"]) == {"k", "k log k", "k^2"}
+    scaling = result["scalings"]["1.0"]
+    assert set(scaling) == {"forms", "slope", "wins", "draws"}
+    assert set(scaling["forms"]) == {"constant", "sqrt k", "k", "k log k", "k^2"}
     assert main(argv) == 2  # stored: refused without --resume
     capsys.readouterr()
     assert main(argv + ["--resume"]) == 0
@@ -162,7 +164,7 @@ def test_elbow_command_stores_and_plots(capsys, tmp_path):
     assert accuracy == {"accuracy:2", "accuracy:4"}
     (ax,) = plot_elbow_scaling(elbows).axes
     gids = {line.get_gid() for line in ax.lines}
-    assert "claim" in gids and sum(1 for g in gids if g and g.startswith("scaling:")) == 3
+    assert "claim" in gids and {"scaling:free:1", "scaling:best:1"} <= gids
     assert ax.get_xlabel() == "latent utility dimension k"
 
 
@@ -185,3 +187,122 @@ def test_elbow_on_the_gpu_backend_gives_the_cpu_numbers(capsys, tmp_path, fake_c
             curves[backend] = collect_elbows(store)[0]
             assert store.runs()[0]["device"].startswith(backend)  # "gpu: fake_cupy"
     assert_same_rows(curves["gpu"], curves["cpu"], skip=("run_id",))
+
+
+# ----- issue 34: instances, range-free elbows, conditioning, convergence, outside references
+
+def test_the_full_item_fit_is_choix_bradley_terry(rng):
+    """On one-hot items the rank-d fit is item-level Bradley-Terry: the same optimum as
+    choix.opt_pairwise (a library nobody here wrote), whose penalty alpha ||theta||^2 is ours
+    (lam / 2) ||theta||^2 at alpha = lam / 2."""
+    choix = pytest.importorskip("choix")
+    items, lam = 6, 0.8
+    strength = rng.normal(size=items)
+    i = rng.integers(0, items, 400)
+    j = (i + rng.integers(1, items, 400)) % items
+    won = rng.random(400) < expit(strength[i] - strength[j])
+    features = (np.eye(items)[i] - np.eye(items)[j])[None]
+    theta = fit_logistic(features, np.where(won, 1.0, -1.0)[None], lam)[0]
+    data = [(a, b) if w else (b, a) for a, b, w in zip(i, j, won)]
+    reference = choix.opt_pairwise(items, data, alpha=lam / 2, method="Newton-CG", tol=1e-12)
+    np.testing.assert_allclose(theta - theta.mean(), reference - reference.mean(), atol=1e-6)
+
+
+@pytest.mark.parametrize("corner", [16, 64, 256])
+def test_kneedle_agrees_with_kneed_on_known_corners(corner):
+    """Kneedle on a concave curve with a corner: the knee is the corner, as kneed (the
+    reference implementation of Satopaa et al.) finds it."""
+    kneed = pytest.importorskip("kneed")
+    x = np.log2(GRID)
+    y = np.minimum(x, np.log2(corner)) + 0.02 * x  # rises steeply, then almost flat
+    ours = kneedle(GRID, y)
+    theirs = kneed.KneeLocator(x, y, curve="concave", direction="increasing").knee
+    assert ours == corner and 2 ** theirs == pytest.approx(corner)
+
+
+def test_the_gap_and_doubling_elbows_do_not_move_with_the_grid():
+    """Kneedle's knee moves as n_max grows (the curve is rescaled to the grid); the gap and
+    doubling elbows stay where they are once the grid reaches them."""
+    from mcirl.elbow.knee import doubling_elbows, gap_elbows
+
+    def curve(n):  # normalised accuracy: 1 - 2^-(log2 N / 2)
+        return 1 - 2.0 ** (-np.log2(n) / 2)
+
+    knees, gaps, doublings = set(), set(), set()
+    for top in (2 ** 10, 2 ** 13, 2 ** 16):
+        n = 2.0 ** np.arange(2, np.log2(top) + 1)
+        a = curve(n)[None]
+        knees.add(kneedle(n, a[0]))
+        gaps.add(float(gap_elbows(n, a, 0.1)[0]))
+        doublings.add(float(doubling_elbows(n, a, 0.02)[0]))
+    assert len(knees) == 3
+    # a >= 0.9 first at N = 2^7 (1 - 2^-3.5 = 0.912); a doubling gains 2^-(L/2) (1 - 2^-1/2)
+    # < 0.02 first from L = 8 (from N = 2^8 on every doubling gains less than 0.02)
+    assert gaps == {2.0 ** 7} and doublings == {2.0 ** 8}
+
+
+def test_a_curve_that_does_not_rise_has_no_elbow_and_says_so():
+    from mcirl.elbow.knee import elbow_status, elbows
+
+    n = np.array([4.0, 8, 16, 32, 64])
+    for method in ("gap", "doubling", "kneedle"):
+        falling = np.array([0.5, 0.4, 0.3, 0.2, 0.1])
+        knee = elbows(method, n, falling[None])[0]
+        assert elbow_status(n, falling, knee) == "no rise"
+    rising = np.array([0.1, 0.3, 0.5, 0.7, 0.85])  # still climbing at the grid's end
+    assert np.isnan(elbows("gap", n, rising[None])[0])
+    assert elbow_status(n, rising, np.nan) == "not reached"
+
+
+def test_every_k_is_equally_hard_with_an_orthonormal_mixing(rng):
+    """A Gaussian C / sqrt(k) made C^T C ill-conditioned at k = d (condition number 209 and
+    sd(u) = 2.07 in one instance); an orthonormal frame gives sd(u) = sqrt(1 + sigma_x^2)."""
+    for k in (2, 10, 20):
+        model = make_model(k=k, d=20, temperature=1.0, n_items=20000, feature_noise=0.05, rng=rng)
+        assert np.linalg.cond(model.B @ model.B.T) == pytest.approx(1.0)
+        assert model.u.std() == pytest.approx(np.sqrt(1 + 0.05 ** 2), rel=0.03)
+
+
+def test_newton_reports_the_fits_that_did_not_converge(rng, monkeypatch):
+    from mcirl.elbow import fit
+
+    f = rng.normal(size=(3, 50, 4))
+    y = np.where(rng.random((3, 50)) < 0.7, 1.0, -1.0)
+    _, converged = fit.fit_logistic(f, y, 1.0, with_convergence=True)
+    assert converged.all()
+    monkeypatch.setattr(fit, "NEWTON_STEPS", 1)
+    _, converged = fit.fit_logistic(f, y, 1.0, with_convergence=True)
+    assert not converged.any()
+    config = ElbowConfig(k=(2,), d=4, reps=3, instances=2, n_max=32, test_pairs=200, bootstrap=10)
+    curves, _ = run_cell(config, 2, 1.0)
+    assert sum(c["unconverged"] for c in curves) == len(curves) * 6  # every fit of every row
+
+
+def test_the_interval_covers_instances_not_only_training_sets():
+    """The nested bootstrap resamples instances: curves that differ only between instances
+    give a wide interval, where resampling training sets within one instance gave none."""
+    from mcirl.elbow.knee import gap_elbows, nested_bootstrap, percentile_interval
+
+    n = 2.0 ** np.arange(2, 12)
+    corners = [2.0 ** 5, 2.0 ** 8, 2.0 ** 6, 2.0 ** 9]  # one elbow per instance
+    curves = np.stack([np.tile(np.clip(np.log2(n) / np.log2(c), 0, 1), (5, 1)) for c in corners])
+    draws = gap_elbows(n, nested_bootstrap(curves, 400, seed=1), 0.1)
+    low, high = percentile_interval(draws)
+    assert low <= 2.0 ** 6 and high >= 2.0 ** 8
+    within = gap_elbows(n, nested_bootstrap(curves[:1], 400, seed=1), 0.1)
+    assert set(within) == {2.0 ** 5}
+
+
+def test_scaling_fits_report_the_slope_interval_and_how_often_each_form_wins():
+    from mcirl.elbow.experiment import scaling_fits
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for k in (2, 5, 10, 20):
+        draws = 15 * k * np.exp(rng.normal(0, 0.1, 200))
+        rows.append({"k": k, "n_elbow": 15.0 * k, "draws": json.dumps(draws.tolist())})
+    fit = scaling_fits(rows)
+    slope, low, high = fit["slope"]
+    assert slope == pytest.approx(1.0) and low < 1.0 < high and high - low < 0.3
+    assert max(fit["wins"], key=fit["wins"].get) == "k" and fit["wins"]["k"] > 0.5
+    assert fit["draws"] == 200 and scaling_fits(rows[:1]) == {}

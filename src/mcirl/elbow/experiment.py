@@ -1,15 +1,20 @@
 """The elbow experiment: configs, the run over (k, noise) x ranks x N, and its rows.
 
-For every latent dimension k and temperature: one preference-model instance, ``reps``
-independent training sets of comparisons read at nested prefixes N on a geometric grid, fits of
-every rank r, and held-out expected accuracy and log-loss against the Bayes-optimal values.
-N_elbow is the Kneedle knee of the mean accuracy curve, with a bootstrap interval over
-replicates, per (k, d, noise, rank); the headline is rank r = d (a model that must discover the
-low dimension itself).
+For every latent dimension k and temperature: ``instances`` preference-model instances (seeds
+of the latent model), ``reps`` independent training sets of comparisons each, read at nested
+prefixes N on a geometric grid, fits of every rank r, and held-out expected accuracy and
+log-loss against the Bayes-optimal values. N_elbow is read off the mean normalised accuracy
+curve (:mod:`.knee`: by default the smallest N within 10% of the Bayes accuracy's gain over
+chance, which does not move with the grid's range), with a nested bootstrap interval over
+instances and, within them, training sets, per (k, d, noise, rank); the headline is rank r = d
+(a model that must discover the low dimension itself). Scaling fits of N_elbow against k pair
+the bootstrap draws across k (:func:`scaling_fits`), so the slope's interval and how often each
+form wins cover the instance-to-instance variation.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, fields
@@ -21,7 +26,7 @@ from ..backend import to_numpy
 from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
 from ..provenance import content_hash, read_toml, run_metadata
 from .fit import bayes, fit_logistic, held_out, principal_directions
-from .knee import bootstrap_knee
+from .knee import ELBOW_METHODS, elbow_status, elbows, nested_bootstrap, percentile_interval
 from .model import comparisons, make_model
 
 
@@ -52,6 +57,10 @@ class ElbowConfig:
     ranks: tuple = ()  #: model ranks r (empty: 1..d)
     bootstrap: int = 200  #: bootstrap draws of the elbow interval
     seed: int = 0
+    instances: int = 5  #: preference-model instances (latent-model seeds) per (k, noise)
+    elbow: str = "gap"  #: gap | doubling | kneedle (mcirl.elbow.knee)
+    fraction: float = 0.1  #: gap: the elbow is within this fraction of Bayes' gain over chance
+    threshold: float = 0.02  #: doubling: the elbow is where a doubling of N gains less than this
 
     def __post_init__(self):
         d = check_int("d", self.d, 1)
@@ -73,8 +82,14 @@ class ElbowConfig:
         check_real("ridge", self.ridge, RIDGE_MIN, math.inf, high_open=True)
         check_int("bootstrap", self.bootstrap, 1)
         check_int("seed", self.seed, 0, SEED_MAX)
+        check_int("instances", self.instances, 1)
+        if self.elbow not in ELBOW_METHODS:
+            raise InputError("elbow", f"must be one of {', '.join(ELBOW_METHODS)}", self.elbow)
+        check_real("fraction", self.fraction, 0.0, 1.0, low_open=True, high_open=True)
+        check_real("threshold", self.threshold, 0.0, 1.0, low_open=True, high_open=True)
         for name, entries in (("d*d", d * d), ("n_items*d", self.n_items * d),
                               ("reps*n_max*d", self.reps * self.n_max * d),
+                              ("instances*reps*bootstrap", self.instances * self.reps * self.bootstrap),
                               ("test_pairs*d", self.test_pairs * d)):
             if entries > TABLE_MAX:  # the arrays run_cell builds (principal directions, ...)
                 raise InputError(name, "the experiment's arrays must hold at most 2^32 entries",
@@ -96,6 +111,14 @@ class ElbowConfig:
     @property
     def run_id(self) -> str:
         return content_hash({"elbow": asdict(self)})
+
+    @property
+    def method(self) -> str:
+        """The elbow definition in words (stored with every elbow)."""
+        rule = {"gap": f"gap: within {self.fraction:g} of Bayes' gain over chance",
+                "doubling": f"doubling: a doubling of N gains < {self.threshold:g}",
+                "kneedle": "kneedle (range-dependent)"}[self.elbow]
+        return f"{rule}; nested bootstrap over {self.instances} instances x {self.reps} training sets"
 
 
 _LISTS = ("k", "noise", "ranks")
@@ -128,36 +151,62 @@ def load_elbow_config(path) -> ElbowConfig:
     return elbow_config(read_toml(path), path.name)
 
 
-def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
-    """Curves and elbows of one (k, noise): (curve rows, elbow rows)."""
-    rng = np.random.default_rng([config.seed, k, int(round(temperature * 1e6))])
+def _instance(config: ElbowConfig, k: int, temperature: float, instance: int):
+    """One latent-model instance with its training comparisons and held-out pairs."""
+    rng = np.random.default_rng([config.seed, k, int(round(temperature * 1e6)), instance])
     model = make_model(k, config.d, temperature, config.n_items, config.feature_noise, rng)
     i, j, _, y = comparisons(model, config.n_max, rng, shape=(config.reps,))
     ti, tj, p_test, _ = comparisons(model, config.test_pairs, rng)
-    bayes_accuracy, bayes_logloss = bayes(p_test)
-    directions = principal_directions(model.x)  # (d, d)
-    diff = model.x[i] - model.x[j]  # (R, n_max, d)
-    test_diff = model.x[ti] - model.x[tj]
+    return model, model.x[i] - model.x[j], y, model.x[ti] - model.x[tj], p_test
+
+
+def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
+    """Curves and elbows of one (k, noise), over the config's instances: (curve rows, elbow
+    rows). Curves pool every instance's training sets; ``accuracy_sd`` is the spread of the
+    instances' mean accuracies; ``unconverged`` counts fits whose Newton steps did not settle."""
     grid = config.grid
-    curves, elbows = [], []
-    for r in config.rank_list:
-        P = directions[:r]
-        features = xp.asarray(diff @ P.T)
-        test_features = xp.asarray(test_diff @ P.T)
-        accuracy = np.empty((config.reps, len(grid)))
+    ranks = config.rank_list
+    n_inst, R, C = config.instances, config.reps, len(grid)
+    accuracy = np.empty((len(ranks), n_inst, R, C))
+    logloss = np.empty((len(ranks), n_inst, R, C))
+    unconverged = np.zeros((len(ranks), C), dtype=np.int64)
+    bayes_accuracy, bayes_logloss = np.empty(n_inst), np.empty(n_inst)
+    for inst in range(n_inst):
+        model, diff, y, test_diff, p_test = _instance(config, k, temperature, inst)
+        bayes_accuracy[inst], bayes_logloss[inst] = bayes(p_test)
+        directions = principal_directions(model.x)  # (d, d)
+        for ri, r in enumerate(ranks):
+            P = directions[:r]
+            features = xp.asarray(diff @ P.T)
+            test_features = xp.asarray(test_diff @ P.T)
+            for c, n in enumerate(grid):
+                theta, converged = fit_logistic(features[:, :n], xp.asarray(y[:, :n]), config.ridge,
+                                                with_convergence=True)
+                acc, loss = held_out(theta, test_features, xp.asarray(p_test))
+                accuracy[ri, inst, :, c], logloss[ri, inst, :, c] = to_numpy(acc), to_numpy(loss)
+                unconverged[ri, c] += int(R - to_numpy(converged).sum())
+    # 0 at chance, 1 at the Bayes-optimal predictor, per instance (each has its own Bayes)
+    normalised = (accuracy - 0.5) / (bayes_accuracy[None, :, None, None] - 0.5)
+    curves, found = [], []
+    for ri, r in enumerate(ranks):
         for c, n in enumerate(grid):
-            theta = fit_logistic(features[:, :n], xp.asarray(y[:, :n]), config.ridge)
-            acc, loss = held_out(theta, test_features, xp.asarray(p_test))
-            acc, loss = (to_numpy(a) for a in (acc, loss))
-            accuracy[:, c] = acc
             curves.append({"k": k, "d": config.d, "noise": temperature, "rank": r, "n": n,
-                           "reps": config.reps, "accuracy": float(acc.mean()),
-                           "accuracy_sd": float(acc.std(ddof=1)), "logloss": float(loss.mean()),
-                           "bayes_accuracy": bayes_accuracy, "bayes_logloss": bayes_logloss})
-        knee, low, high = bootstrap_knee(grid, accuracy, config.bootstrap, seed=config.seed)
-        elbows.append({"k": k, "d": config.d, "noise": temperature, "rank": r, "n_elbow": knee,
-                       "n_low": low, "n_high": high, "method": "kneedle, percentile bootstrap"})
-    return curves, elbows
+                           "reps": n_inst * R, "accuracy": float(accuracy[ri, ..., c].mean()),
+                           "accuracy_sd": float(accuracy[ri, ..., c].mean(axis=1).std(ddof=1)) if n_inst > 1
+                           else float(accuracy[ri, 0, :, c].std(ddof=1)),
+                           "logloss": float(logloss[ri, ..., c].mean()),
+                           "bayes_accuracy": float(bayes_accuracy.mean()),
+                           "bayes_logloss": float(bayes_logloss.mean()), "unconverged": int(unconverged[ri, c])})
+        mean = normalised[ri].mean(axis=(0, 1))
+        knee = elbows(config.elbow, grid, mean[None], config.fraction, config.threshold)[0]
+        draws = elbows(config.elbow, grid, nested_bootstrap(normalised[ri], config.bootstrap, config.seed),
+                       config.fraction, config.threshold)
+        low, high = percentile_interval(draws)
+        found.append({"k": k, "d": config.d, "noise": temperature, "rank": r,
+                      "n_elbow": float(knee) if np.isfinite(knee) else None, "n_low": low, "n_high": high,
+                      "method": config.method, "status": elbow_status(grid, mean, knee),
+                      "draws": json.dumps([None if not np.isfinite(x) else float(x) for x in draws])})
+    return curves, found
 
 
 def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
@@ -182,8 +231,9 @@ def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
     return run_id
 
 
-SCALINGS = {"k": lambda k: k, "k log k": lambda k: k * np.log(np.maximum(k, 2)),
-            "k^2": lambda k: k**2}
+#: The scaling forms fitted to N_elbow against k (n ~ c f(k)); "free" fits the exponent too.
+SCALINGS = {"constant": lambda k: np.ones_like(k), "sqrt k": np.sqrt, "k": lambda k: k,
+            "k log k": lambda k: k * np.log(np.maximum(k, 2)), "k^2": lambda k: k**2}
 
 
 def fit_scalings(k, n):
@@ -198,3 +248,38 @@ def fit_scalings(k, n):
         residual = float(np.sqrt(np.mean((np.log(n) - log_c - np.log(f(k))) ** 2)))
         out[name] = (math.exp(log_c), residual)
     return out
+
+
+def free_slope(k, n) -> float:
+    """The exponent b of the least-squares fit log n = a + b log k (NaN with one k)."""
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    return float(np.polyfit(np.log(k), np.log(n), 1)[0]) if np.unique(k).size > 1 else float("nan")
+
+
+def scaling_fits(elbow_rows, level=0.95) -> dict:
+    """Scaling of N_elbow with k from the full-rank elbows of one temperature, with the
+    uncertainty of the instances: each bootstrap draw (stored per k, draws independent across
+    k since every k has its own instances) gives one N_elbow per k; per draw the free slope is
+    fitted and the best form chosen. Returns {"forms": fit_scalings of the point estimates,
+    "slope": [estimate, low, high], "wins": {form: fraction of draws it fits best}, "draws": n}
+    (empty without two k with an elbow)."""
+    rows = sorted((e for e in elbow_rows if e["n_elbow"] is not None), key=lambda e: e["k"])
+    if len({e["k"] for e in rows}) < 2:
+        return {}
+    k = np.array([e["k"] for e in rows], float)
+    n = np.array([e["n_elbow"] for e in rows], float)
+    draws = [json.loads(e["draws"]) if e.get("draws") else [] for e in rows]
+    count = min((len(d) for d in draws), default=0)
+    slopes, wins = [], dict.fromkeys(SCALINGS, 0)
+    for b in range(count):
+        nb = np.array([d[b] if d[b] is not None else np.nan for d in draws], float)
+        ok = np.isfinite(nb)
+        if np.unique(k[ok]).size < 2:
+            continue
+        slopes.append(free_slope(k[ok], nb[ok]))
+        fits = fit_scalings(k[ok], nb[ok])
+        wins[min(fits, key=lambda name: fits[name][1])] += 1
+    total = sum(wins.values())
+    low, high = percentile_interval(slopes, level)
+    return {"forms": fit_scalings(k, n), "slope": [free_slope(k, n), low, high],
+            "wins": {name: (w / total if total else None) for name, w in wins.items()}, "draws": total}

@@ -43,9 +43,11 @@ def _sigmoid(xp, t):
     return xp.exp(-xp.logaddexp(0.0, -t))
 
 
-def fit_logistic(features, y, lam):
+def fit_logistic(features, y, lam, with_convergence=False):
     """theta: (R, r) maximising the penalised likelihood for features: (R, N, r), y: (R, N)
-    in {-1, +1}, lam > 0.
+    in {-1, +1}, lam > 0; with_convergence: (theta, converged) with converged: (R,) bool,
+    False for a row whose Newton steps had not settled after NEWTON_STEPS (its theta is the
+    last iterate, to be reported as unconverged, never silently used as the optimum).
 
     The Newton system's ridge is max(lam, DAMPING x mean diagonal of the data term): when lam
     is negligible beside the data (fewer comparisons than dimensions, huge features) the
@@ -57,6 +59,7 @@ def fit_logistic(features, y, lam):
     R, N, r = features.shape
     theta = xp.zeros((R, r))
     eye = xp.eye(r)
+    converged = xp.zeros(R, dtype=bool)
     for _ in range(NEWTON_STEPS):
         margin = y * xp.einsum("rnk,rk->rn", features, theta)
         s = _sigmoid(xp, -margin)  # d/dmargin of -log sigma(margin) is -s
@@ -67,9 +70,10 @@ def fit_logistic(features, y, lam):
         hess = data + ridge[:, None, None] * eye
         step = xp.linalg.solve(hess, grad[..., None])[..., 0]
         theta = theta + step
-        if float(xp.abs(step).max()) <= TOLERANCE * (1.0 + float(xp.abs(theta).max())):
+        converged = xp.abs(step).max(axis=1) <= TOLERANCE * (1.0 + xp.abs(theta).max(axis=1))
+        if bool(converged.all()):
             break
-    return theta
+    return (theta, converged) if with_convergence else theta
 
 
 def held_out(theta, test_features, p_true):

@@ -103,11 +103,13 @@ SCHEMA_TABLES = (
           key=("run_id", "key"), order="key"),
     Table("elbow_curves", (("run_id", NOT_NULL), *_cols("k d", "INTEGER"), ("noise", "REAL"),
                            *_cols("rank n reps", "INTEGER"),
-                           *_cols("accuracy accuracy_sd logloss bayes_accuracy bayes_logloss", "REAL")),
-          key=("run_id", "k", "noise", "rank", "n"), order="k, noise, rank, n"),
+                           *_cols("accuracy accuracy_sd logloss bayes_accuracy bayes_logloss", "REAL"),
+                           ("unconverged", "INTEGER")),
+          key=("run_id", "k", "noise", "rank", "n"), order="k, noise, rank, n", added=("unconverged",)),
     Table("elbows", (("run_id", NOT_NULL), *_cols("k d", "INTEGER"), ("noise", "REAL"),
-                     ("rank", "INTEGER"), *_cols("n_elbow n_low n_high", "REAL"), ("method", "TEXT")),
-          key=("run_id", "k", "noise", "rank"), order="k, noise, rank"),
+                     ("rank", "INTEGER"), *_cols("n_elbow n_low n_high", "REAL"), ("method", "TEXT"),
+                     *_cols("status draws", "TEXT")),
+          key=("run_id", "k", "noise", "rank"), order="k, noise, rank", added=("status", "draws")),
 )
 TABLE = {t.name: t for t in SCHEMA_TABLES}
 TABLES = tuple(TABLE)
