@@ -11,12 +11,23 @@ from ..backend import BACKENDS
 from ..elbow.knee import ELBOW_METHODS
 from ..sweep.store import DEFAULT_DB, Store
 from ..report import ELBOW_HEADER, elbow_rows
-from ..output import number_text
+from ..errors import InputError
+from ..output import count_text, number_text
 from .common import count_arg, emit_json, phase_bars, print_table, real_arg
+
+
+#: Options of the synthetic model only, refused with --comparisons.
+SYNTHETIC_ONLY = ("k", "d", "noise", "feature_noise", "n_items", "test_pairs", "ranks", "instances")
 
 
 def run(args) -> None:
     from dataclasses import asdict
+
+    if args.comparisons is not None:
+        return _real(args)
+    if args.item_features is not None or args.split is not None:
+        raise InputError("--item-features" if args.item_features is not None else "--split",
+                         "goes with --comparisons FILE")
 
     from ..elbow.experiment import elbow_config, load_elbow_config, run_elbow, scaling_fits
 
@@ -29,6 +40,8 @@ def run(args) -> None:
         if value is not None:
             base[key] = value
     config = elbow_config(base, source)
+    if args.write_comparisons is not None:
+        return _write(args, config)
     with Store(args.db) as store:
         with phase_bars(not (args.json or args.quiet)) as progress:
             run_id = run_elbow(config, store, resume=args.resume, progress=progress,
@@ -61,6 +74,66 @@ def run(args) -> None:
 
 
 
+def _write(args, config) -> None:
+    """--write-comparisons FILE: comparisons from the synthetic model (its first k and
+    temperature, instance 0 of a run with this config, n_max of them) and the items' features
+    beside them."""
+    from ..elbow.experiment import instance_model
+    from ..elbow.real import write_comparisons
+
+    target = Path(args.write_comparisons)
+    features = target.with_name(f"{target.stem}-features{target.suffix}")
+    model, _ = instance_model(config, config.k[0], config.noise[0], 0)
+    paths = write_comparisons(target, features, model, config.n_max, config.seed, args.annotators or 0)
+    if args.json:
+        return emit_json({"comparisons": str(paths[0]), "item_features": str(paths[1]), "k": config.k[0],
+                          "d": config.d, "noise": config.noise[0], "n": config.n_max})
+    print("\n".join(str(p) for p in paths))
+
+
+def _real(args) -> None:
+    from ..elbow.experiment import ElbowConfig
+    from ..elbow.real import held_out_curve, load_comparisons, split
+
+    given = [f"--{name.replace('_', '-')}" for name in SYNTHETIC_ONLY if getattr(args, name) is not None]
+    if given or args.config is not None:
+        raise InputError(given[0] if given else "config", "is an option of the synthetic model; with "
+                         "--comparisons FILE the data are yours")
+    defaults = ElbowConfig()
+    options = {name: getattr(args, name) if getattr(args, name) is not None else getattr(defaults, name)
+               for name in ("n_min", "n_max", "reps", "ridge", "bootstrap", "seed", "fraction", "threshold")}
+    grid = ElbowConfig(**{key: options[key] for key in ("n_min", "n_max", "reps", "ridge", "bootstrap",
+                                                        "seed", "fraction", "threshold")}).grid
+    data = load_comparisons(args.comparisons, args.item_features)
+    train, test = split(data, args.split or "pair", args.test_fraction, options["seed"])
+    with phase_bars(not (args.json or args.quiet)):
+        curve = held_out_curve(train, test, grid, options["reps"], options["ridge"], options["fraction"],
+                               options["threshold"], options["bootstrap"], options["seed"])
+    if args.json:
+        from dataclasses import asdict
+
+        return emit_json({"comparisons": str(args.comparisons), "items": int(data.items.size),
+                          "features": int(data.x.shape[1]) if data.featured else None,
+                          "split": args.split or "pair", **asdict(curve)})
+    out = Table(title=f"held-out accuracy on {args.comparisons} ({data.items.size:,} items, "
+                      f"{curve.train:,} training / {curve.test:,} test comparisons, split by "
+                      f"{args.split or 'pair'})")
+    for col in ("N", "accuracy", "95% interval", "log-loss"):
+        out.add_column(col, justify="right")
+    for n, acc, (low, high), loss in zip(curve.n, curve.accuracy, curve.accuracy_interval, curve.logloss):
+        out.add_row(f"{n:,}", f"{acc:.3f}", f"[{low:.3f}, {high:.3f}]", f"{loss:.3f}")
+    print_table(out)
+    if curve.verdict == "elbow":
+        low, high = curve.elbow_interval
+        band = "" if low is None else f" [{count_text(low)}, {count_text(high)}]"
+        Console().print(f"elbow at N = {count_text(curve.elbow)}{band} comparisons (within "
+                        f"{options['fraction']:g} of the plateau {curve.plateau:.3f}'s gain over chance)")
+    elif curve.verdict == "no elbow":
+        Console().print("no elbow: held-out accuracy does not rise with N")
+    else:
+        Console().print(f"cannot tell at this sample size: accuracy still rises at N = {curve.n[-1]:,}")
+
+
 def register(sub) -> None:
     p = sub.add_parser("elbow", help="the pairwise-comparison elbow experiment (k-dim utilities)")
     p.add_argument("config", nargs="?", type=Path, help="CONFIG.toml (keys as the options)")
@@ -88,6 +161,19 @@ def register(sub) -> None:
                         "kneedle (depends on the grid's range) (default gap)")
     p.add_argument("--fraction", type=real_arg, help="gap elbow's fraction (default 0.1)")
     p.add_argument("--threshold", type=real_arg, help="doubling elbow's gain per doubling (default 0.02)")
+    g = p.add_argument_group("your own comparisons (docs/cli.md, 'mcirl elbow'; mcirl.elbow.real)")
+    g.add_argument("--comparisons", type=Path, help="CSV or Parquet: item_i, item_j, winner[, annotator]")
+    g.add_argument("--item-features", dest="item_features", type=Path,
+                   help="CSV or Parquet: item and numeric feature columns (default: item-level Bradley-Terry)")
+    g.add_argument("--split", choices=("pair", "item", "annotator"),
+                   help="what is held out for testing: comparisons, items or annotators (default pair)")
+    g.add_argument("--test-fraction", dest="test_fraction", type=real_arg, default=0.2,
+                   help="share held out for testing")
+    g.add_argument("--write-comparisons", dest="write_comparisons", type=Path,
+                   help="write n_max comparisons of the synthetic model (first k and noise) to FILE, its "
+                        "item features to FILE-features, and stop")
+    g.add_argument("--annotators", type=count_arg, help="with --write-comparisons: an annotator column of N "
+                   "annotators")
     p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--resume", action="store_true")

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
+from ..output import counted
 from ..provenance import content_hash, read_toml, run_metadata
 from .fit import bayes, fit_logistic, held_out, principal_directions
 from .knee import ELBOW_METHODS, elbow_status, elbows, nested_bootstrap, percentile_interval
@@ -118,7 +119,7 @@ class ElbowConfig:
         rule = {"gap": f"gap: within {self.fraction:g} of Bayes' gain over chance",
                 "doubling": f"doubling: a doubling of N gains < {self.threshold:g}",
                 "kneedle": "kneedle (range-dependent)"}[self.elbow]
-        return f"{rule}; nested bootstrap over {self.instances} instances x {self.reps} training sets"
+        return f"{rule}; nested bootstrap over {counted(self.instances, 'instance')} x {self.reps} training sets"
 
 
 _LISTS = ("k", "noise", "ranks")
@@ -151,10 +152,15 @@ def load_elbow_config(path) -> ElbowConfig:
     return elbow_config(read_toml(path), path.name)
 
 
+def instance_model(config: ElbowConfig, k: int, temperature: float, instance: int):
+    """(model, rng): one latent-model instance and the generator its comparisons continue."""
+    rng = np.random.default_rng([config.seed, k, int(round(temperature * 1e6)), instance])
+    return make_model(k, config.d, temperature, config.n_items, config.feature_noise, rng), rng
+
+
 def _instance(config: ElbowConfig, k: int, temperature: float, instance: int):
     """One latent-model instance with its training comparisons and held-out pairs."""
-    rng = np.random.default_rng([config.seed, k, int(round(temperature * 1e6)), instance])
-    model = make_model(k, config.d, temperature, config.n_items, config.feature_noise, rng)
+    model, rng = instance_model(config, k, temperature, instance)
     i, j, _, y = comparisons(model, config.n_max, rng, shape=(config.reps,))
     ti, tj, p_test, _ = comparisons(model, config.test_pairs, rng)
     return model, model.x[i] - model.x[j], y, model.x[ti] - model.x[tj], p_test
