@@ -14,7 +14,7 @@ from mcirl.sample import ExpertChain, mu_hat, sample_occupancy, trajectory_law
 from mcirl.solve import expert
 from mcirl.solve.moments import trajectory_moments
 from tests.stats_checks import P_MIN
-from tests.sweep.configs import tiny_sweep
+from tests.sweep.configs import stored_sweep
 
 TINY = ["--S", "12", "--A", "2", "--b", "3", "--k", "3", "--gamma", "0.8", "--mdp-seed", "2"]
 
@@ -104,10 +104,7 @@ def test_cli_mdp_file_and_geometric_lengths(capsys, tmp_path):
 
 
 def test_stored_and_planned_cells(capsys, tmp_path):
-    config = tmp_path / "tiny.toml"
-    config.write_text(tiny_sweep(k=(2,)))
-    db = tmp_path / "r.sqlite"
-    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    db = stored_sweep(tmp_path)
     capsys.readouterr()
     code, out, _ = run(capsys, "explain", "--db", str(db), "--draws", "1000", "--json")
     assert code == 0
@@ -116,7 +113,7 @@ def test_stored_and_planned_cells(capsys, tmp_path):
     assert cell["ratio"]["theorem"] == pytest.approx(
         cell["predicted_mstar"]["theorem"] / cell["measured_mstar"]["theorem"])
     # the config's own cells: the same MDPs (seeds from the config), so the same prediction
-    code, out, _ = run(capsys, "explain", "--config", str(config), "--db", str(db), "--draws",
+    code, out, _ = run(capsys, "explain", "--config", str(tmp_path / "tiny.toml"), "--db", str(db), "--draws",
                        "1000", "--json")
     (planned,) = json.loads(out)
     assert planned["predicted_mstar"] == cell["predicted_mstar"]

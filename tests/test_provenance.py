@@ -10,7 +10,7 @@ import pytest
 import mcirl
 from mcirl import provenance
 from mcirl.cli import main
-from tests.sweep.configs import tiny_sweep
+from tests.sweep.configs import stored_sweep
 
 ROOT = Path(__file__).parents[1]
 
@@ -45,10 +45,7 @@ def test_without_a_checkout_the_commit_baked_in_at_build_time_is_used(monkeypatc
 
 
 def test_a_run_records_versions_machine_and_iso_times(tmp_path, capsys):
-    config = tmp_path / "tiny.toml"
-    config.write_text(tiny_sweep(k=(2,)))
-    db = tmp_path / "r.sqlite"
-    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    db = stored_sweep(tmp_path)
     capsys.readouterr()
     assert main(["results", "list", "--db", str(db), "--json"]) == 0
     (run,) = json.loads(capsys.readouterr().out)

@@ -31,3 +31,15 @@ def tiny_sweep(name: str = "resume-test", k: tuple = (2, 3), lengths: tuple = ("
     expert's trajectory ``lengths``."""
     return TEMPLATE.format(name=name, k=", ".join(map(str, k)),
                            lengths=", ".join(f'"{x}"' for x in lengths))
+
+
+def stored_sweep(folder, k: tuple = (2,), name: str = "resume-test"):
+    """The tiny sweep over ``k`` written to folder/tiny.toml and run into folder/r.sqlite;
+    returns the database's path."""
+    from mcirl.cli import main
+
+    config = folder / "tiny.toml"
+    config.write_text(tiny_sweep(name=name, k=k))
+    db = folder / "r.sqlite"
+    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    return db
