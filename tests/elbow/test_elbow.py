@@ -306,3 +306,24 @@ def test_scaling_fits_report_the_slope_interval_and_how_often_each_form_wins():
     assert slope == pytest.approx(1.0) and low < 1.0 < high and high - low < 0.3
     assert max(fit["wins"], key=fit["wins"].get) == "k" and fit["wins"]["k"] > 0.5
     assert fit["draws"] == 200 and scaling_fits(rows[:1]) == {}
+
+
+def test_cross_validation_picks_a_strong_ridge_for_noise_and_a_weak_one_for_signal(rng):
+    from mcirl.elbow.fit import cross_validated_ridge
+
+    ridges = (0.01, 1.0, 100.0)
+    f = rng.normal(size=(4, 200, 5))
+    noise = np.where(rng.random((4, 200)) < 0.5, 1.0, -1.0)  # labels unrelated to the features
+    signal = np.sign(f @ np.array([3.0, -2, 1, 0, 0]))  # labels the features decide
+    assert cross_validated_ridge(f, noise, ridges) == 100.0
+    assert cross_validated_ridge(f, signal, ridges) == 0.01
+    assert cross_validated_ridge(f[:, :1], signal[:, :1], ridges) == 100.0  # too few to test
+
+
+def test_a_cross_validated_run_stores_the_ridge_it_chose(tmp_path):
+    config = ElbowConfig(k=(2,), d=4, reps=3, instances=2, n_max=64, test_pairs=200, bootstrap=10,
+                         ridge_cv=(0.1, 10.0))
+    curves, _ = run_cell(config, 2, 1.0)
+    assert {round(c["ridge"], 6) for c in curves} <= {0.1, 10.0} | {round(np.sqrt(0.1 * 10.0), 6)}
+    with pytest.raises(InputError, match="ridge_cv"):
+        elbow_config({"ridge_cv": [0]}, "e.toml")

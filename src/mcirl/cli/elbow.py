@@ -17,7 +17,7 @@ from .common import count_arg, emit_json, phase_bars, print_table, real_arg
 
 
 #: Options of the synthetic model only, refused with --comparisons.
-SYNTHETIC_ONLY = ("k", "d", "noise", "feature_noise", "n_items", "test_pairs", "ranks", "instances")
+SYNTHETIC_ONLY = ("k", "d", "noise", "feature_noise", "n_items", "test_pairs", "ranks", "instances", "ridge_cv")
 
 
 def run(args) -> None:
@@ -34,7 +34,7 @@ def run(args) -> None:
     base = asdict(load_elbow_config(args.config)) if args.config else {}
     source = args.config.name if args.config else "options"
     for key in ("name", "k", "d", "noise", "feature_noise", "n_items", "n_min", "n_max", "reps",
-                "test_pairs", "ridge", "ranks", "bootstrap", "seed", "instances", "elbow", "fraction",
+                "test_pairs", "ridge", "ridge_cv", "ranks", "bootstrap", "seed", "instances", "elbow", "fraction",
                 "threshold"):
         value = getattr(args, key)
         if value is not None:
@@ -150,6 +150,9 @@ def register(sub) -> None:
     p.add_argument("--test-pairs", dest="test_pairs", type=count_arg,
                    help="held-out comparisons (default 4000)")
     p.add_argument("--ridge", type=real_arg, help="L2 penalty of the fits (default 1)")
+    p.add_argument("--ridge-cv", dest="ridge_cv", type=real_arg, nargs="+",
+                   help="candidate ridges, one chosen per (N, rank) by 2-fold cross-validation on the "
+                        "training comparisons (default: none, --ridge throughout)")
     p.add_argument("--ranks", type=count_arg, nargs="+", help="model ranks (default 1..d)")
     p.add_argument("--bootstrap", type=count_arg, help="bootstrap draws of the elbow interval (default 200)")
     p.add_argument("--seed", type=count_arg, help="seed of the latent model and the comparisons (default 0)")

@@ -26,7 +26,7 @@ from ..backend import to_numpy
 from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
 from ..output import counted
 from ..provenance import content_hash, read_toml, run_metadata
-from .fit import bayes, fit_logistic, held_out, principal_directions
+from .fit import bayes, cross_validated_ridge, fit_logistic, held_out, principal_directions
 from .knee import ELBOW_METHODS, elbow_status, elbows, nested_bootstrap, percentile_interval
 from .model import comparisons, make_model
 
@@ -54,7 +54,8 @@ class ElbowConfig:
     factor: float = 1.41421356  #: ratio of the geometric N grid
     reps: int = 20  #: independent training sets per (k, noise)
     test_pairs: int = 4000  #: held-out comparisons
-    ridge: float = 1.0  #: L2 penalty lam of the fits
+    ridge: float = 1.0  #: L2 penalty lam of the fits (unless ridge_cv lists candidates)
+    ridge_cv: tuple = ()  #: candidate ridges: chosen per (N, rank) by 2-fold cross-validation
     ranks: tuple = ()  #: model ranks r (empty: 1..d)
     bootstrap: int = 200  #: bootstrap draws of the elbow interval
     seed: int = 0
@@ -81,6 +82,8 @@ class ElbowConfig:
         check_int("reps", self.reps, 2)
         check_int("test_pairs", self.test_pairs, 1)
         check_real("ridge", self.ridge, RIDGE_MIN, math.inf, high_open=True)
+        for lam in self.ridge_cv:
+            check_real("ridge_cv", lam, RIDGE_MIN, math.inf, high_open=True)
         check_int("bootstrap", self.bootstrap, 1)
         check_int("seed", self.seed, 0, SEED_MAX)
         check_int("instances", self.instances, 1)
@@ -122,7 +125,7 @@ class ElbowConfig:
         return f"{rule}; nested bootstrap over {counted(self.instances, 'instance')} x {self.reps} training sets"
 
 
-_LISTS = ("k", "noise", "ranks")
+_LISTS = ("k", "noise", "ranks", "ridge_cv")
 
 
 def elbow_config(data: dict, source: str = "options") -> ElbowConfig:
@@ -176,6 +179,7 @@ def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
     accuracy = np.empty((len(ranks), n_inst, R, C))
     logloss = np.empty((len(ranks), n_inst, R, C))
     unconverged = np.zeros((len(ranks), C), dtype=np.int64)
+    chosen = np.full((len(ranks), n_inst, C), config.ridge)  # the ridge of each fit
     bayes_accuracy, bayes_logloss = np.empty(n_inst), np.empty(n_inst)
     for inst in range(n_inst):
         model, diff, y, test_diff, p_test = _instance(config, k, temperature, inst)
@@ -186,7 +190,11 @@ def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
             features = xp.asarray(diff @ P.T)
             test_features = xp.asarray(test_diff @ P.T)
             for c, n in enumerate(grid):
-                theta, converged = fit_logistic(features[:, :n], xp.asarray(y[:, :n]), config.ridge,
+                lam = config.ridge
+                if config.ridge_cv:
+                    lam = cross_validated_ridge(features[:, :n], xp.asarray(y[:, :n]), config.ridge_cv)
+                    chosen[ri, inst, c] = lam
+                theta, converged = fit_logistic(features[:, :n], xp.asarray(y[:, :n]), lam,
                                                 with_convergence=True)
                 acc, loss = held_out(theta, test_features, xp.asarray(p_test))
                 accuracy[ri, inst, :, c], logloss[ri, inst, :, c] = to_numpy(acc), to_numpy(loss)
@@ -202,7 +210,8 @@ def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
                            else float(accuracy[ri, 0, :, c].std(ddof=1)),
                            "logloss": float(logloss[ri, ..., c].mean()),
                            "bayes_accuracy": float(bayes_accuracy.mean()),
-                           "bayes_logloss": float(bayes_logloss.mean()), "unconverged": int(unconverged[ri, c])})
+                           "bayes_logloss": float(bayes_logloss.mean()), "unconverged": int(unconverged[ri, c]),
+                           "ridge": float(np.exp(np.log(chosen[ri, :, c]).mean()))})
         mean = normalised[ri].mean(axis=(0, 1))
         knee = elbows(config.elbow, grid, mean[None], config.fraction, config.threshold)[0]
         draws = elbows(config.elbow, grid, nested_bootstrap(normalised[ri], config.bootstrap, config.seed),

@@ -96,3 +96,26 @@ def bayes(p_true):
     """Bayes-optimal expected accuracy and log-loss for true probabilities p_true: (T,)."""
     p = np.clip(np.asarray(p_true), 1e-15, 1 - 1e-15)
     return float(np.maximum(p, 1 - p).mean()), float(-(p * np.log(p) + (1 - p) * np.log(1 - p)).mean())
+
+
+def cross_validated_ridge(features, y, ridges, folds: int = 2):
+    """The ridge of ``ridges`` with the best held-out log-likelihood in ``folds``-fold cross-
+    validation on the comparisons themselves (fold f holds out every folds-th comparison from
+    f), pooled over the replicates: one ridge per (N, rank), chosen from the training data
+    alone. features: (R, N, r); y: (R, N). With fewer comparisons than folds, the smallest
+    ridge's neighbour is not testable and the largest ridge is returned (the prior dominates)."""
+    xp = array_module(features)
+    N = features.shape[1]
+    if N < folds:
+        return float(max(ridges))
+    order = xp.arange(N) % folds
+    scores = []
+    for lam in ridges:
+        total = 0.0
+        for f in range(folds):
+            train, test = order != f, order == f
+            theta = fit_logistic(features[:, train], y[:, train], lam)
+            margin = y[:, test] * xp.einsum("rnk,rk->rn", features[:, test], theta)
+            total += float(-xp.logaddexp(0.0, -margin).sum())
+        scores.append(total)
+    return float(ridges[int(np.argmax(scores))])
