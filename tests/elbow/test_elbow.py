@@ -327,3 +327,14 @@ def test_a_cross_validated_run_stores_the_ridge_it_chose(tmp_path):
     assert {round(c["ridge"], 6) for c in curves} <= {0.1, 10.0} | {round(np.sqrt(0.1 * 10.0), 6)}
     with pytest.raises(InputError, match="ridge_cv"):
         elbow_config({"ridge_cv": [0]}, "e.toml")
+
+
+def test_the_dry_run_plans_and_estimates_without_storing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["elbow", "--k", "2", "3", "--d", "4", "--reps", "3", "--instances", "2", "--n-max", "64",
+            "--ridge-cv", "0.1", "1", "--dry-run", "--json"]
+    assert main(argv) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["fits"] == 2 * 2 * 4 * len(plan["grid"]) * (1 + 2 * 2) and plan["estimated_seconds"] > 0
+    assert main(argv + ["--no-calibrate"]) == 0 and "estimated_seconds" not in json.loads(capsys.readouterr().out)
+    assert list(tmp_path.iterdir()) == []

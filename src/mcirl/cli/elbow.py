@@ -12,7 +12,7 @@ from ..elbow.knee import ELBOW_METHODS
 from ..sweep.store import DEFAULT_DB, Store
 from ..report import ELBOW_HEADER, elbow_rows
 from ..errors import InputError
-from ..output import count_text, number_text
+from ..output import count_text, counted, number_text
 from .common import count_arg, emit_json, phase_bars, print_table, real_arg
 
 
@@ -42,6 +42,21 @@ def run(args) -> None:
     config = elbow_config(base, source)
     if args.write_comparisons is not None:
         return _write(args, config)
+    if args.dry_run:
+        from ..elbow.experiment import dry_run
+
+        plan = dry_run(config, calibrate=not args.no_calibrate)
+        if args.json:
+            return emit_json(plan)
+        lines = [f"plan of elbow run {plan['name']!r} (run {plan['run_id'][:12]}): "
+                 f"{counted(plan['cells'], 'cell')} (k x noise) x {counted(plan['instances'], 'instance')} x "
+                 f"{counted(plan['reps'], 'training set')}, {counted(plan['ranks'], 'rank')}, "
+                 f"{counted(len(plan['grid']), 'grid value')} of N up to {plan['grid'][-1]:,}: "
+                 f"{plan['fits']:,} batched fits; elbow by {plan['method']}"]
+        if "estimated_seconds" in plan:
+            lines.append(f"estimated time (rough, from one full-rank fit at N = {plan['grid'][-1]:,}, "
+                         f"{plan['calibration_seconds']:.2f} s): {number_text(plan['estimated_seconds'])} s")
+        return Console().print("\n".join(lines))
     with Store(args.db) as store:
         with phase_bars(not (args.json or args.quiet)) as progress:
             run_id = run_elbow(config, store, resume=args.resume, progress=progress,
@@ -177,6 +192,10 @@ def register(sub) -> None:
                         "item features to FILE-features, and stop")
     g.add_argument("--annotators", type=count_arg, help="with --write-comparisons: an annotator column of N "
                    "annotators")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true",
+                   help="print the plan and a time estimate; run nothing")
+    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
+                   help="with --dry-run: skip the timed fit (no estimate)")
     p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--resume", action="store_true")

@@ -224,6 +224,29 @@ def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
     return curves, found
 
 
+def dry_run(config: ElbowConfig, calibrate: bool = True) -> dict:
+    """The plan of an elbow run without running it: cells, fits and, from one timed fit (the
+    full rank at n_max, batched over replicates), a rough time estimate. A fit's cost is taken
+    as proportional to N r^2 (the Hessians' products), so the others scale from the one timed;
+    cross-validated ridges cost 1 + 2 x (candidates) fits each."""
+    grid, ranks = config.grid, config.rank_list
+    cells = len(config.k) * len(config.noise)
+    per_fit = 1 + 2 * len(config.ridge_cv)
+    fits = cells * config.instances * len(ranks) * len(grid) * per_fit
+    plan = {"name": config.name, "run_id": config.run_id, "cells": cells, "instances": config.instances,
+            "reps": config.reps, "ranks": len(ranks), "grid": grid, "fits": fits, "method": config.method}
+    if calibrate:
+        model, diff, y, _, _ = _instance(config, config.k[0], config.noise[0], 0)
+        features = diff @ principal_directions(model.x).T
+        t0 = time.perf_counter()
+        fit_logistic(features, y, config.ridge)
+        seconds = time.perf_counter() - t0
+        weight = sum(n * r * r for n in grid for r in ranks) / (config.n_max * config.d ** 2)
+        plan.update(calibration_seconds=seconds,
+                    estimated_seconds=seconds * weight * cells * config.instances * per_fit)
+    return plan
+
+
 def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
               backend: str = "cpu") -> str:
     """Run every (k, noise) not yet stored, writing each in one transaction; returns run id.
