@@ -79,7 +79,7 @@ def _log_axes(ax, x=True, y=True):
             scale("log")
             axis.set_major_locator(LogLocator(base=10, numticks=7))
             axis.set_major_formatter(LogFormatterSciNotation())
-            axis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
+            axis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(0.7, 0.3)))
 
 
 def _decades(low, high):
@@ -243,9 +243,8 @@ def plot_mstar_vs_k(cells, criterion="theorem", explanations=None):
             ax.set_xlim(*_around(ks_all.min(), ks_all.max()))
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel(LABELS["m"])
-            ax.set_title(f"{features} features, {method}: criterion {criterion}, "
-                         f"eps = {eps:g}, delta = {delta:g}")
-            _legend_below(ax, ncol=2, offset=-0.2)
+            ax.set_title(f"{features} features, {method}\ncriterion {criterion}, eps = {eps:g}, delta = {delta:g}")
+            _legend_below(ax, ncol=2 if len(groups) == 1 else 1, offset=-0.2)
     return fig
 
 
@@ -338,8 +337,8 @@ def plot_looseness(cells, criterion="theorem"):
             ax.set_xlim(*_around(min(c.k for c in group), max(c.k for c in group)))
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel("bound / empirical m*")
-            ax.set_title(f"how loose each bound is: {features} features, {method}, criterion {criterion}")
-            _legend_below(ax)
+            ax.set_title(f"how loose each bound is: {features} features\n{method}, criterion {criterion}")
+            _legend_below(ax, ncol=2 if len(groups) == 1 else 1)
     return fig
 
 
