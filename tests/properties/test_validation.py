@@ -70,3 +70,35 @@ def test_sweep_configs(top, section, data):
     if config is not None:  # the stored form (JSON in the runs table) reads back as the same run
         again = config_from_dict(json.loads(json.dumps(config.as_dict())))
         assert again.run_id == config.run_id and again.instances.count >= 1
+
+
+@settings(max_examples=200)
+@given(odd_fields(TOP_LEVEL), st.sampled_from(sorted(SECTIONS)), st.data())
+def test_accepted_sweep_configs_plan_within_the_task_cap_or_say_why(top, section, data):
+    """An accepted config is planned (cells, grids, tasks) or refused by the limits with an
+    InputError, before any work: never a MemoryError from 10^30 instances' task objects."""
+    from mcirl.errors import TASKS_MAX
+    from mcirl.sweep.plan import cells, check_limits, rep_blocks
+
+    keys = [f.name for f in fields(SECTIONS[section])]
+    config = accepts_or_input_error(lambda: config_from_dict({**top, section: data.draw(odd_fields(keys))}))
+    if config is None:
+        return
+    planned = accepts_or_input_error(lambda: cells(config))
+    if planned is not None and accepts_or_input_error(lambda: check_limits(config, planned) or True):
+        assert len(planned) * config.instances.count * len(rep_blocks(config)) <= TASKS_MAX
+
+
+@settings(max_examples=60)
+@given(st.integers(0, 3000), st.sampled_from(["[", "[{a = "]))
+def test_toml_nested_any_depth_is_a_config_or_one_line_error(tmp_path_factory, depth, opener):
+    """tomllib parses nested arrays and tables recursively: a file nested thousands deep was a
+    RecursionError; it is an InputError naming the file."""
+    from mcirl.provenance import read_toml
+
+    closer = "]" if opener == "[" else "}]"
+    path = tmp_path_factory.mktemp("toml") / "deep.toml"
+    path.write_text(f"name = \"deep\"\nvalue = {opener * depth}1{closer * depth}\n")
+    data = accepts_or_input_error(lambda: read_toml(path))
+    if data is not None:
+        assert accepts_or_input_error(lambda: config_from_dict(data)) is None  # 'value' is no key
