@@ -294,3 +294,48 @@ def test_the_schema_is_generated_from_one_declaration():
         assert tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])) == table.key
         assert set(table.added) <= set(table.names)
     con.close()
+
+
+def test_a_writer_on_another_host_holds_a_lease_until_its_heartbeat_goes_stale(tmp_path, capsys):
+    """Issue 30, item 2: a run written from another host (its pid cannot be looked up here) is
+    refused to a second --resume while its heartbeat is fresh, and taken over once it is
+    older than the lease; a stale one reads 'interrupted'."""
+    import time
+
+    from mcirl.sweep import store as store_module
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    db = tmp_path / "r.sqlite"
+    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    with Store(db) as store:
+        (run,) = store.runs()
+        store.db.execute("UPDATE runs SET status = 'running', writer = 'far-away-host 4242 99', "
+                         "heartbeat = ? WHERE run_id = ?", (time.time(), run["run_id"]))
+        store.db.commit()
+    capsys.readouterr()
+    assert main(["sweep", str(config), "--db", str(db), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "being written by process 4242 on far-away-host" in err and len(err.strip().splitlines()) == 1
+    with Store(db) as store:
+        assert store.runs()[0]["status"] == "running"
+        store.db.execute("UPDATE runs SET heartbeat = ?", (time.time() - store_module.LEASE_SECONDS - 1,))
+        store.db.commit()
+        assert store.runs()[0]["status"] == "interrupted"
+    assert main(["sweep", str(config), "--db", str(db), "--resume", "--quiet"]) == 0
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run["status"] == "done" and run["writer"].split()[0] != "far-away-host"
+
+
+def test_the_lease_is_renewed_while_a_long_task_computes(tmp_path):
+    import time
+
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        store.start_run("r1", "lease", {}, {}, resume=False)
+        first = store.db.execute("SELECT heartbeat FROM runs").fetchone()[0]
+        with store.keep_alive("r1", beat=0.05):
+            time.sleep(0.4)  # a task computing: no store writes from the main thread
+        renewed = store.db.execute("SELECT heartbeat FROM runs").fetchone()[0]
+    assert renewed > first + 0.1

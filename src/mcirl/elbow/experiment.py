@@ -259,12 +259,13 @@ def run_elbow(config: ElbowConfig, store, resume: bool = False, progress=None,
     done = {(r["k"], r["noise"]) for r in store.table("elbows", run_id)}
     cells = [(k, t) for k in config.k for t in config.noise]
     t0 = time.perf_counter()
-    for index, (k, t) in enumerate(cells):
-        if (k, t) not in done:
-            curves, elbows = run_cell(config, k, t, xp)
-            store.put_elbow(run_id, curves, elbows)
-        if progress is not None:
-            progress("elbow", index + 1, len(cells))
+    with store.keep_alive(run_id):
+        for index, (k, t) in enumerate(cells):
+            if (k, t) not in done:
+                curves, found = run_cell(config, k, t, xp)
+                store.put_elbow(run_id, curves, found)
+            if progress is not None:
+                progress("elbow", index + 1, len(cells))
     store.finish_run(run_id, time.perf_counter() - t0)
     return run_id
 

@@ -104,44 +104,45 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
 
     report("start", cells=len(all_cells), searches=len(searches))
     t0 = time.perf_counter()
-    try:
-        for name in searches:
-            schedule(name)
-        finished = 0
-        while finished < len(searches):
-            while ready:
-                name = ready.pop()
-                search, tasks = searches[name], current.pop(name)
-                history[name].append(tasks)
-                batch = set(search.request())
-                search.advance(_pool([(t.instance, results[t.key]) for t in tasks], name[1], batch))
-                if search.done:
-                    finished += 1
-                    _finish_search(store, run_id, config, *name, search, history[name], results)
-                    report("search", done=finished, total=len(searches), cell=by_id[name[0]],
-                           criterion=name[1], result=search.result())
-                else:
-                    schedule(name)
-            if finished == len(searches):
-                break
-            task, rows = executor.next_done()
-            annotated = [{**row, "cell_id": task.cell.id, "instance": task.instance,
-                          "seed": task.seed, "mdp_seed": task.mdp_seed} for row in rows]
-            timing = {field: rows[0][field] for field in
-                      ("seconds_sample", "seconds_learn", "seconds_total")}
-            timing["host"] = socket.gethostname()
-            store.put_task(run_id, task.key, annotated, timing)
-            results[task.key] = annotated
-            counters["done"] += 1
-            counters["steps"] += task.steps
-            report("task", **counters, computed=True)
-            for name in waiters.pop(task.key):
-                missing[name] -= 1
-                if missing[name] == 0:
-                    ready.append(name)
-    except BaseException:
-        store.add_seconds(run_id, time.perf_counter() - t0)
-        raise
+    with store.keep_alive(run_id):  # the lease other hosts see while tasks compute
+        try:
+            for name in searches:
+                schedule(name)
+            finished = 0
+            while finished < len(searches):
+                while ready:
+                    name = ready.pop()
+                    search, tasks = searches[name], current.pop(name)
+                    history[name].append(tasks)
+                    batch = set(search.request())
+                    search.advance(_pool([(t.instance, results[t.key]) for t in tasks], name[1], batch))
+                    if search.done:
+                        finished += 1
+                        _finish_search(store, run_id, config, *name, search, history[name], results)
+                        report("search", done=finished, total=len(searches), cell=by_id[name[0]],
+                               criterion=name[1], result=search.result())
+                    else:
+                        schedule(name)
+                if finished == len(searches):
+                    break
+                task, rows = executor.next_done()
+                annotated = [{**row, "cell_id": task.cell.id, "instance": task.instance,
+                              "seed": task.seed, "mdp_seed": task.mdp_seed} for row in rows]
+                timing = {field: rows[0][field] for field in
+                          ("seconds_sample", "seconds_learn", "seconds_total")}
+                timing["host"] = socket.gethostname()
+                store.put_task(run_id, task.key, annotated, timing)
+                results[task.key] = annotated
+                counters["done"] += 1
+                counters["steps"] += task.steps
+                report("task", **counters, computed=True)
+                for name in waiters.pop(task.key):
+                    missing[name] -= 1
+                    if missing[name] == 0:
+                        ready.append(name)
+        except BaseException:
+            store.add_seconds(run_id, time.perf_counter() - t0)
+            raise
     store.finish_run(run_id, time.perf_counter() - t0)
     return run_id
 

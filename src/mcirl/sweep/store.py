@@ -22,6 +22,7 @@ import os
 import socket
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,8 @@ SCHEMA_TABLES = (
     Table("runs", (("run_id", "TEXT"), ("name", NOT_NULL), ("config", NOT_NULL),
                    *_cols("package_version git_sha host device", "TEXT"),
                    *_cols("started finished", "REAL"), ("status", NOT_NULL),
-                   ("seconds", "REAL"), ("writer", "TEXT"), ("environment", "TEXT")),
-          key=("run_id",), order="run_id", added=("writer", "environment")),
+                   ("seconds", "REAL"), ("writer", "TEXT"), ("environment", "TEXT"), ("heartbeat", "REAL")),
+          key=("run_id",), order="run_id", added=("writer", "environment", "heartbeat")),
     Table("cells", (("run_id", NOT_NULL), ("cell_id", NOT_NULL), *_cols("family features", "TEXT"),
                     ("k", "INTEGER"), ("gamma", "REAL"), ("S", "INTEGER"), ("algorithm", "TEXT"),
                     *_cols("eps delta", "REAL"), ("horizon", "INTEGER"), ("bound", "REAL"),
@@ -238,6 +239,36 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    @contextmanager
+    def keep_alive(self, run_id: str, beat: float | None = None):
+        """Renew this process's lease on run_id every ``beat`` seconds (LEASE_BEAT) while the
+        block runs, from a thread with its own connection, so that another host sees a live
+        writer even while one task computes for an hour."""
+        import threading
+
+        stop = threading.Event()
+        me = writer_token()
+
+        def renew():
+            con = sqlite3.connect(self.path, timeout=30)
+            try:
+                while not stop.wait(LEASE_BEAT if beat is None else beat):
+                    with con:
+                        con.execute("UPDATE runs SET heartbeat = ? WHERE run_id = ? AND writer = ?",
+                                    (time.time(), run_id, me))
+            except sqlite3.Error:  # the main thread reports a store that cannot be written
+                pass
+            finally:
+                con.close()
+
+        thread = threading.Thread(target=renew, name="mcirl-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     def __enter__(self):
         return self
 
@@ -253,9 +284,10 @@ class Store:
         me = writer_token()
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            row = self.db.execute("SELECT status, writer FROM runs WHERE run_id = ?",
+            row = self.db.execute("SELECT status, writer, heartbeat FROM runs WHERE run_id = ?",
                                   (run_id,)).fetchone()
-            live = row is not None and row["status"] == "running" and writer_alive(row["writer"])
+            live = (row is not None and row["status"] == "running"
+                    and writer_alive(row["writer"], row["heartbeat"]))
             if live:
                 host, pid = row["writer"].split()[:2]
                 raise InputError("--resume", f"{self.path}: run {run_id[:12]} is being written by "
@@ -269,14 +301,15 @@ class Store:
             if row is None:
                 self.db.execute(
                     "INSERT INTO runs (run_id, name, config, package_version, git_sha, host, device,"
-                    " started, status, writer, environment)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                    " started, status, writer, environment, heartbeat)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                     (run_id, name, json.dumps(config, sort_keys=True), meta.get("package_version"),
                      meta.get("git_sha"), meta.get("host"), meta.get("device"), time.time(), me,
-                     json.dumps(meta["environment"], sort_keys=True) if meta.get("environment") else None))
+                     json.dumps(meta["environment"], sort_keys=True) if meta.get("environment") else None,
+                     time.time()))
             else:
-                self.db.execute("UPDATE runs SET status = 'running', writer = ? WHERE run_id = ?",
-                                (me, run_id))
+                self.db.execute("UPDATE runs SET status = 'running', writer = ?, heartbeat = ? WHERE run_id = ?",
+                                (me, time.time(), run_id))
         except BaseException:
             self.db.rollback()
             raise
@@ -398,7 +431,7 @@ class Store:
                           " AS cells, (SELECT COUNT(*) FROM timings t WHERE t.run_id = r.run_id)"
                           " AS tasks FROM runs r ORDER BY started")
         for row in rows:
-            if row["status"] == "running" and writer_gone(row.get("writer")):
+            if row["status"] == "running" and writer_gone(row.get("writer"), row.get("heartbeat")):
                 row["status"] = "interrupted"
         return rows
 
@@ -448,12 +481,25 @@ def writer_token() -> str:
     return f"{socket.gethostname()} {pid} {_process_start(pid)}".strip()
 
 
-def _writer_state(token: str | None) -> str | None:
-    """'alive' or 'gone' for a writer of this host; None when that cannot be told (another
-    host, or a run stored before writers were recorded)."""
+#: A writer on another host is taken for alive while its heartbeat is younger than this:
+#: there its process cannot be looked up, so the lease expires instead. The writer renews it
+#: every LEASE_BEAT seconds (:meth:`Store.keep_alive`), whatever its tasks take.
+LEASE_SECONDS = 300.0
+LEASE_BEAT = 60.0
+
+
+def _writer_state(token: str | None, heartbeat: float | None = None) -> str | None:
+    """'alive' or 'gone' for a run's writer; None when that cannot be told (a run stored before
+    writers or heartbeats were recorded). A writer of this host is looked up by pid and start
+    time; one of another host holds a lease: alive while its heartbeat is younger than
+    LEASE_SECONDS, gone (the lease may be taken over) after."""
     parts = (token or "").split()
-    if len(parts) < 2 or parts[0] != socket.gethostname():
+    if len(parts) < 2:
         return None
+    if parts[0] != socket.gethostname():
+        if heartbeat is None:
+            return None
+        return "alive" if time.time() - heartbeat < LEASE_SECONDS else "gone"
     pid = int(parts[1])
     try:
         os.kill(pid, 0)
@@ -466,12 +512,12 @@ def _writer_state(token: str | None) -> str | None:
     return "alive"
 
 
-def writer_alive(token: str | None) -> bool:
-    return _writer_state(token) == "alive" and token != writer_token()
+def writer_alive(token: str | None, heartbeat: float | None = None) -> bool:
+    return _writer_state(token, heartbeat) == "alive" and token != writer_token()
 
 
-def writer_gone(token: str | None) -> bool:
-    return _writer_state(token) == "gone"
+def writer_gone(token: str | None, heartbeat: float | None = None) -> bool:
+    return _writer_state(token, heartbeat) == "gone"
 
 
 def _insert_sql(verb: str, table: str, columns) -> str:
