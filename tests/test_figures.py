@@ -3,6 +3,7 @@ log axes labelled 10^n, legends clear of the data, kinds skipped when the data d
 vector files with embedded fonts, alt text, and no global matplotlib state changed."""
 
 import json
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,15 @@ def test_panels_of_one_figure_share_their_x_range(stored):
     assert len(ranges) == 1
     ranges = {ax.get_xlim() for ax in figures["elbow_curves"].axes if ax.get_visible()}
     assert len(ranges) == 1
+    # panels of different feature families and k sets still share one k axis
+    from mcirl.plots import plot_looseness, plot_mstar_vs_k
+
+    with Store(stored[0], readonly=True) as store:
+        cells = collect(store)
+    dense = [replace(c, features="dense", cell_id=c.cell_id + "d", k=c.k * 8) for c in cells]
+    for draw in (plot_mstar_vs_k, plot_looseness):
+        axes = [ax for ax in draw(cells + dense).axes if ax.get_visible()]
+        assert len(axes) == 2 and axes[0].get_xlim() == axes[1].get_xlim()
 
 
 def test_kinds_that_do_not_fit_the_data_are_skipped_and_said(stored, capsys, tmp_path):

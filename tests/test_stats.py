@@ -36,3 +36,18 @@ def test_sample_complexity_reads_the_curve():
     assert below.status == "below_min" and below.m_star == 1 and below.m_lo is None
     shuffled = sample_complexity(m[::-1], [0, 0, 3, 90, 100], 100, 0.05)
     assert shuffled == sample_complexity(m, [100, 90, 3, 0, 0], 100, 0.05)
+
+
+def test_the_bootstrap_band_of_a_weighted_mean_over_groups():
+    from mcirl.stats import bootstrap_mean_band
+
+    weights = np.array([[10.0, 5, 0], [30.0, 5, 0], [20.0, 5, 0]])
+    values = np.array([[0.9, 1.0, np.nan], [0.8, 1.0, np.nan], [0.6, 1.0, np.nan]])
+    low, high = bootstrap_mean_band(weights, values, draws=2000)
+    pooled = (weights[:, 0] * values[:, 0]).sum() / weights[:, 0].sum()
+    assert 0.6 <= low[0] < pooled < high[0] <= 0.9  # inside the groups' range, around the pooled mean
+    assert low[1] == high[1] == 1.0  # groups that agree: no spread to show
+    assert np.isnan(low[2]) and np.isnan(high[2])  # no weight at all: no band
+    # a resampled group keeps its weight: the band is not that of the unweighted mean
+    lopsided = bootstrap_mean_band(np.array([[1000.0], [1.0]]), np.array([[1.0], [0.0]]), draws=2000)
+    assert np.quantile([1.0], 0.5) >= lopsided[1][0] >= 0.99

@@ -240,7 +240,7 @@ def plot_mstar_vs_k(cells, criterion="theorem", explanations=None):
                                     ms=4, zorder=3, label=f"predicted m* (mcirl explain), gamma={g:g}")
                     line.set_gid(f"predicted:{g:g}")
             _log_axes(ax)
-            ax.set_xlim(*_around(ks_all.min(), ks_all.max()))
+            ax.set_xlim(*_around(min(c.k for c in cells), max(c.k for c in cells)))  # shared by panels
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel(LABELS["m"])
             ax.set_title(f"{features} features, {method}\ncriterion {criterion}, eps = {eps:g}, delta = {delta:g}")
@@ -334,7 +334,7 @@ def plot_looseness(cells, criterion="theorem"):
                         ha="center", va="center", gid="looseness-empty")
             ax.axhline(1.0, color="black", lw=0.8, gid="tight")
             _log_axes(ax)
-            ax.set_xlim(*_around(min(c.k for c in group), max(c.k for c in group)))
+            ax.set_xlim(*_around(min(c.k for c in cells), max(c.k for c in cells)))  # shared by panels
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel("bound / empirical m*")
             ax.set_title(f"how loose each bound is: {features} features\n{method}, criterion {criterion}")
@@ -379,15 +379,15 @@ def plot_seed_table(cells, criterion="theorem"):
 
 def plot_performance(cells):
     """Value of the learned policy relative to the expert's against m (Abbeel & Ng 2004,
-    Fig. 4), one line per cell labelled by its features and parameters, with the range of the
-    per-instance means as a band (the store keeps each task's mean, not every replicate)."""
+    Fig. 4), one line per cell labelled by its features and parameters, with a 95% bootstrap
+    band over MDP instances (the store keeps each task's mean, not every replicate)."""
     with house_style():
         fig = Figure(figsize=(PANEL, 3.0))
         ax = fig.subplots()
         for i, c in enumerate(cells):
             colour, marker = OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]
-            if c.performance_range is not None:
-                ax.fill_between(c.m, *c.performance_range, color=colour, alpha=0.15, lw=0,
+            if c.performance_band is not None:
+                ax.fill_between(c.m, *c.performance_band, color=colour, alpha=0.15, lw=0,
                                 gid=f"performance-band:{c.cell_id[:8]}")
             line, = ax.plot(c.m, c.performance, marker=marker, ms=3, color=colour,
                             label=f"{c.features} k={c.k} gamma={c.gamma:g} {c.method}")
@@ -397,7 +397,7 @@ def plot_performance(cells):
         ax.set_xlim(*_decades(min(float(c.m.min()) for c in cells), max(float(c.m.max()) for c in cells)))
         ax.set_xlabel(LABELS["m"])
         ax.set_ylabel("value of learned policy / expert's")
-        ax.set_title("learned policy's value (band: range over MDP instances)")
+        ax.set_title("learned policy's value (band: 95% bootstrap over MDP instances)")
         _legend_below(ax, ncol=1, offset=-0.22)
     return fig
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .learn import CRITERIA, OUTCOMES, certificate_applies
 from .output import count_text
+from .stats import bootstrap_mean_band
 
 #: The columns of a stored m* that its optimistic twin (undecided rows as successes) repeats.
 MSTAR_FIELDS = ("status", "m_star", "m_lo", "m_hi")
@@ -56,9 +57,9 @@ class CellSummary:
     certificate: str = "off"  #: issue 28
     outcomes: dict = field(default_factory=dict)  #: outcome -> (n,) int64 pooled row counts
     max_gap: float = float("nan")  #: MWAL: largest certified duality gap stored for the cell
-    #: (low, high): (n,) each, the smallest and largest per-instance mean performance at each m
-    #: (None before performance was stored)
-    performance_range: tuple | None = None
+    #: (low, high): (n,) each, a 95% bootstrap band over MDP instances of the mean performance
+    #: at each m (mcirl.stats.bootstrap_mean_band; None before performance was stored)
+    performance_band: tuple | None = None
 
     @property
     def method(self) -> str:
@@ -125,8 +126,11 @@ def collect(store, run_ids=None) -> list[CellSummary]:
             gaps = [e["max_gap"] for e in rows if e.get("max_gap") is not None]
             stars = [r for r in mstar if r["cell_id"] == c["cell_id"]]
             holders.setdefault(c["cell_id"], []).append(run_id)
-            spread = _spread([total / np.maximum(n, 1) for n, total in by_instance.values()],
-                             [n > 0 for n, _ in by_instance.values()])
+            band = None
+            if by_instance and not all(np.isnan(total).all() for _, total in by_instance.values()):
+                weights = np.array([n for n, _ in by_instance.values()])
+                band = bootstrap_mean_band(weights, np.array([t for _, t in by_instance.values()])
+                                           / np.maximum(weights, 1))
             cells[c["cell_id"]] = CellSummary(
                 cell_id=c["cell_id"], run_id=run_id, family=c["family"], features=c["features"],
                 k=c["k"], gamma=c["gamma"], S=c["S"], algorithm=c["algorithm"], eps=c["eps"],
@@ -138,22 +142,8 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                                  for crit in CRITERIA},
                 run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"],
                 projection_step=c["projection_step"], certificate=c["certificate"],
-                outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"), performance_range=spread)
+                outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"), performance_band=band)
     return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
-
-
-def _spread(means, present):
-    """(low, high) over instances of per-m means, where each instance has rows (None if no
-    performance was stored)."""
-    means, present = np.array(means), np.array(present)
-    valid = present & ~np.isnan(means)
-    if not valid.any():
-        return None
-    low = np.where(valid, means, np.inf).min(axis=0)
-    high = np.where(valid, means, -np.inf).max(axis=0)
-    missing = ~valid.any(axis=0)
-    low[missing], high[missing] = np.nan, np.nan
-    return low, high
 
 
 def stored_outcomes(row) -> dict:

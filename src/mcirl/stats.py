@@ -110,3 +110,29 @@ def detectable_rate(reps: int, delta: float, confidence: float, power: float = 0
     if power_gap(delta) >= 0:
         return float(delta)
     return float(optimize.brentq(power_gap, delta, 1.0, xtol=1e-15))
+
+
+def bootstrap_mean_band(weights, values, draws: int = 400, level: float = 0.95, seed: int = 0):
+    """Percentile bootstrap band of a weighted mean over groups, per column.
+
+    weights: (G, n) float64 >= 0 (e.g. the replicates each MDP instance contributed at each m);
+    values: (G, n) float64, the groups' means (NaN where a group has no weight). The groups
+    (rows) are resampled with replacement ``draws`` times; returns (low, high), each (n,),
+    NaN where no group has weight. With few groups the band reflects only the spread between
+    them that the data show (the groups' own replicates are not stored separately).
+    """
+    weights, values = np.asarray(weights, float), np.asarray(values, float)
+    values = np.where(weights > 0, values, 0.0)
+    picks = np.random.default_rng(seed).integers(0, weights.shape[0], (draws, weights.shape[0]))
+    w, v = weights[picks], values[picks]  # (draws, G, n)
+    total = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (w * v).sum(axis=1) / total  # (draws, n); NaN where a draw has no weight
+    tail = (1 - level) / 2
+    low = np.full(weights.shape[1], np.nan)
+    high = np.full(weights.shape[1], np.nan)
+    for c in range(weights.shape[1]):
+        column = means[:, c][np.isfinite(means[:, c])]
+        if column.size:
+            low[c], high[c] = np.quantile(column, tail), np.quantile(column, 1 - tail)
+    return low, high
