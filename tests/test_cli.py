@@ -420,3 +420,26 @@ def test_progress_shows_no_remaining_time_it_cannot_know(monkeypatch):
         update("start", cells=2, searches=4)
         update("task", done=1, submitted=3, steps=1e6, cached=0, computed=True)
         update("search", done=1, total=4, cell=None, criterion="theorem", result=None)
+
+
+def test_verify_and_explain_dry_runs_plan_and_estimate_without_working(capsys, tmp_path, monkeypatch):
+    """Issue 32: every long command has --dry-run with an estimated time."""
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "verify", "1/(eps*(1-gamma))", "--examples", "7", "--reps", "20", "--dry-run",
+                       "--json")
+    plan = json.loads(out)
+    assert code == 0 and plan["examples"] == 7 and plan["m_at_costliest"] >= 1
+    assert plan["estimated_seconds_at_most"] == pytest.approx(7 * plan["calibration_seconds"])
+    assert "S=32 A=4 b=4 k=8" in plan["costliest_cell"]  # the expensive end of the default ranges
+    config = tmp_path / "tiny.toml"
+    from tests.sweep.configs import tiny_sweep
+
+    config.write_text(tiny_sweep(k=(2, 3)))
+    code, out, _ = run(capsys, "explain", "--config", str(config), "--dry-run", "--draws", "500", "--json")
+    plan = json.loads(out)
+    assert code == 0 and plan["cells"] == 2 and plan["instances"] == 4 and plan["costliest"].startswith("k=3")
+    code, out, _ = run(capsys, "explain", "--config", str(config), "--dry-run", "--no-calibrate", "--json")
+    assert "estimated_seconds_at_most" not in json.loads(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]  # nothing written
+    code, _, err = run(capsys, "explain", "--S", "16", "--dry-run")
+    assert code == 2 and "--dry-run: goes with --config or --db" in err

@@ -7,6 +7,7 @@ sums (:mod:`mcirl.solve.moments`) and the ladder and predictions (:mod:`mcirl.la
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -205,11 +206,45 @@ def explain_instances(cell, family: FamilySpec, seeds, config: ExplainConfig, me
 def explain_stored(store, cell, config: ExplainConfig, progress=None) -> CellExplanation:
     """A stored cell (:class:`mcirl.results.CellSummary`) on its stored instances' MDPs, beside
     its measured m*."""
-    spec = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
-    seeds = [seed for _, seed in store.instance_seeds(cell.run_id, cell.cell_id)]
-    return explain_instances(cell, FamilySpec(**spec["family"]), seeds, config,
+    ((_, family, seeds),) = stored_families(store, [cell])
+    return explain_instances(cell, family, seeds, config,
                              measured={c: cell.mstar.get(c) for c in ladder.PREDICTED},
                              run_id=cell.run_id, progress=progress)
+
+
+def plan_explanations(cells_and_families, config: ExplainConfig, calibrate: bool = True) -> dict:
+    """The plan of explaining cells without doing it: cells_and_families is [(cell, FamilySpec,
+    seeds)]; with calibrate, one instance of the cell with the most features (then the largest
+    gamma) is explained and timed, and every instance costed as it: a rough upper estimate."""
+    plan = {"cells": len(cells_and_families),
+            "instances": sum(len(seeds) for _, _, seeds in cells_and_families),
+            "draws": config.draws, "termination_draws": config.termination_draws}
+    if calibrate and cells_and_families:
+        cell, family, seeds = max(cells_and_families, key=lambda c: (c[1].k, c[1].gamma))
+        t0 = time.perf_counter()
+        explain_instances(cell, family, seeds[:1], config)
+        plan.update(calibration_seconds=time.perf_counter() - t0, costliest=f"k={family.k} gamma={family.gamma:g}")
+        plan["estimated_seconds_at_most"] = plan["calibration_seconds"] * plan["instances"]
+    return plan
+
+
+def stored_families(store, cells) -> list:
+    """[(cell, FamilySpec, seeds)] of stored cells (what :func:`explain_stored` explains)."""
+    out = []
+    for cell in cells:
+        spec = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
+        out.append((cell, FamilySpec(**spec["family"]),
+                    [seed for _, seed in store.instance_seeds(cell.run_id, cell.cell_id)]))
+    return out
+
+
+def sweep_families(sweep_config) -> list:
+    """[(cell, FamilySpec, seeds)] of a sweep config's cells: the MDPs its instances will draw."""
+    from .sweep.plan import cells
+
+    count = sweep_config.instances.count
+    return [(cell, cell.family, [cell.seeds(sweep_config.seed, i)[0] for i in range(count)])
+            for cell in cells(sweep_config)]
 
 
 def explain_cells(store, cells, config: ExplainConfig, progress=None) -> list:
@@ -228,12 +263,10 @@ def explain_sweep(sweep_config, config: ExplainConfig, store=None, progress=None
     instances will draw, before (or without) running it; with ``store``, beside the m* it
     holds for the same cells."""
     from .results import collect
-    from .sweep.plan import cells
 
     stored = {} if store is None else {c.cell_id: c for c in collect(store)}
     out = []
-    for cell in cells(sweep_config):
-        seeds = [cell.seeds(sweep_config.seed, i)[0] for i in range(sweep_config.instances.count)]
+    for cell, _, seeds in sweep_families(sweep_config):
         summary = stored.get(cell.id)
         measured = None if summary is None else {c: summary.mstar.get(c) for c in ladder.PREDICTED}
         out.append(explain_instances(cell, cell.family, seeds, config, measured,

@@ -41,7 +41,13 @@ def run(args) -> None:
         if args.mdp is not None or given:
             raise InputError("config", "excludes --mdp and the family options (its cells name "
                              "their MDPs)", str(args.config))
+        if args.dry_run:
+            return _dry_run(args, config)
         return _config_cells(args, config)
+    if args.dry_run:
+        if args.db is None or args.mdp is not None or given:
+            raise InputError("--dry-run", "goes with --config or --db (one MDP is explained in seconds)")
+        return _dry_run(args, config)
     if args.db is not None and args.mdp is None and not given:
         return _stored_cells(args, config)
     if args.run:
@@ -216,6 +222,35 @@ def _config_cells(args, config) -> None:
                            f"{counted(sweep.instances.count, 'instance')}{where}")
 
 
+def _dry_run(args, config) -> None:
+    """The cells and instances --config or --db would explain, and a rough estimate."""
+    from ..explain import plan_explanations, stored_families, sweep_families
+
+    if args.config is not None:
+        from ..sweep.config import load_config
+
+        planned, source = sweep_families(load_config(args.config)), str(args.config)
+    else:
+        from ..results import collect
+        from ..sweep.store import Store
+
+        with Store(args.db, readonly=True) as store:
+            run_ids = None if not args.run else [store.resolve_run(r) for r in args.run]
+            planned, source = stored_families(store, collect(store, run_ids)), str(args.db)
+    plan = plan_explanations(planned, config, calibrate=not args.no_calibrate)
+    if args.json:
+        return emit_json(plan)
+    lines = [f"plan of explain {source}: {counted(plan['cells'], 'cell')}, "
+             f"{counted(plan['instances'], 'instance')} in all, {plan['draws']:,} Gaussian draws and "
+             + ("the default termination draws" if plan["termination_draws"] is None
+                else f"{plan['termination_draws']:,} termination draws") + " per instance"]
+    if "estimated_seconds_at_most" in plan:
+        most = number_text(plan["estimated_seconds_at_most"])
+        lines.append(f"estimated time (rough: every instance costed as one of the cell at {plan['costliest']}, "
+                     f"{plan['calibration_seconds']:.1f} s): at most {most} s")
+    Console().print("\n".join(lines))
+
+
 def _print_many(args, out, title) -> None:
     if args.json:
         return emit_json([c.as_dict() for c in out])
@@ -246,6 +281,10 @@ def register(sub) -> None:
     p.add_argument("--db", type=Path, help="a results database: the measured m* of the same "
                    "cell; alone, every stored cell predicted against measured")
     p.add_argument("--run", nargs="+", help="with --db alone: these runs only (ids or names)")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true",
+                   help="with --config or --db: the cells and instances, and a rough estimate; explain nothing")
+    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
+                   help="with --dry-run: skip the timed instance (no estimate)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(handler=run)

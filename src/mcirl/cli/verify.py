@@ -7,7 +7,7 @@ from pathlib import Path
 from ..backend import BACKENDS
 from ..errors import InputError
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
-from ..output import counted
+from ..output import counted, number_text
 from ..sample import LENGTHS, SAMPLERS
 from .common import add_learner_options, count_arg, emit_json, phase_bars, real_arg
 
@@ -43,6 +43,23 @@ def run(args) -> int:
                           projection_step=args.projection_step, certificate=args.certificate,
                           alpha=args.alpha,
                           seed=args.seed, backend=args.backend)
+    if args.dry_run:
+        from ..verify.search import dry_run
+
+        plan = dry_run(config, calibrate=not args.no_calibrate)
+        if args.json:
+            emit_json(plan)
+            return 0
+        lines = [f"plan of verify {config.bound!r}: {counted(config.examples, 'example')} of "
+                 f"{counted(config.reps, 'replicate')} each (criterion {config.criterion}, {config.algorithm}), "
+                 "then shrinking if one violates; costliest cell in the ranges: " + plan["costliest_cell"]
+                 + ("" if plan["m_at_costliest"] is None else f", m = {plan['m_at_costliest']:,} there")]
+        if "estimated_seconds_at_most" in plan:
+            lines.append(f"estimated time before shrinking (rough: every example costed as the costliest "
+                         f"cell, {plan['calibration_seconds']:.1f} s): at most "
+                         f"{number_text(plan['estimated_seconds_at_most'])} s")
+        print("\n".join(lines))
+        return 0
     if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after the search
         raise InputError("--out", "must be a folder (a counterexample is saved into it)", args.out)
     with phase_bars(not (args.json or args.quiet)) as bar:
@@ -103,6 +120,10 @@ def register(sub) -> None:
     p.add_argument("--seed", type=count_arg, default=0, help="seed of the search (cells and trajectories)")
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--out", default="mcirl-verify", help="folder for a counterexample (.npz)")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true",
+                   help="print the plan and a rough time estimate; search nothing")
+    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
+                   help="with --dry-run: skip the timed example (no estimate)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 import shlex
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
 from ..estimate import EstimateConfig, run_estimate
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
-from ..mdp import make_mdp, save_npz
+from ..mdp import FamilySpec, make_mdp, save_npz
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 from ..stats import clopper_pearson_lower, detectable_rate
 from .formula import Bound, parse_bound
@@ -181,6 +182,34 @@ def reproducer(config: VerifyConfig, example: Example, out_dir: Path) -> dict:
 
 class _Violation(Exception):
     pass
+
+
+def costliest_cell(ranges) -> Cell:
+    """The cell at the expensive end of every range (most states, actions, successors and
+    features, largest gamma, smallest eps and delta): what a dry run times."""
+    features = ranges.features[0]
+    S = ranges.S[1]
+    spec = FamilySpec(family=ranges.families[0], S=S, A=ranges.A[1], b=min(ranges.b[1], S),
+                      k=min(ranges.k[1], S) if features == "onehot" else ranges.k[1],
+                      features=features, weights=ranges.weights[0], gamma=ranges.gamma[1], seed=0)
+    return Cell(family=spec, eps=ranges.eps[0], delta=ranges.delta[0])
+
+
+def dry_run(config: VerifyConfig, calibrate: bool = True) -> dict:
+    """The plan of a search without running it and, from one example timed at
+    :func:`costliest_cell`, a rough estimate of its length before any shrinking (a violation's
+    shrinking adds examples that cannot be counted ahead; each costs at most that much)."""
+    bound = None if config.bound == PREDICTED else parse_bound(config.bound)
+    cell = costliest_cell(config.ranges)
+    plan = {"bound": config.bound, "examples": config.examples, "reps": config.reps,
+            "criterion": config.criterion, "algorithm": config.algorithm,
+            "costliest_cell": cell.describe(), "m_at_costliest": None if bound is None else bound_m(bound, cell)}
+    if calibrate:
+        t0 = time.perf_counter()
+        evaluate(config, bound, cell)
+        seconds = time.perf_counter() - t0
+        plan.update(calibration_seconds=seconds, estimated_seconds_at_most=seconds * config.examples)
+    return plan
 
 
 def search(config: VerifyConfig, out_dir: Path, progress=None) -> VerifyResult:
