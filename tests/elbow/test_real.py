@@ -109,3 +109,34 @@ def test_the_split_holds_out_what_it_says(written):
     assert held and len(train) + len(test) == len(data)
     train, test = split(data, "annotator", 0.3, seed=3)
     assert not set(train.annotator) & set(test.annotator)
+
+
+def test_annotator_by_item_fits_find_a_second_taste(tmp_path, capsys):
+    """Two groups of annotators rank 30 items by two unrelated qualities: one shared utility
+    (rank 1) cannot predict both groups, a rank-2 annotator x item model can."""
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    quality = rng.normal(size=(30, 2)) * 2.0
+    n = 4000
+    annotator = rng.integers(0, 8, n)
+    i = rng.integers(0, 30, n)
+    j = (i + rng.integers(1, 30, n)) % 30
+    taste = quality[:, 0], quality[:, 1]
+    u = np.where(annotator % 2 == 0, taste[0][i] - taste[0][j], taste[1][i] - taste[1][j])
+    first = rng.random(n) < 1 / (1 + np.exp(-u))
+    table = pd.DataFrame({"item_i": i, "item_j": j, "winner": np.where(first, i, j), "annotator": annotator})
+    path = tmp_path / "tastes.csv"
+    table.to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(["elbow", "--comparisons", str(path), "--ranks", "1", "2", "--reps", "2", "--bootstrap", "20",
+                 "--n-max", "3000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    one, two = out["ranks"]["1"]["accuracy"][-1], out["ranks"]["2"]["accuracy"][-1]
+    assert two > one + 0.05 and two > 0.8, (one, two)  # measured 0.75 and 0.84
+    assert main(["elbow", "--comparisons", str(path.with_name("none.csv")), "--ranks", "2"]) == 2
+    capsys.readouterr()
+    no_annotators = tmp_path / "plain.csv"
+    table.drop(columns=["annotator"]).to_csv(no_annotators, index=False)
+    assert main(["elbow", "--comparisons", str(no_annotators), "--ranks", "2"]) == 2
+    assert "need an 'annotator' column" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from .common import count_arg, emit_json, phase_bars, print_table, real_arg
 
 
 #: Options of the synthetic model only, refused with --comparisons.
-SYNTHETIC_ONLY = ("k", "d", "noise", "feature_noise", "n_items", "test_pairs", "ranks", "instances", "ridge_cv")
+SYNTHETIC_ONLY = ("k", "d", "noise", "feature_noise", "n_items", "test_pairs", "instances", "ridge_cv")
 
 
 def run(args) -> None:
@@ -121,28 +121,38 @@ def _real(args) -> None:
                                                         "seed", "fraction", "threshold")}).grid
     data = load_comparisons(args.comparisons, args.item_features)
     train, test = split(data, args.split or "pair", args.test_fraction, options["seed"])
+    ranks = args.ranks or [None]
     with phase_bars(not (args.json or args.quiet)):
-        curve = held_out_curve(train, test, grid, options["reps"], options["ridge"], options["fraction"],
-                               options["threshold"], options["bootstrap"], options["seed"])
+        curves = {rank: held_out_curve(train, test, grid, options["reps"], options["ridge"], options["fraction"],
+                                       options["threshold"], options["bootstrap"], options["seed"], rank)
+                  for rank in ranks}
     if args.json:
         from dataclasses import asdict
 
-        return emit_json({"comparisons": str(args.comparisons), "items": int(data.items.size),
-                          "features": int(data.x.shape[1]) if data.featured else None,
-                          "split": args.split or "pair", **asdict(curve)})
-    out = Table(title=f"held-out accuracy on {args.comparisons} ({data.items.size:,} items, "
-                      f"{curve.train:,} training / {curve.test:,} test comparisons, split by "
-                      f"{args.split or 'pair'})")
-    for col in ("N", "accuracy", "95% interval", "log-loss"):
-        out.add_column(col, justify="right")
-    for n, acc, (low, high), loss in zip(curve.n, curve.accuracy, curve.accuracy_interval, curve.logloss):
-        out.add_row(f"{n:,}", f"{acc:.3f}", f"[{low:.3f}, {high:.3f}]", f"{loss:.3f}")
-    print_table(out)
+        head = {"comparisons": str(args.comparisons), "items": int(data.items.size),
+                "features": int(data.x.shape[1]) if data.featured else None, "split": args.split or "pair"}
+        if args.ranks:
+            return emit_json({**head, "ranks": {str(r): asdict(c) for r, c in curves.items()}})
+        return emit_json({**head, **asdict(curves[None])})
+    for rank, curve in curves.items():
+        model = "the full-rank fit" if rank is None else f"the rank-{rank} annotator x item fit"
+        out = Table(title=f"held-out accuracy on {args.comparisons} ({data.items.size:,} items, "
+                          f"{curve.train:,} training / {curve.test:,} test comparisons, split by "
+                          f"{args.split or 'pair'}), {model}")
+        for col in ("N", "accuracy", "95% interval", "log-loss"):
+            out.add_column(col, justify="right")
+        for n, acc, (low, high), loss in zip(curve.n, curve.accuracy, curve.accuracy_interval, curve.logloss):
+            out.add_row(f"{n:,}", f"{acc:.3f}", f"[{low:.3f}, {high:.3f}]", f"{loss:.3f}")
+        print_table(out)
+        _print_verdict(curve, options["fraction"])
+
+
+def _print_verdict(curve, fraction) -> None:
     if curve.verdict == "elbow":
         low, high = curve.elbow_interval
         band = "" if low is None else f" [{count_text(low)}, {count_text(high)}]"
         Console().print(f"elbow at N = {count_text(curve.elbow)}{band} comparisons (within "
-                        f"{options['fraction']:g} of the plateau {curve.plateau:.3f}'s gain over chance)")
+                        f"{fraction:g} of the plateau {curve.plateau:.3f}'s gain over chance)")
     elif curve.verdict == "no elbow":
         Console().print("no elbow: held-out accuracy does not rise with N")
     else:

@@ -175,11 +175,14 @@ class RealCurve:
 
 
 def held_out_curve(train: Comparisons, test: Comparisons, grid, reps: int, ridge: float,
-                   fraction: float, threshold: float, bootstrap: int, seed: int) -> RealCurve:
-    """Fit the full-rank model on nested prefixes of ``reps`` random orders of the training
-    comparisons, score the held-out ones (sampled accuracy: the share whose winner the fit
-    predicts; log-loss of the fitted probability), and read the elbow off the curve normalised
-    by its plateau (:func:`mcirl.elbow.knee.gap_elbows`)."""
+                   fraction: float, threshold: float, bootstrap: int, seed: int,
+                   rank: int | None = None) -> RealCurve:
+    """Fit the model on nested prefixes of ``reps`` random orders of the training comparisons,
+    score the held-out ones (sampled accuracy: the share whose winner the fit predicts;
+    log-loss of the fitted probability), and read the elbow off the curve normalised by its
+    plateau (:func:`mcirl.elbow.knee.gap_elbows`). The model: the full-rank fit on features
+    (item-level Bradley-Terry without them); with ``rank`` and an annotator column, the rank-r
+    annotator x item model of :func:`fit_annotators`."""
     from scipy.special import expit
 
     rng = np.random.default_rng(seed)
@@ -187,13 +190,17 @@ def held_out_curve(train: Comparisons, test: Comparisons, grid, reps: int, ridge
     if len(grid) < 3:
         raise InputError("n_max", f"the training comparisons ({len(train):,}) hold fewer than 3 grid values "
                          "from n_min on; lower --n-min or give more comparisons")
+    if rank is not None and train.annotator is None:
+        raise InputError("ranks", "annotator x item fits need an 'annotator' column in the comparisons file")
     test_diff = test.x[test.i] - test.x[test.j]
     orders = np.stack([rng.permutation(len(train)) for _ in range(reps)])  # (R, N_train)
     correct = np.empty((reps, len(grid), len(test)))
     loss = np.empty((reps, len(grid), len(test)))
     for c, n in enumerate(grid):
-        theta = _fit(train, orders[:, :n], ridge)  # (R, d)
-        score = theta @ test_diff.T  # (R, T)
+        if rank is None:
+            score = _fit(train, orders[:, :n], ridge) @ test_diff.T  # (R, T)
+        else:
+            score = np.stack([_annotator_scores(train, rows, test, rank, ridge, seed) for rows in orders[:, :n]])
         correct[:, c] = np.where(score == 0, 0.5, np.sign(score) == test.y)  # a tie is a coin flip
         q = np.clip(expit(score * test.y), 1e-15, 1.0)
         loss[:, c] = -np.log(q)
@@ -208,6 +215,48 @@ def held_out_curve(train: Comparisons, test: Comparisons, grid, reps: int, ridge
     return RealCurve(n=grid, accuracy=accuracy.tolist(), accuracy_interval=[list(v) for v in intervals],
                      logloss=loss.mean(axis=(0, 2)).tolist(), plateau=plateau, elbow=elbow,
                      elbow_interval=list(band), verdict=verdict, train=len(train), test=len(test))
+
+
+def fit_annotators(n_items: int, n_annotators: int, i, j, a, y, rank: int, lam: float, seed: int = 0):
+    """Rank-r annotator x item Bradley-Terry: annotator a's utility of item i is U[a] . V[i]
+    (U: (n_annotators, r), V: (n_items, r)), P(i beats j | a) = sigma(U[a] . (V[i] - V[j])),
+    fitted by L-BFGS on the L2-penalised likelihood (lam / 2)(||U||^2 + ||V||^2) from a small
+    seeded random start (the problem is not convex: a local optimum, the same for the same
+    seed). Returns (U, V)."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    shape_u, shape_v = (n_annotators, rank), (n_items, rank)
+
+    def objective(flat):
+        U, V = flat[: U_size].reshape(shape_u), flat[U_size:].reshape(shape_v)
+        diff = V[i] - V[j]
+        margin = y * (U[a] * diff).sum(axis=1)
+        pull = (y * expit(-margin))[:, None]
+        gU, gV = lam * U, lam * V
+        np.subtract.at(gU, a, pull * diff)
+        np.subtract.at(gV, i, pull * U[a])
+        np.add.at(gV, j, pull * U[a])
+        value = np.logaddexp(0.0, -margin).sum() + 0.5 * lam * (flat @ flat)
+        return value, np.concatenate([gU.ravel(), gV.ravel()])
+
+    U_size = n_annotators * rank
+    start = 0.1 * np.random.default_rng(seed).standard_normal(U_size + n_items * rank)
+    flat = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 2000}).x
+    return flat[:U_size].reshape(shape_u), flat[U_size:].reshape(shape_v)
+
+
+def _annotator_scores(train: Comparisons, rows, test: Comparisons, rank: int, ridge: float, seed: int):
+    """(T,) scores of the test comparisons under the rank-r annotator x item fit on the
+    training rows; an annotator never seen in training is scored with the mean annotator."""
+    names, codes = np.unique(np.concatenate([train.annotator, test.annotator]), return_inverse=True)
+    train_a, test_a = codes[: len(train)], codes[len(train):]
+    U, V = fit_annotators(train.items.size, names.size, train.i[rows], train.j[rows], train_a[rows],
+                          train.y[rows], rank, ridge, seed)
+    seen = np.zeros(names.size, dtype=bool)
+    seen[train_a[rows]] = True
+    U[~seen] = U[seen].mean(axis=0)
+    return (U[test_a] * (V[test.i] - V[test.j])).sum(axis=1)
 
 
 def fit_items(n_items: int, i, j, y, lam: float):
