@@ -114,12 +114,13 @@ def collect(store, run_ids=None) -> list[CellSummary]:
             for e in rows:
                 i = index[e["m"]]
                 reps[i] += e["reps"]
+                value = e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
                 own = by_instance.setdefault(e["instance"], [np.zeros(ms.size), np.zeros(ms.size)])
                 own[0][i] += e["reps"]
-                own[1][i] += e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
+                own[1][i] += value
+                perf[i] += value
                 for name, count in stored_outcomes(e).items():
                     outcomes[name][i] += count
-                perf[i] += e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
                 for crit in CRITERIA:
                     fails[crit][i] += e[f"failures_{crit}"]
             top = [e["variance"] for e in rows if e["m"] == ms[-1] and e["variance"] is not None]
@@ -294,16 +295,12 @@ def frames(db, runs=None) -> dict:
     has no rows; ``runs`` holds ``config`` and ``environment`` as dicts and the timestamps as
     UTC datetimes.
     """
-    from pathlib import Path
-
     import pandas as pd
 
-    from .errors import InputError
     from .sweep.store import Store
 
-    if not Path(db).exists():
-        raise InputError("db", "no such results database", str(db))
-    with Store(db, readonly=True) as store:
+    with Store(db, readonly=True) as store:  # a missing file is the store's one-line error
+
         ids = None if runs is None else [store.resolve_run(r) for r in _as_list(runs, "runs")]
         data = tables(store, ids)
     out = {name: pd.DataFrame(rows, columns=columns) for name, (columns, rows) in data.items()}

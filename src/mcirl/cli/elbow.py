@@ -107,24 +107,22 @@ def _write(args, config) -> None:
 
 
 def _real(args) -> None:
-    from ..elbow.experiment import ElbowConfig
+    from ..elbow.experiment import elbow_config
     from ..elbow.real import held_out_curve, load_comparisons, split
 
     given = [f"--{name.replace('_', '-')}" for name in SYNTHETIC_ONLY if getattr(args, name) is not None]
     if given or args.config is not None:
         raise InputError(given[0] if given else "config", "is an option of the synthetic model; with "
                          "--comparisons FILE the data are yours")
-    defaults = ElbowConfig()
-    options = {name: getattr(args, name) if getattr(args, name) is not None else getattr(defaults, name)
-               for name in ("n_min", "n_max", "reps", "ridge", "bootstrap", "seed", "fraction", "threshold")}
-    grid = ElbowConfig(**{key: options[key] for key in ("n_min", "n_max", "reps", "ridge", "bootstrap",
-                                                        "seed", "fraction", "threshold")}).grid
+    # the options the real-data path shares with the synthetic one, validated (and defaulted) once
+    shared = ("n_min", "n_max", "reps", "ridge", "bootstrap", "seed", "fraction", "threshold")
+    options = elbow_config({name: getattr(args, name) for name in shared if getattr(args, name) is not None})
     data = load_comparisons(args.comparisons, args.item_features)
-    train, test = split(data, args.split or "pair", args.test_fraction, options["seed"])
+    train, test = split(data, args.split or "pair", args.test_fraction, options.seed)
     ranks = args.ranks or [None]
     with phase_bars(not (args.json or args.quiet)):
-        curves = {rank: held_out_curve(train, test, grid, options["reps"], options["ridge"], options["fraction"],
-                                       options["threshold"], options["bootstrap"], options["seed"], rank)
+        curves = {rank: held_out_curve(train, test, options.grid, options.reps, options.ridge, options.fraction,
+                                       options.threshold, options.bootstrap, options.seed, rank)
                   for rank in ranks}
     if args.json:
         from dataclasses import asdict
@@ -144,7 +142,7 @@ def _real(args) -> None:
         for n, acc, (low, high), loss in zip(curve.n, curve.accuracy, curve.accuracy_interval, curve.logloss):
             out.add_row(f"{n:,}", f"{acc:.3f}", f"[{low:.3f}, {high:.3f}]", f"{loss:.3f}")
         print_table(out)
-        _print_verdict(curve, options["fraction"])
+        _print_verdict(curve, options.fraction)
 
 
 def _print_verdict(curve, fraction) -> None:

@@ -192,15 +192,12 @@ def held_out_curve(train: Comparisons, test: Comparisons, grid, reps: int, ridge
                          "from n_min on; lower --n-min or give more comparisons")
     if rank is not None and train.annotator is None:
         raise InputError("ranks", "annotator x item fits need an 'annotator' column in the comparisons file")
-    test_diff = test.x[test.i] - test.x[test.j]
+    scores = _scorer(train, test, rank, ridge, seed)
     orders = np.stack([rng.permutation(len(train)) for _ in range(reps)])  # (R, N_train)
     correct = np.empty((reps, len(grid), len(test)))
     loss = np.empty((reps, len(grid), len(test)))
     for c, n in enumerate(grid):
-        if rank is None:
-            score = _fit(train, orders[:, :n], ridge) @ test_diff.T  # (R, T)
-        else:
-            score = np.stack([_annotator_scores(train, rows, test, rank, ridge, seed) for rows in orders[:, :n]])
+        score = scores(orders[:, :n])  # (R, T)
         correct[:, c] = np.where(score == 0, 0.5, np.sign(score) == test.y)  # a tie is a coin flip
         q = np.clip(expit(score * test.y), 1e-15, 1.0)
         loss[:, c] = -np.log(q)
@@ -246,19 +243,6 @@ def fit_annotators(n_items: int, n_annotators: int, i, j, a, y, rank: int, lam: 
     return flat[:U_size].reshape(shape_u), flat[U_size:].reshape(shape_v)
 
 
-def _annotator_scores(train: Comparisons, rows, test: Comparisons, rank: int, ridge: float, seed: int):
-    """(T,) scores of the test comparisons under the rank-r annotator x item fit on the
-    training rows; an annotator never seen in training is scored with the mean annotator."""
-    names, codes = np.unique(np.concatenate([train.annotator, test.annotator]), return_inverse=True)
-    train_a, test_a = codes[: len(train)], codes[len(train):]
-    U, V = fit_annotators(train.items.size, names.size, train.i[rows], train.j[rows], train_a[rows],
-                          train.y[rows], rank, ridge, seed)
-    seen = np.zeros(names.size, dtype=bool)
-    seen[train_a[rows]] = True
-    U[~seen] = U[seen].mean(axis=0)
-    return (U[test_a] * (V[test.i] - V[test.j])).sum(axis=1)
-
-
 def fit_items(n_items: int, i, j, y, lam: float):
     """Item-level Bradley-Terry: theta: (n_items,) maximising sum log sigma(y (theta_i - theta_j))
     - (lam / 2) ||theta||^2, the fit of :func:`mcirl.elbow.fit.fit_logistic` on one-hot items,
@@ -280,13 +264,31 @@ def fit_items(n_items: int, i, j, y, lam: float):
     return result.x
 
 
-def _fit(train: Comparisons, rows, ridge):
-    """(R, d) fits on the training comparisons rows: (R, n): full-rank on features, item-level
-    Bradley-Terry (one utility per item, x = I) without them."""
-    if train.featured:
-        diff = train.x[train.i[rows]] - train.x[train.j[rows]]
-        return fit_logistic(diff, train.y[rows], ridge)
-    return np.stack([fit_items(train.items.size, train.i[r], train.j[r], train.y[r], ridge) for r in rows])
+def _scorer(train: Comparisons, test: Comparisons, rank: int | None, ridge: float, seed: int):
+    """score(rows): (R, T) scores of the test comparisons under fits on the training rows
+    (R, n): the full-rank fit on features, item-level Bradley-Terry (one utility per item,
+    x = I) without them, or with ``rank`` the annotator x item fit (an annotator never seen in
+    training scored with the mean annotator). What does not depend on the rows (feature
+    differences, annotator codes) is computed once."""
+    test_diff = test.x[test.i] - test.x[test.j]
+    if rank is None and train.featured:
+        train_diff = train.x[train.i] - train.x[train.j]
+        return lambda rows: fit_logistic(train_diff[rows], train.y[rows], ridge) @ test_diff.T
+    if rank is None:
+        return lambda rows: np.stack([fit_items(train.items.size, train.i[r], train.j[r], train.y[r], ridge)
+                                      for r in rows]) @ test_diff.T
+    names, codes = np.unique(np.concatenate([train.annotator, test.annotator]), return_inverse=True)
+    train_a, test_a = codes[: len(train)], codes[len(train):]
+
+    def one(r):
+        U, V = fit_annotators(train.items.size, names.size, train.i[r], train.j[r], train_a[r], train.y[r],
+                              rank, ridge, seed)
+        seen = np.zeros(names.size, dtype=bool)
+        seen[train_a[r]] = True
+        U[~seen] = U[seen].mean(axis=0)
+        return (U[test_a] * (V[test.i] - V[test.j])).sum(axis=1)
+
+    return lambda rows: np.stack([one(r) for r in rows])
 
 
 #: Doublings of N a curve's flat tail must span before its mean counts as the plateau.
