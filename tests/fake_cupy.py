@@ -255,7 +255,7 @@ def _build():
                                     driverGetVersion=lambda: 13000,
                                     getDeviceProperties=lambda i: {"name": b"fake_cupy",
                                                                    "totalGlobalMem": 2 ** 30})
-    linalg = types.SimpleNamespace(solve=_on_device(np.linalg.solve))
+    linalg = types.SimpleNamespace(solve=_on_device(np.linalg.solve), inv=_on_device(np.linalg.inv))
     cupy = _module("cupy", ndarray=ndarray, asarray=asarray, ascontiguousarray=ascontiguousarray,
                    cuda=types.SimpleNamespace(runtime=runtime), linalg=linalg,
                    float64=np.float64, int64=np.int64, int8=np.int8, bool_=np.bool_, nan=np.nan,

@@ -338,3 +338,54 @@ def test_the_dry_run_plans_and_estimates_without_storing(tmp_path, capsys, monke
     assert plan["fits"] == 2 * 2 * 4 * len(plan["grid"]) * (1 + 2 * 2) and plan["estimated_seconds"] > 0
     assert main(argv + ["--no-calibrate"]) == 0 and "estimated_seconds" not in json.loads(capsys.readouterr().out)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("n, r", [(200, 5), (2000, 20)])
+def test_the_evidence_ridge_is_at_the_laplace_evidence_maximum(n, r):
+    """MacKay's fixed point against the Laplace evidence maximised over a fine grid of ridges
+    (each fitted to its optimum): within 0.05 nats, where a ridge 3x off (the planted twin: a
+    wrong gamma or a missing trace term moves it by more) loses at least 0.5."""
+    from mcirl.elbow.fit import fit_evidence, log_evidence
+
+    rng = np.random.default_rng(7)
+    f = rng.normal(size=(6, n, r))
+    w = np.zeros(r)
+    w[: r // 2] = rng.normal(size=r // 2)
+    y = np.where(rng.random((6, n)) < expit(f @ w), 1.0, -1.0)
+    theta, lam, converged = fit_evidence(f, y)
+    assert converged.all()
+    grid = np.geomspace(1e-3, 1e4, 141)
+    best = np.stack([log_evidence(f, y, fit_logistic(f, y, g), g) for g in grid]).max(axis=0)
+    assert (best - log_evidence(f, y, theta, lam) <= 0.05).all()
+    for wrong in (3 * lam, lam / 3):
+        assert (best - log_evidence(f, y, fit_logistic(f, y, wrong), wrong) >= 0.5).all()
+    np.testing.assert_allclose(theta, fit_logistic(f, y, lam), rtol=1e-8, atol=1e-12)  # the optimum
+
+
+def test_the_evidence_ridge_is_strong_for_noise_weak_for_signal_and_warm_starts_agree(rng):
+    from mcirl.elbow.fit import EVIDENCE_TOLERANCE, fit_evidence
+
+    f = rng.normal(size=(4, 300, 5))
+    noise = np.where(rng.random((4, 300)) < 0.5, 1.0, -1.0)
+    signal = np.where(f @ np.array([3.0, -2, 1, 0, 0]) > 0, 1.0, -1.0)
+    assert (fit_evidence(f, noise)[1] > 30).all() and (fit_evidence(f, signal)[1] < 0.1).all()
+    y = np.where(rng.random((4, 300)) < expit(f @ np.array([1.0, -1, 0, 0, 0])), 1.0, -1.0)
+    theta, lam, _ = fit_evidence(f, y)
+    warm_theta, warm_lam, converged = fit_evidence(f, y, lam0=5 * lam, theta0=theta)
+    assert converged.all()
+    np.testing.assert_allclose(np.log(warm_lam), np.log(lam), atol=20 * EVIDENCE_TOLERANCE)
+
+
+def test_the_default_ridge_is_the_evidence_and_is_stored_per_curve(capsys):
+    from mcirl.elbow.fit import EVIDENCE
+
+    config = ElbowConfig(k=(2,), d=4, reps=3, instances=2, n_max=64, test_pairs=200, bootstrap=10)
+    assert config.ridge == EVIDENCE and "ridge by evidence" in config.method
+    curves, _ = run_cell(config, 2, 1.0)
+    ridges = [c["ridge"] for c in curves]
+    assert len(set(ridges)) > 1 and all(1e-6 <= x <= 1e6 for x in ridges)
+    assert sum(c["unconverged"] for c in curves) == 0
+    with pytest.raises(InputError, match="ridge"):
+        elbow_config({"ridge": "cv"}, "e.toml")
+    assert main(["elbow", "--ridge", "lots", "--dry-run"]) == 2
+    assert "--ridge" in capsys.readouterr().err

@@ -107,7 +107,7 @@ def _write(args, config) -> None:
 
 
 def _real(args) -> None:
-    from ..elbow.experiment import elbow_config
+    from ..elbow.experiment import EVIDENCE, elbow_config
     from ..elbow.real import held_out_curve, load_comparisons, split
 
     given = [f"--{name.replace('_', '-')}" for name in SYNTHETIC_ONLY if getattr(args, name) is not None]
@@ -116,8 +116,12 @@ def _real(args) -> None:
                          "--comparisons FILE the data are yours")
     # the options the real-data path shares with the synthetic one, validated (and defaulted) once
     shared = ("n_min", "n_max", "reps", "ridge", "bootstrap", "seed", "fraction", "threshold")
-    options = elbow_config({name: getattr(args, name) for name in shared if getattr(args, name) is not None})
+    options = elbow_config({"ridge": 1.0} | {name: getattr(args, name) for name in shared
+                                              if getattr(args, name) is not None})
     data = load_comparisons(args.comparisons, args.item_features)
+    if options.ridge == EVIDENCE and (not data.featured or args.ranks):
+        raise InputError("--ridge", "evidence is for fits on item features (--item-features, no --ranks); "
+                         "give a number for item-level and annotator fits")
     train, test = split(data, args.split or "pair", args.test_fraction, options.seed)
     ranks = args.ranks or [None]
     with phase_bars(not (args.json or args.quiet)):
@@ -157,6 +161,12 @@ def _print_verdict(curve, fraction) -> None:
         Console().print(f"cannot tell at this sample size: accuracy still rises at N = {curve.n[-1]:,}")
 
 
+def ridge_arg(text: str):
+    from ..elbow.experiment import EVIDENCE
+
+    return EVIDENCE if text == EVIDENCE else real_arg(text)
+
+
 def register(sub) -> None:
     p = sub.add_parser("elbow", help="the pairwise-comparison elbow experiment (k-dim utilities)")
     p.add_argument("config", nargs="?", type=Path, help="CONFIG.toml (keys as the options)")
@@ -172,10 +182,12 @@ def register(sub) -> None:
     p.add_argument("--reps", type=count_arg, help="training sets per cell (default 20)")
     p.add_argument("--test-pairs", dest="test_pairs", type=count_arg,
                    help="held-out comparisons (default 4000)")
-    p.add_argument("--ridge", type=real_arg, help="L2 penalty of the fits (default 1)")
+    p.add_argument("--ridge", type=ridge_arg,
+                   help="L2 penalty of the fits, or 'evidence': each fit's own, maximising its evidence "
+                        "(default evidence; 1 with --comparisons, where evidence needs --item-features)")
     p.add_argument("--ridge-cv", dest="ridge_cv", type=real_arg, nargs="+",
                    help="candidate ridges, one chosen per (N, rank) by 2-fold cross-validation on the "
-                        "training comparisons (default: none, --ridge throughout)")
+                        "training comparisons (instead of --ridge)")
     p.add_argument("--ranks", type=count_arg, nargs="+", help="model ranks (default 1..d)")
     p.add_argument("--bootstrap", type=count_arg, help="bootstrap draws of the elbow interval (default 200)")
     p.add_argument("--seed", type=count_arg, help="seed of the latent model and the comparisons (default 0)")

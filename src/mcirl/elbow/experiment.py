@@ -26,7 +26,7 @@ from ..backend import to_numpy
 from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
 from ..output import counted
 from ..provenance import content_hash, read_toml, run_metadata
-from .fit import bayes, cross_validated_ridge, fit_logistic, held_out, principal_directions
+from .fit import EVIDENCE, bayes, cross_validated_ridge, fit_evidence, fit_logistic, held_out, principal_directions
 from .knee import ELBOW_METHODS, elbow_status, elbows, nested_bootstrap, percentile_interval
 from .model import comparisons, make_model
 
@@ -54,7 +54,7 @@ class ElbowConfig:
     factor: float = 1.41421356  #: ratio of the geometric N grid
     reps: int = 20  #: independent training sets per (k, noise)
     test_pairs: int = 4000  #: held-out comparisons
-    ridge: float = 1.0  #: L2 penalty lam of the fits (unless ridge_cv lists candidates)
+    ridge: float | str = EVIDENCE  #: L2 penalty lam of the fits, or "evidence": one per fit, by evidence
     ridge_cv: tuple = ()  #: candidate ridges: chosen per (N, rank) by 2-fold cross-validation
     ranks: tuple = ()  #: model ranks r (empty: 1..d)
     bootstrap: int = 200  #: bootstrap draws of the elbow interval
@@ -81,7 +81,10 @@ class ElbowConfig:
         check_real("factor", self.factor, 1.0, math.inf, low_open=True, high_open=True)
         check_int("reps", self.reps, 2)
         check_int("test_pairs", self.test_pairs, 1)
-        check_real("ridge", self.ridge, RIDGE_MIN, math.inf, high_open=True)
+        if self.ridge != EVIDENCE:
+            if isinstance(self.ridge, str):
+                raise InputError("ridge", f"must be a number or {EVIDENCE!r}", self.ridge)
+            check_real("ridge", self.ridge, RIDGE_MIN, math.inf, high_open=True)
         for lam in self.ridge_cv:
             check_real("ridge_cv", lam, RIDGE_MIN, math.inf, high_open=True)
         check_int("bootstrap", self.bootstrap, 1)
@@ -122,7 +125,10 @@ class ElbowConfig:
         rule = {"gap": f"gap: within {self.fraction:g} of Bayes' gain over chance",
                 "doubling": f"doubling: a doubling of N gains < {self.threshold:g}",
                 "kneedle": "kneedle (range-dependent)"}[self.elbow]
-        return f"{rule}; nested bootstrap over {counted(self.instances, 'instance')} x {self.reps} training sets"
+        ridge = (f"ridge by 2-fold cross-validation per (N, rank) of {len(self.ridge_cv)}" if self.ridge_cv
+                 else "ridge by evidence per fit" if self.ridge == EVIDENCE else f"ridge {self.ridge:g}")
+        return (f"{rule}; {ridge}; nested bootstrap over {counted(self.instances, 'instance')} x "
+                f"{self.reps} training sets")
 
 
 _LISTS = ("k", "noise", "ranks", "ridge_cv")
@@ -179,7 +185,7 @@ def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
     accuracy = np.empty((len(ranks), n_inst, R, C))
     logloss = np.empty((len(ranks), n_inst, R, C))
     unconverged = np.zeros((len(ranks), C), dtype=np.int64)
-    chosen = np.full((len(ranks), n_inst, C), config.ridge)  # the ridge of each fit
+    chosen = np.empty((len(ranks), n_inst, C))  # each fit's ridge (geometric mean over rows)
     bayes_accuracy, bayes_logloss = np.empty(n_inst), np.empty(n_inst)
     for inst in range(n_inst):
         model, diff, y, test_diff, p_test = _instance(config, k, temperature, inst)
@@ -189,13 +195,17 @@ def run_cell(config: ElbowConfig, k: int, temperature: float, xp=np):
             P = directions[:r]
             features = xp.asarray(diff @ P.T)
             test_features = xp.asarray(test_diff @ P.T)
+            lam, theta = 1.0, None  # evidence: each N warm-starts from the previous N's fit
             for c, n in enumerate(grid):
-                lam = config.ridge
+                train, labels = features[:, :n], xp.asarray(y[:, :n])
                 if config.ridge_cv:
-                    lam = cross_validated_ridge(features[:, :n], xp.asarray(y[:, :n]), config.ridge_cv)
-                    chosen[ri, inst, c] = lam
-                theta, converged = fit_logistic(features[:, :n], xp.asarray(y[:, :n]), lam,
-                                                with_convergence=True)
+                    lam = cross_validated_ridge(train, labels, config.ridge_cv)
+                    theta, converged = fit_logistic(train, labels, lam, with_convergence=True)
+                elif config.ridge == EVIDENCE:
+                    theta, lam, converged = fit_evidence(train, labels, lam, theta)
+                else:
+                    theta, converged = fit_logistic(train, labels, config.ridge, with_convergence=True)
+                chosen[ri, inst, c] = float(np.exp(np.log(to_numpy(lam)).mean()))
                 acc, loss = held_out(theta, test_features, xp.asarray(p_test))
                 accuracy[ri, inst, :, c], logloss[ri, inst, :, c] = to_numpy(acc), to_numpy(loss)
                 unconverged[ri, c] += int(R - to_numpy(converged).sum())
@@ -239,7 +249,10 @@ def dry_run(config: ElbowConfig, calibrate: bool = True) -> dict:
         model, diff, y, _, _ = _instance(config, config.k[0], config.noise[0], 0)
         features = diff @ principal_directions(model.x).T
         t0 = time.perf_counter()
-        fit_logistic(features, y, config.ridge)
+        if config.ridge == EVIDENCE and not config.ridge_cv:
+            fit_evidence(features, y)  # cold: more steps than the run's warm-started fits
+        else:
+            fit_logistic(features, y, 1.0 if config.ridge == EVIDENCE else config.ridge)
         seconds = time.perf_counter() - t0
         weight = sum(n * r * r for n in grid for r in ranks) / (config.n_max * config.d ** 2)
         plan.update(calibration_seconds=seconds,

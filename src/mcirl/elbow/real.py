@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, check_real
-from .fit import fit_logistic
+from .fit import EVIDENCE, fit_evidence, fit_logistic
 from .knee import gap_elbows, percentile_interval
 
 #: Ways to hold comparisons out for testing.
@@ -174,7 +174,7 @@ class RealCurve:
     test: int
 
 
-def held_out_curve(train: Comparisons, test: Comparisons, grid, reps: int, ridge: float,
+def held_out_curve(train: Comparisons, test: Comparisons, grid, reps: int, ridge: float | str,
                    fraction: float, threshold: float, bootstrap: int, seed: int,
                    rank: int | None = None) -> RealCurve:
     """Fit the model on nested prefixes of ``reps`` random orders of the training comparisons,
@@ -264,7 +264,7 @@ def fit_items(n_items: int, i, j, y, lam: float):
     return result.x
 
 
-def _scorer(train: Comparisons, test: Comparisons, rank: int | None, ridge: float, seed: int):
+def _scorer(train: Comparisons, test: Comparisons, rank: int | None, ridge: float | str, seed: int):
     """score(rows): (R, T) scores of the test comparisons under fits on the training rows
     (R, n): the full-rank fit on features, item-level Bradley-Terry (one utility per item,
     x = I) without them, or with ``rank`` the annotator x item fit (an annotator never seen in
@@ -273,6 +273,8 @@ def _scorer(train: Comparisons, test: Comparisons, rank: int | None, ridge: floa
     test_diff = test.x[test.i] - test.x[test.j]
     if rank is None and train.featured:
         train_diff = train.x[train.i] - train.x[train.j]
+        if ridge == EVIDENCE:
+            return lambda rows: fit_evidence(train_diff[rows], train.y[rows])[0] @ test_diff.T
         return lambda rows: fit_logistic(train_diff[rows], train.y[rows], ridge) @ test_diff.T
     if rank is None:
         return lambda rows: np.stack([fit_items(train.items.size, train.i[r], train.j[r], train.y[r], ridge)
