@@ -173,7 +173,7 @@ BAD_ARGS = [
     (["estimate", *TINY, "--m", "0"], "m"),
     (["estimate", *TINY, "--m", "4", "--reps", "0"], "reps"),
     (["estimate", "--S", "4", "--k", "8", "--m", "4"], "S >= k"),
-    (["estimate", *TINY, "--m", "4", "--max-iter", "0"], "max_iter"),
+    (["estimate", *TINY, "--m", "4", "--max-iter", "0"], "--max-iter"),
     (["estimate", *TINY, "--m", "abc"], "--m"),
     (["estimate", *TINY, "--m", "4", "--algorithm", "magic"], "--algorithm"),
     (["estimate", *TINY], "--m"),
@@ -189,9 +189,9 @@ BAD_ARGS = [
     (["mdp", "info", "/nonexistent/file.npz"], "not found"),
     # overflow: int64 seeds, int32 sizes, bounds past int64, huge MDP tables
     (["estimate", *TINY, "--m", "4", "--seed", "1e30"], "seed: must be an integer in [0, 2^63 - 1]"),
-    (["estimate", *TINY, "--m", "4", "--mdp-seed", "-1"], "mdp_seed: must be"),
+    (["estimate", *TINY, "--m", "4", "--mdp-seed", "-1"], "--mdp-seed: must be"),
     (["estimate", *TINY, "--m", "4", "--reps", "1e30"], "reps: must be an integer in [1, 2^31 - 1]"),
-    (["estimate", *TINY, "--m", "4", "--max-iter", "1e30"], "max_iter: must be"),
+    (["estimate", *TINY, "--m", "4", "--max-iter", "1e30"], "--max-iter: must be"),
     (["mdp", "make", "--S", "1e9", "-o", "/nonexistent/x.npz"], "S*A*b: the transition table"),
     (["bound", "--k", "1000", "--gamma", "0.99", "--eps", "1e-7"], "eps: is too small"),
     (["bound", "--seed-table", "--eps", "1e-300"], "eps: is too small"),
@@ -248,7 +248,7 @@ def test_unreadable_file_and_mixed_options(capsys, tmp_path):
     for option in (["--k", "3"], ["--p-fail", "0.2"], ["--mdp-seed", "1"], ["--family", "garnet"],
                    ["--feature-density", "0.2"], ["--gamma", "0.9"]):
         code, _, err = run(capsys, "estimate", "--mdp", good, *option, "--m", "4")
-        assert code == 2 and err == (f"mcirl: error: mdp: --mdp FILE excludes the family options "
+        assert code == 2 and err == (f"mcirl: error: --mdp: --mdp FILE excludes the family options "
                                      f"(got {option[0]})\n"), err
 
 
@@ -443,3 +443,25 @@ def test_verify_and_explain_dry_runs_plan_and_estimate_without_working(capsys, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]  # nothing written
     code, _, err = run(capsys, "explain", "--S", "16", "--dry-run")
     assert code == 2 and "--dry-run: goes with --config or --db" in err
+
+
+def test_errors_raised_below_the_cli_name_the_flag_there_and_the_parameter_in_python(capsys, tmp_path,
+                                                                                     monkeypatch):
+    """Modules below the CLI name parameters (max_horizon); the CLI shows them as its flags, in
+    the field and in the message, for nested subcommands too, and leaves other words alone."""
+    from mcirl.errors import InputError
+    from mcirl.sample import check_law
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as raised:
+        check_law(2, 0.9999999, 0.1, "truncated", 10)
+    assert str(raised.value).startswith("gamma: implies") and "(max_horizon raises the limit)" in str(raised.value)
+    assert "--" not in str(raised.value)
+    assert main(["estimate", *TINY, "--m", "4", "--gamma", "0.9999999", "--max-horizon", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mcirl: error: --gamma: implies") and "(--max-horizon raises the limit)" in err
+    assert main(["results", "merge", "--from", "missing.sqlite", "--db", "x.sqlite"]) == 2
+    assert capsys.readouterr().err.startswith("mcirl: error: --from: no such results database")
+    assert list(tmp_path.iterdir()) == []
+    error = InputError("eps", "`eps` and `not_an_option` and `m`", 1)
+    assert error.text({"eps": "--eps", "m": "--m"}.get) == "--eps: --eps and not_an_option and --m (got 1)"

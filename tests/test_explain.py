@@ -135,7 +135,7 @@ def test_stored_and_planned_cells(capsys, tmp_path):
 def test_bad_input_is_one_line(capsys, argv, field, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "explain", *TINY, *argv)
-    assert code == 2 and err.startswith(f"mcirl: error: {field}") and err.count("\n") == 1, err
+    assert code == 2 and err.startswith(f"mcirl: error: --{field.replace('_', '-')}") and err.count("\n") == 1, err
 
 
 def test_edge_cases_compute_or_say_why(capsys):
@@ -146,7 +146,7 @@ def test_edge_cases_compute_or_say_why(capsys):
     # geometric lengths need gamma <= 1 - 1e-6
     code, _, err = run(capsys, "explain", "--S", "12", "--k", "2", "--gamma", "0.9999999",
                        "--lengths", "geometric")
-    assert code == 2 and err.startswith("mcirl: error: gamma")
+    assert code == 2 and err.startswith("mcirl: error: --gamma")
 
 
 def test_a_feature_without_variance_and_a_chain_that_never_moves():

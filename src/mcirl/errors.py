@@ -7,6 +7,7 @@ what is allowed and what it got. The CLI prints ``error: <message>`` on one line
 from __future__ import annotations
 
 import math
+import re
 
 _MISSING = object()
 
@@ -23,23 +24,39 @@ M_MAX = 10**15
 #: or GPU's memory this suite targets.
 TABLE_MAX = 2**32
 #: Most steps of a truncated expert trajectory (the horizon H a gamma implies; raised by
-#: --max-horizon): H = 10^6 is gamma ~ 0.99998 at k = 16, eps = 0.1.
+#: max_horizon): H = 10^6 is gamma ~ 0.99998 at k = 16, eps = 0.1.
 HORIZON_MAX = 10**6
 #: Most tasks a sweep may plan for its grids (cells x instances x replicate blocks; raised by
-#: --max-tasks): each is at least one learner batch, and a count of 2^31 - 1 instances would
+#: max_tasks): each is at least one learner batch, and a count of 2^31 - 1 instances would
 #: fill memory with task objects before any work.
 TASKS_MAX = 10**6
 
 
 class InputError(ValueError):
-    """Bad input: ``field`` is what was wrong, ``allowed`` says what would be accepted."""
+    """Bad input: ``field`` is what was wrong, ``allowed`` says what would be accepted.
+
+    Fields and other parameters a message points to are named as the Python API and the
+    configs name them (``max_horizon``; in ``allowed``, between backticks: "`max_horizon`
+    raises the limit"); the CLI shows each as its flag (:meth:`text`), so no module below the
+    CLI spells a flag."""
 
     def __init__(self, field: str, allowed: str, got: object = _MISSING):
         self.field = field
         self.allowed = allowed
         self.got = got
-        shown = "" if got is _MISSING else f" (got {got!r})"
-        super().__init__(f"{field}: {allowed}{shown}")
+        super().__init__(self.text())
+
+    def text(self, spell=lambda name: None) -> str:
+        """The message, with the field and every `name` in it as spell(name) where that is not
+        None (the CLI: the flag of an option), else as the bare name."""
+        def named(match):
+            return spell(match.group(1)) or match.group(1)
+
+        shown = "" if self.got is _MISSING else f" (got {self.got!r})"
+        return f"{spell(self.field) or self.field}: {_NAMED.sub(named, self.allowed)}{shown}"
+
+
+_NAMED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 
 
 def show_limit(n: int) -> str:
@@ -56,7 +73,7 @@ def check_horizon(horizon: int, limit: int, gamma: float, k: int, eps: float) ->
     """Refuse a truncation horizon above ``limit`` steps, naming the gamma behind it."""
     if horizon > limit:
         raise InputError("gamma", f"implies a horizon H = {horizon:,} steps (k = {k}, eps = "
-                         f"{eps:g}); at most {limit:,} (--max-horizon raises the limit)", gamma)
+                         f"{eps:g}); at most {limit:,} (`max_horizon` raises the limit)", gamma)
     return horizon
 
 

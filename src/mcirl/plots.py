@@ -635,7 +635,7 @@ def plan_figures(cells, criterion="theorem", elbow=None, explanations=None) -> t
 
 
 def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None,
-                field="--out", explanations=None) -> Figures:
+                field="out", explanations=None) -> Figures:
     """Save every figure kind the data fit (:func:`plan_figures`): (a)-(d), the performance
     curve, given explanations (mcirl.explain) the ladder and, given elbow = (curves, elbows),
     the elbow figures, as out_dir/<kind>.<fmt>, atomically (``field`` names out_dir in

@@ -388,7 +388,7 @@ def to_html(blocks_) -> str:
 
 
 def write_report(cells, runs, out: Path, criterion="theorem", figures=(),
-                 field="--output", explanations=(), elbow=((), ())) -> list[Path]:
+                 field="output", explanations=(), elbow=((), ())) -> list[Path]:
     """Write out (report.md) and the same report as HTML beside it, figures embedded; each
     atomically (``field`` names out in errors). explanations: the cells' mcirl.explain
     CellExplanation objects, for the ladder and the predicted m*; elbow: the elbow runs'

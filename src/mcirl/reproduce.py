@@ -86,7 +86,7 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
     from .results import collect, run_rows
     from .sweep.runner import run_sweep
 
-    out_dir = output_dir(out_dir, "--out")  # a bad folder is found before the sweeps, not after
+    out_dir = output_dir(out_dir, "out")  # a bad folder is found before the sweeps, not after
     run_ids = [run_sweep(config, store, executor, resume=True, progress=progress)
                for config in configs(study, quick, backend, projection_step, certificate)]
     cells = collect(store, run_ids)
@@ -95,6 +95,6 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
     explained = explain_cells(store, cells, ExplainConfig())
     figures = write_plots(cells, out_dir / "figures", fmt, explanations=explained)
     report = write_report(cells, run_rows(store, run_ids), out_dir / "report.md", figures=figures,
-                          field="--out", explanations=explained)
+                          field="out", explanations=explained)
     return {"runs": run_ids, "figures": [str(p) for p in figures],
             "report": [str(p) for p in report], "cells": len(cells)}

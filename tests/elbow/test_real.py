@@ -2,6 +2,7 @@
 synthetic model give back the model's elbow; malformed files are one-line errors."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -33,10 +34,17 @@ def test_the_synthetic_elbow_is_recovered_from_the_written_files(written, capsys
     real = _real(capsys, "--comparisons", str(written[0]), "--item-features", str(written[1]))
     assert real["verdict"] == "elbow" and real["items"] == 2000 and real["features"] == 10
     config = ElbowConfig(k=(5,), d=10, noise=(1.0,), instances=1, ranks=(10,), n_max=3200, reps=10,
-                         bootstrap=100)
+                         bootstrap=100, ridge=1.0)  # the real-data default ridge
     _, (synthetic,) = run_cell(config, 5, 1.0)
     low, high = real["elbow_interval"]
     assert low <= synthetic["n_elbow"] <= high, (synthetic["n_elbow"], real["elbow_interval"])
+    # with the evidence ridge on both sides: the real curve is normalised by its estimated
+    # plateau, the synthetic one by the Bayes accuracy, so the two agree to a doubling of N
+    real = _real(capsys, "--comparisons", str(written[0]), "--item-features", str(written[1]),
+                 "--ridge", "evidence")
+    _, (synthetic,) = run_cell(replace(config, ridge="evidence"), 5, 1.0)
+    assert real["verdict"] == "elbow"
+    assert real["elbow_interval"][0] / 2 <= synthetic["n_elbow"] <= 2 * real["elbow_interval"][1]
     for interval, accuracy in zip(real["accuracy_interval"], real["accuracy"]):
         assert interval[0] <= accuracy <= interval[1]
     by_annotator = _real(capsys, "--comparisons", str(written[0]), "--item-features", str(written[1]),
@@ -79,7 +87,7 @@ def test_item_level_bradley_terry_is_the_one_hot_fit(rng):
     ("item_i,item_j,winner\na,b,a\nb,a,b\n", None, ("--split", "item"), "item needs --item-features"),
     ("item_i,item_j,winner\na,b,a\nb,a,b\n", None, ("--split", "annotator"), "needs an 'annotator' column"),
     ("item_i,item_j,winner\na,b,a\nb,a,b\n", None, ("--k", "3"), "--k: is an option of the synthetic model"),
-    ("item_i,item_j,winner\na,b,a\nb,a,b\n", None, ("--test-fraction", "1.5"), "test_fraction"),
+    ("item_i,item_j,winner\na,b,a\nb,a,b\n", None, ("--test-fraction", "1.5"), "--test-fraction"),
     ("\x00\x01 not a table", None, (), "comparisons"),
 ])
 def test_malformed_files_are_one_line_errors(tmp_path, capsys, rows, features, argv, needle):
@@ -140,3 +148,9 @@ def test_annotator_by_item_fits_find_a_second_taste(tmp_path, capsys):
     table.drop(columns=["annotator"]).to_csv(no_annotators, index=False)
     assert main(["elbow", "--comparisons", str(no_annotators), "--ranks", "2"]) == 2
     assert "need an 'annotator' column" in capsys.readouterr().err
+
+
+def test_the_evidence_ridge_needs_item_features(written, capsys):
+    assert main(["elbow", "--comparisons", str(written[0]), "--ridge", "evidence"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mcirl: error: --ridge: evidence is for fits on item features") and err.count("\n") == 1

@@ -515,7 +515,7 @@ def test_planned_tasks_and_horizons_past_their_limits_are_refused_before_any_wor
     assert main(["estimate", "--S", "8", "--k", "2", "--gamma", "0.9999999", "--m", "5",
                  "--reps", "2"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("mcirl: error: gamma: implies a horizon H = 256,750,084 steps"), err
+    assert err.startswith("mcirl: error: --gamma: implies a horizon H = 256,750,084 steps"), err
     assert main(["estimate", "--S", "8", "--k", "2", "--gamma", "0.9", "--m", "5", "--reps", "2",
                  "--max-horizon", "10", "--quiet"]) == 2
     assert "at most 10 " in capsys.readouterr().err

@@ -44,7 +44,7 @@ def _plot(args) -> None:
     from ..plots import write_plots
 
     _check_db(args.db)
-    output_dir(args.out, "--out")  # before the explanations' minutes, not after
+    output_dir(args.out, "out")  # before the explanations' minutes, not after
     with Store(args.db, readonly=True) as store:
         cells, elbow = _cells_of(store, args.run, elbows_too=True)
         explained = _explanations(store, cells, not args.no_ladder, args.json)
@@ -62,9 +62,9 @@ def _report(args) -> None:
     from ..results import run_rows
 
     _check_db(args.db)
-    file_target(args.output, "--output")  # checked before the explanations, not after
+    file_target(args.output, "output")  # checked before the explanations, not after
     if not args.no_figures:
-        output_dir(Path(args.output).parent / "figures", "--output")
+        output_dir(Path(args.output).parent / "figures", "output")
     with Store(args.db, readonly=True) as store:
         cells, elbow = _cells_of(store, args.run, elbows_too=True)
         # the runs whose rows the report shows: the cells' and the elbow results'
@@ -73,7 +73,7 @@ def _report(args) -> None:
         explained = _explanations(store, cells, not args.no_ladder, args.json)
     out = Path(args.output)
     figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png",
-                                                     args.criterion, elbow, field="--output",
+                                                     args.criterion, elbow, field="output",
                                                      explanations=explained)
     paths = [str(p) for p in write_report(cells, runs, out, args.criterion, figures,
                                           explanations=explained, elbow=elbow)]

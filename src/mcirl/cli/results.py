@@ -60,7 +60,7 @@ def _export_all(args) -> None:
         except ImportError:
             raise InputError("--format", "parquet needs pyarrow: pip install 'mcirl[dist]'") from None
     data = frames(args.db, args.run or None)
-    out_dir = output_dir(args.output, "--output")
+    out_dir = output_dir(args.output, "output")
     written = []
     for name, frame in data.items():
         frame = frame.copy()
@@ -68,7 +68,7 @@ def _export_all(args) -> None:
             if column in frame:
                 frame[column] = [None if v is None else json.dumps(v, sort_keys=True) for v in frame[column]]
         path = out_dir / f"{name}.{args.format}"
-        with atomic_path(path, "--output") as tmp:
+        with atomic_path(path, "output") as tmp:
             if args.format == "csv":
                 frame.to_csv(tmp, index=False)
             else:

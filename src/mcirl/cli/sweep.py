@@ -200,7 +200,7 @@ def _reproduce(args) -> None:
                 raise InputError("--yes", f"{question}; pass --yes to run it anyway, --quick for the "
                                  "CPU-sized version, or --dry-run to see the plan")
     # checked before a database, a cluster or a progress display is started
-    out = output_dir(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}", "--out")
+    out = output_dir(args.out or f"mcirl-{args.study}{'-quick' if args.quick else ''}", "out")
     with Store(args.db) as store:
         executor = make_executor(args.workers, args.gpus, args.scheduler)
         try:

@@ -61,7 +61,7 @@ def run(args) -> int:
         print("\n".join(lines))
         return 0
     if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after the search
-        raise InputError("--out", "must be a folder (a counterexample is saved into it)", args.out)
+        raise InputError("out", "must be a folder (a counterexample is saved into it)", args.out)
     with phase_bars(not (args.json or args.quiet)) as bar:
         update = None if bar is None else (lambda done, total, ex: bar("examples", done, max(done, total)))
         result = search(config, Path(args.out), update)

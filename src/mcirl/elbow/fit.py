@@ -118,6 +118,9 @@ EVIDENCE = "evidence"
 #: (sum_n y_n f_n) / (2 lam), the mean-difference direction (held-out accuracy depends only
 #: on theta's direction, so the cap does not change it).
 EVIDENCE_RIDGES = (1e-6, 1e6)
+#: Well-determined parameters (MacKay's gamma) below which a rising ridge goes to the top of
+#: EVIDENCE_RIDGES (see :func:`fit_evidence`).
+NO_SIGNAL = 1e-2
 #: The ridge of a row is fixed once an update moves log(lam) by less than this.
 EVIDENCE_TOLERANCE = 1e-3
 
@@ -140,10 +143,11 @@ def fit_evidence(features, y, lam0=1.0, theta0=None):
     Each Newton step of theta is followed by one update of log(lam) towards the fixed point,
     over-relaxed while the updates keep their sign (a factor 2 per step, at most 64, back to 1
     when they flip: without it a row whose evidence rises without bound creeps up by ~1.5% a
-    step), clipped to EVIDENCE_RIDGES. A row's ridge is fixed once an update is below
+    step), clipped to EVIDENCE_RIDGES; a row with fewer than NO_SIGNAL well-determined
+    parameters goes to the top at once (no signal beyond the prior). A row's ridge is fixed once an update is below
     EVIDENCE_TOLERANCE while its Newton step is too, and its theta then settles at Newton's optimum for that ridge, so
-    ``converged`` means what it means in :func:`fit_logistic`. With warm starts it costs about
-    1.2x a fixed-ridge fit (elbow run at d = 20, docs/results.md).
+    ``converged`` means what it means in :func:`fit_logistic`. With warm starts along N it costs
+    1.4-2x a fixed-ridge fit (benchmarks/bench_elbow_ridge.py).
     """
     xp = array_module(features)
     R, N, r = features.shape
@@ -172,6 +176,11 @@ def fit_evidence(features, y, lam0=1.0, theta0=None):
         omega = xp.where(move * previous > 0, xp.minimum(2.0 * omega, 64.0), 1.0)
         previous = move
         new = xp.clip(log_lam + omega * move, lo, hi)
+        # fewer than NO_SIGNAL well-determined parameters: the prior decides theta, the fixed
+        # point (if any) is at a ridge > 1e3 that MacKay's moves of ~1e-4 a step do not reach
+        # in NEWTON_STEPS, and theta's direction, all that held-out accuracy reads, is already
+        # the one of lam -> infinity (sum_n y_n f_n): go to the top at once
+        new = xp.where(gamma < NO_SIGNAL, hi, new)
         # fixed only where theta is near its optimum: a warm start's first update (theta still the
         # previous N's) would otherwise freeze a ridge the new comparisons do not choose
         near = xp.abs(step).max(axis=1) <= EVIDENCE_TOLERANCE * (1.0 + xp.abs(theta).max(axis=1))

@@ -140,7 +140,7 @@ def split(data: Comparisons, how: str, fraction: float, seed: int) -> tuple[Comp
         test = rng.random(len(data)) < fraction
     elif how == "item":
         if not data.featured:
-            raise InputError("split", "item needs --item-features (an item never seen in training has no "
+            raise InputError("split", "item needs `item_features` (an item never seen in training has no "
                              "utility in item-level Bradley-Terry)", how)
         held = rng.random(data.items.size) < fraction
         test = held[data.i] | held[data.j]
@@ -154,7 +154,7 @@ def split(data: Comparisons, how: str, fraction: float, seed: int) -> tuple[Comp
         raise InputError("split", f"must be one of {', '.join(SPLITS)}", how)
     if test.all() or not test.any():
         raise InputError("split", f"left {'no training' if test.all() else 'no test'} comparisons; use more "
-                         "data or another --test-fraction", how)
+                         "data or another `test_fraction`", how)
     return data.take(np.flatnonzero(~test)), data.take(np.flatnonzero(test))
 
 
@@ -189,7 +189,7 @@ def held_out_curve(train: Comparisons, test: Comparisons, grid, reps: int, ridge
     grid = [int(n) for n in grid if n <= len(train)]
     if len(grid) < 3:
         raise InputError("n_max", f"the training comparisons ({len(train):,}) hold fewer than 3 grid values "
-                         "from n_min on; lower --n-min or give more comparisons")
+                         "from n_min on; lower `n_min` or give more comparisons")
     if rank is not None and train.annotator is None:
         raise InputError("ranks", "annotator x item fits need an 'annotator' column in the comparisons file")
     scores = _scorer(train, test, rank, ridge, seed)
@@ -349,7 +349,7 @@ def write_comparisons(path, features_path, model, n: int, seed: int, annotators:
     items.insert(0, "item", ids)
     written = []
     for frame, target in ((table, Path(path)), (items, Path(features_path))):
-        with atomic_path(target, "--write-comparisons") as tmp:
+        with atomic_path(target, "write_comparisons") as tmp:
             frame.to_parquet(tmp, index=False) if target.suffix == ".parquet" else frame.to_csv(tmp, index=False)
         written.append(target)
     return written[0], written[1]

@@ -62,7 +62,7 @@ class FamilySpec:
             S = check_int("S", self.S, 1)
             check_int("A", self.A, 1)
             if features == "macrocell":
-                raise InputError("features", "macrocell features need --family gridworld")
+                raise InputError("features", "macrocell features need `family` gridworld")
         if self.family == "garnet":
             check_int("b", self.b, 1, S)
         if self.family == "dirichlet":

@@ -73,7 +73,7 @@ def npz_spec(path: str | os.PathLike) -> dict | None:
 
 
 def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None,
-             field: str = "--output", spec: dict | None = None) -> Path:
+             field: str = "output", spec: dict | None = None) -> Path:
     """Write ``mdp`` atomically (:func:`mcirl.output.atomic_path`; ``field`` names the path in
     errors). dense=None: dense P when it is small and B is close to S. spec: the family spec
     that drew it (``FamilySpec.relevant()``), stored as JSON under ``spec``."""

@@ -71,38 +71,38 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _dask():
+def _dask(option: str):
     try:
         import distributed
     except ImportError:
-        raise InputError("--workers/--gpus/--scheduler", "need Dask: pip install 'mcirl[dist]'") from None
+        raise InputError(option, "needs Dask: pip install 'mcirl[dist]'") from None
     return distributed
 
 
 def check_executor_options(workers: int | None = None, gpus: str | None = None,
                            scheduler: str | None = None) -> None:
     """Every check of :func:`make_executor` that needs no cluster: a dry run makes them too."""
-    chosen = [name for name, v in (("--workers", workers), ("--gpus", gpus),
-                                   ("--scheduler", scheduler)) if v is not None]
+    chosen = [name for name, v in (("workers", workers), ("gpus", gpus),
+                                   ("scheduler", scheduler)) if v is not None]
     if len(chosen) > 1:
-        raise InputError(chosen[1], f"cannot be combined with {chosen[0]}")
+        raise InputError(chosen[1], f"cannot be combined with `{chosen[0]}`")
     if not chosen:
         return
-    distributed = _dask()
+    distributed = _dask(chosen[0])
     if scheduler is not None:
         try:  # the form of the address; whether a scheduler answers there, only connecting tells
             protocol, location = distributed.comm.parse_address(scheduler)
             if protocol != "inproc":  # a network address has a host and a port
                 distributed.comm.parse_host_port(location)
         except (ValueError, TypeError) as exc:
-            raise InputError("--scheduler", f"is not a Dask scheduler address such as "
+            raise InputError("scheduler", f"is not a Dask scheduler address such as "
                              f"tcp://host:8786 ({exc})", scheduler) from None
     if gpus is not None and gpus != "all":
-        raise InputError("--gpus", "must be 'all'", gpus)
+        raise InputError("gpus", "must be 'all'", gpus)
     if workers is not None:
         # a LocalCluster is one single-threaded process per worker on this machine: more than
         # its cores only adds contention (and 1e30 of them would exhaust its memory first)
-        check_int("--workers", workers, 1, _cores())
+        check_int("workers", workers, 1, _cores())
 
 
 def make_executor(workers: int | None = None, gpus: str | None = None,
@@ -112,18 +112,18 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
     check_executor_options(workers, gpus, scheduler)
     if workers is None and gpus is None and scheduler is None:
         return InProcessExecutor()
-    distributed = _dask()
+    distributed = _dask("scheduler" if scheduler is not None else "gpus" if gpus is not None else "workers")
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout="20s")
         except (OSError, ValueError) as exc:  # ValueError: not an address ("missing port")
-            raise InputError("--scheduler", f"cannot reach a Dask scheduler ({exc})", scheduler) from None
+            raise InputError("scheduler", f"cannot reach a Dask scheduler ({exc})", scheduler) from None
         return DaskExecutor(client, description=f"dask scheduler {scheduler}")
     if gpus is not None:
         try:
             from dask_cuda import LocalCUDACluster
         except ImportError:
-            raise InputError("--gpus", "needs dask-cuda and a CUDA device: "
+            raise InputError("gpus", "needs dask-cuda and a CUDA device: "
                              "pip install 'mcirl[dist,gpu]' dask-cuda") from None
         cluster = LocalCUDACluster()
         return DaskExecutor(distributed.Client(cluster), cluster, "dask LocalCUDACluster")

@@ -129,7 +129,7 @@ def check_limits(config: SweepConfig, planned: list, max_tasks: int = TASKS_MAX,
     if tasks > max_tasks:
         raise InputError("instances.count", f"plans {tasks:,} grid tasks ({len(planned):,} cell(s) x "
                          f"{config.instances.count:,} instance(s) x {blocks:,} "
-                         f"replicate block(s)); at most {max_tasks:,} (--max-tasks raises the "
+                         f"replicate block(s)); at most {max_tasks:,} (`max_tasks` raises the "
                          "limit)", config.instances.count)
     for cell in planned:
         if cell.horizon is not None:

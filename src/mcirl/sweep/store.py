@@ -290,14 +290,14 @@ class Store:
                     and writer_alive(row["writer"], row["heartbeat"]))
             if live:
                 host, pid = row["writer"].split()[:2]
-                raise InputError("--resume", f"{self.path}: run {run_id[:12]} is being written by "
+                raise InputError("resume", f"{self.path}: run {run_id[:12]} is being written by "
                                  f"process {pid} on {host}; wait for it to end or stop it")
             if row is not None and not resume:
                 done = self.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ?",
                                        (run_id,)).fetchone()[0]
-                raise InputError("--resume", f"{self.path} already holds this sweep (run "
+                raise InputError("resume", f"{self.path} already holds this sweep (run "
                                  f"{run_id[:12]}, {row['status']}, {done} tasks stored): pass "
-                                 "--resume to continue it")
+                                 "`resume` to continue it")
             if row is None:
                 self.db.execute(
                     "INSERT INTO runs (run_id, name, config, package_version, git_sha, host, device,"
@@ -528,11 +528,11 @@ def _insert_sql(verb: str, table: str, columns) -> str:
 def _open_source(path: Path, target: Path) -> sqlite3.Connection:
     """A read-only connection to a results database to merge from, checked."""
     if not path.is_file():
-        raise InputError("--from", "no such results database", str(path))
+        raise InputError("sources", "no such results database", str(path))
     if target.exists() and path.resolve() == target.resolve():
-        raise InputError("--from", "must differ from --db (a database merged into itself)", str(path))
-    if identify(path, "--from") == "new":
-        raise InputError("--from", "is not an mcirl results database (an empty file)", str(path))
+        raise InputError("sources", "must differ from `db` (a database merged into itself)", str(path))
+    if identify(path, "sources") == "new":
+        raise InputError("sources", "is not an mcirl results database (an empty file)", str(path))
     con = _readonly(path)
     con.row_factory = sqlite3.Row
     # One read transaction: every table is read from the same snapshot even while a sweep is

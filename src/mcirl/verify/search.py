@@ -169,7 +169,7 @@ def estimate_config(config: VerifyConfig, cell: Cell, m: int, seed: int) -> Esti
 def reproducer(config: VerifyConfig, example: Example, out_dir: Path) -> dict:
     """Save the violating MDP and the exact command that reproduces the numbers."""
     out_dir = Path(out_dir)
-    path = save_npz(make_mdp(example.cell.family), out_dir / "counterexample.npz", field="--out")
+    path = save_npz(make_mdp(example.cell.family), out_dir / "counterexample.npz", field="out")
     argv = ["mcirl", "estimate", "--mdp", str(path), "--m", str(example.m),
             "--eps", repr(example.cell.eps), "--delta", repr(example.cell.delta),
             "--reps", str(config.reps), "--algorithm", config.algorithm,
