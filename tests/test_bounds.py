@@ -14,11 +14,8 @@ def test_seed_table_matches_design():
     assert table[0, 1] / table[0, 0] == pytest.approx(176.9, abs=0.05)
 
 
-def test_abbeel_ng_closed_form_and_done_when_value():
-    k, g, e, d = 16, 0.95, 1.0, 0.05
-    assert bounds.abbeel_ng_trajectories(k, g, e, d) == pytest.approx(
-        2 * k / (e * (1 - g)) ** 2 * math.log(2 * k / d), rel=1e-14)
-    assert math.ceil(bounds.abbeel_ng_trajectories(k, g, e, d)) == 82707
+def test_abbeel_ng_known_value():
+    assert math.ceil(bounds.abbeel_ng_trajectories(16, 0.95, 1.0, 0.05)) == 82707
 
 
 def test_abbeel_ng_monotone():
@@ -47,24 +44,74 @@ def test_horizon_known_values():
 
 
 def test_theorem1_iterations():
-    assert int(bounds.theorem1_iterations(16, 0.95, 0.5)) == math.ceil(16 / (0.05 * 0.5) ** 2)
+    assert int(bounds.theorem1_iterations(16, 0.95, 0.5)) == 25600
     np.testing.assert_array_equal(bounds.theorem1_iterations([1, 4], 0.5, 1.0), [4, 16])
 
 
-def test_more_bounds_against_worked_numbers():
-    L = math.log(2 / 0.05)
-    # MWAL: 8 / (eps (1-gamma))^2 ln(2k/delta); k = 10, gamma = 0.9, eps = 0.1
-    assert bounds.mwal_trajectories(10, 0.9, 0.1, 0.05) == pytest.approx(8 / 1e-4 * math.log(400))
-    # Pinelis: 8 k / (eps(1-gamma))^2 ln(2/delta), and radius2 = 2 for one-hot features
-    assert bounds.pinelis_trajectories(10, 0.9, 0.1, 0.05) == pytest.approx(80 / 1e-4 * L)
-    assert bounds.pinelis_onehot_trajectories(1000, 0.9, 0.1, 0.05) == pytest.approx(16 / 1e-4 * L)
-    # regret: 2 / (eps(1-gamma))^2 ln(2/delta), independent of k
-    assert bounds.regret_trajectories([1, 1000], 0.9, 0.1, 0.05) == pytest.approx([2e4 * L] * 2)
-    # MWAL rounds: k = 2, gamma = 0.5, eps = 1: c = 1/16, x = (sqrt(2.25) - sqrt 2)/2
-    x = (1.5 - math.sqrt(2)) / 2
-    assert int(bounds.mwal_iterations(2, 0.5, 1.0)) == math.ceil(math.log(2) / x**2) == 377
-    assert int(bounds.mwal_iterations(1, 0.5, 1.0)) == 1
+# Each bound inverted independently: the tail probability of the inequality its docstring
+# cites, written out here for the mean of m i.i.d. (1 - gamma)-scaled trajectory sums, must
+# equal delta at the bound (so a wrong constant, exponent or log argument fails) and exceed it
+# at 0.99 x the bound (the bound is the smallest sufficient m).
+def _hoeffding(m, t, span=1.0):
+    """Two-sided Hoeffding (1963) for a mean of m variables in an interval of length span."""
+    return 2 * math.exp(-2 * m * t**2 / span**2)
+
+
+TAILS = {
+    # Abbeel & Ng Thm 2: every coordinate within eps (1-gamma) / (2 sqrt k), union over k
+    "abbeel_ng": lambda m, k, g, e: k * _hoeffding(m, e * (1 - g) / (2 * math.sqrt(k))),
+    # MWAL: every coordinate within (1-gamma) eps / 4, union over k
+    "mwal": lambda m, k, g, e: k * _hoeffding(m, (1 - g) * e / 4),
+    # Pinelis 1994 Thm 3.5 with d_j = (Z_j - mu) / m, ||Z_j - mu||^2 <= k: r = (1-gamma) eps / 2
+    "pinelis": lambda m, k, g, e: 2 * math.exp(-((1 - g) * e / 2) ** 2 * m / (2 * k)),
+    "pinelis_onehot": lambda m, k, g, e: 2 * math.exp(-((1 - g) * e / 2) ** 2 * m / (2 * 2)),
+    # regret: w* . Z in an interval of length 1, within (1-gamma) eps / 2
+    "regret": lambda m, k, g, e: _hoeffding(m, (1 - g) * e / 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAILS))
+@pytest.mark.parametrize("k, gamma, eps, delta", [(10, 0.9, 0.1, 0.05), (1000, 0.99, 0.1, 0.05),
+                                                  (3, 0.5, 2.0, 0.2), (64, 0.95, 0.5, 1e-6)])
+def test_each_bound_is_where_its_tail_inequality_reaches_delta(name, k, gamma, eps, delta):
+    m = float(getattr(bounds, f"{name}_trajectories")(k, gamma, eps, delta))
+    tail = TAILS[name]
+    assert tail(m, k, gamma, eps) == pytest.approx(delta, rel=1e-9)
+    assert tail(0.99 * m, k, gamma, eps) > delta
+
+
+def test_a_planted_constant_error_is_caught():
+    """The check above fails for a bound off by the factor 4 of the eps/2 split or by a
+    missing union bound (the two ways the bounds here differ from each other)."""
+    k, g, e, d = 10, 0.9, 0.1, 0.05
+    m = float(bounds.abbeel_ng_trajectories(k, g, e, d))
+    for wrong in (m / 4, 2 * k / (e * (1 - g)) ** 2 * math.log(2 / d)):
+        assert TAILS["abbeel_ng"](wrong, k, g, e) != pytest.approx(d, rel=1e-3)
+
+
+@pytest.mark.parametrize("k, gamma, eps", [(2, 0.5, 1.0), (10, 0.9, 0.1), (1000, 0.99, 0.1), (5, 0.0, 2.0)])
+def test_mwal_rounds_are_the_fewest_with_freund_schapire_regret_in_budget(k, gamma, eps):
+    """Freund & Schapire (1999): average regret sqrt(2 ln k / T) + ln k / T after T rounds; MWAL
+    needs it at most (1 - gamma) eps / 8 (its docstring); T is the smallest such integer."""
+    T = int(bounds.mwal_iterations(k, gamma, eps))
+
+    def regret(t):
+        return math.sqrt(2 * math.log(k) / t) + math.log(k) / t
+
+    budget = (1 - gamma) * eps / 8
+    assert regret(T) <= budget * (1 + 1e-12) and regret(T - 1) > budget
+    assert int(bounds.mwal_iterations(1, 0.5, 1.0)) == 1  # one expert: nothing to learn
+
+
+def test_worked_numbers():
+    # MWAL rounds at k = 2, gamma = 0.5, eps = 1 worked by hand: c = 1/16,
+    # x = (sqrt(2.25) - sqrt 2) / 2, T = ceil(ln 2 / x^2)
+    assert int(bounds.mwal_iterations(2, 0.5, 1.0)) == 377
     assert int(bounds.theorem1_iterations(10, 0.9, 0.05)) == 400000
+    # one-hot Pinelis and regret do not grow with k
+    assert bounds.pinelis_onehot_trajectories(1000, 0.9, 0.1, 0.05) == bounds.pinelis_onehot_trajectories(
+        10, 0.9, 0.1, 0.05)
+    assert np.ptp(bounds.regret_trajectories([1, 1000], 0.9, 0.1, 0.05)) == 0
 
 
 def test_bernstein_is_the_smallest_sufficient_m():
