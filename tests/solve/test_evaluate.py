@@ -159,6 +159,21 @@ def test_device_arrays_take_the_cuda_kernels(fake_cupy, rng):
                                            rng.random((1, mdp.S)), atol=1e-15)
 
 
+def test_the_device_check_fails_a_planted_discount(fake_cupy, rng, monkeypatch):
+    """The check above (and its real-GPU run in tests/test_gpu.py) catches a device whose
+    discount is off by 1e-3: its values leave the CPU's certified bounds."""
+    from dataclasses import replace
+
+    from mcirl.mdp.model import MDP
+
+    mdp = make_mdp(FamilySpec(S=12, A=3, b=3, k=4, gamma=0.2, seed=3))
+    moved = MDP.to
+    monkeypatch.setattr(MDP, "to", lambda self, xp: replace(moved(self, xp), gamma=self.gamma * 1.001))
+    with pytest.raises(AssertionError, match="gap <= err"):
+        assert_device_evaluation_within_bounds(mdp, fake_cupy, random_policies(mdp, 1, rng),
+                                               rng.random((1, mdp.S)), atol=1e-15)
+
+
 def test_fast_mixing_chains_stop_long_before_the_contraction_bound(rng):
     """Garnet at gamma = 0.99: the bounds certify in ~120 sweeps; gamma^n / (1 - gamma) alone
     would need ~2700. 300 sweeps must do for values and occupancies."""
