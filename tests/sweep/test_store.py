@@ -339,3 +339,31 @@ def test_the_lease_is_renewed_while_a_long_task_computes(tmp_path):
             time.sleep(0.4)  # a task computing: no store writes from the main thread
         renewed = store.db.execute("SELECT heartbeat FROM runs").fetchone()[0]
     assert renewed > first + 0.1
+
+
+@pytest.mark.parametrize("locked", ["file", "folder"])
+def test_a_database_that_cannot_be_written_is_refused_before_sqlite_opens_it(tmp_path, capsys, two_runs,
+                                                                            monkeypatch, locked):
+    """A read-only file (or folder: WAL's -wal and -shm could not be made) gives one line and
+    exit 2 from a writing command, with the file's bytes kept and no -wal/-shm beside it; the
+    reading commands still read it. Permission bits do not bind root (the suite may run as
+    root), so os.access is what is made to say no; the planted twin shows the refusal is that."""
+    from mcirl.sweep import store as store_module
+
+    db = tmp_path / "r.sqlite"
+    shutil.copy(two_runs["small"], db)
+    config = tmp_path / "small.toml"
+    config.write_text(tiny_sweep("small", (2,)))
+    before = db.read_bytes()
+    target = db if locked == "file" else tmp_path
+    real_access = store_module.os.access
+    monkeypatch.setattr(store_module.os, "access",
+                        lambda p, mode: False if (mode == store_module.os.W_OK and str(p) == str(target))
+                        else real_access(p, mode))
+    assert main(["sweep", str(config), "--db", str(db), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mcirl: error: --db: cannot be written") and err.count("\n") == 1, err
+    assert db.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["r.sqlite", "small.toml"]
+    assert main(["results", "list", "--db", str(db), "--json"]) == 0
+    monkeypatch.setattr(store_module.os, "access", real_access)  # the twin: writable again, it resumes
+    assert main(["sweep", str(config), "--db", str(db), "--resume", "--quiet"]) == 0

@@ -159,6 +159,16 @@ def identify(path: Path, field: str = "db") -> str:
                      "mcirl's nor holding its tables); it is left as it was", str(path))
 
 
+def _check_writable(path: Path, field: str) -> None:
+    """Refuse, before SQLite opens it, a database this process cannot write: a read-only file,
+    or a folder where its WAL's -wal and -shm files cannot be made (SQLite would open it,
+    leave those files beside it and fail at the first write)."""
+    for target, what in ((path, "the file is read-only"), (path.parent, "its folder is read-only")):
+        if not os.access(target, os.W_OK):
+            raise InputError(field, f"cannot be written ({what}); the commands that only read "
+                             "open it as it is, and a copy in a writable folder can be resumed", str(path))
+
+
 def _readonly(path: Path) -> sqlite3.Connection:
     """A connection that cannot write path, and leaves nothing beside it.
 
@@ -210,6 +220,8 @@ class Store:
                 return
             if kind == "new":  # one policy for every output: missing folders are made
                 output_dir(self.path.parent, field)
+            else:
+                _check_writable(self.path, field)
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
