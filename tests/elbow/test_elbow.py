@@ -7,7 +7,7 @@ from scipy.special import expit
 
 from mcirl.cli import main
 from mcirl.elbow.experiment import (FEATURE_NOISE_MAX, RIDGE_MIN, ElbowConfig, elbow_config,
-                                   fit_scalings, run_cell)
+                                   fit_scalings, run_cell, _instance)
 from mcirl.elbow.fit import bayes, fit_logistic, held_out, principal_directions
 from mcirl.elbow.knee import bootstrap_knee, kneedle, kneedles
 from mcirl.elbow.model import comparisons, make_model
@@ -389,3 +389,24 @@ def test_the_default_ridge_is_the_evidence_and_is_stored_per_curve(capsys):
         elbow_config({"ridge": "cv"}, "e.toml")
     assert main(["elbow", "--ridge", "lots", "--dry-run"]) == 2
     assert "--ridge" in capsys.readouterr().err
+
+
+def test_warm_starts_along_n_give_the_cold_start_ridges():
+    """run_cell warm-starts each N from the previous N's fit. A row with no signal at the
+    smallest N goes to the top ridge; warm-started from there it must not stay there once more
+    comparisons show a signal (the code before this test kept 70% of rows at the top at k = 10,
+    N = 128-1448). Each N's ridges equal a cold start's to the iteration's tolerance."""
+    from mcirl.elbow.fit import EVIDENCE_RIDGES, fit_evidence
+
+    config = ElbowConfig(k=(20,), noise=(0.5,))
+    model, diff, y, _, _ = _instance(config, 20, 0.5, 0)
+    features = diff @ principal_directions(model.x).T
+    lam, theta, topped = 1.0, None, 0
+    for n in [n for n in config.grid if n <= 512]:
+        theta, lam, converged = fit_evidence(features[:, :n], y[:, :n], lam, theta)
+        _, cold, _ = fit_evidence(features[:, :n], y[:, :n])
+        assert converged.all()
+        topped += int((lam >= 0.999 * EVIDENCE_RIDGES[1]).sum())
+        if n >= 64:  # every row has a signal by here
+            np.testing.assert_allclose(np.log(lam), np.log(cold), atol=0.05)
+    assert topped > 0  # some row did start at the top

@@ -143,8 +143,9 @@ def fit_evidence(features, y, lam0=1.0, theta0=None):
     Each Newton step of theta is followed by one update of log(lam) towards the fixed point,
     over-relaxed while the updates keep their sign (a factor 2 per step, at most 64, back to 1
     when they flip: without it a row whose evidence rises without bound creeps up by ~1.5% a
-    step), clipped to EVIDENCE_RIDGES; a row with fewer than NO_SIGNAL well-determined
-    parameters goes to the top at once (no signal beyond the prior). A row's ridge is fixed once an update is below
+    step), clipped to EVIDENCE_RIDGES; a row whose ridge rises while it has fewer than NO_SIGNAL
+    well-determined parameters goes to the top at once and is fixed there (no signal beyond
+    the prior), and a warm start at the top restarts from lam = 1. A row's ridge is fixed once an update is below
     EVIDENCE_TOLERANCE while its Newton step is too, and its theta then settles at Newton's optimum for that ridge, so
     ``converged`` means what it means in :func:`fit_logistic`. With warm starts along N it costs
     1.4-2x a fixed-ridge fit (benchmarks/bench_elbow_ridge.py).
@@ -153,6 +154,9 @@ def fit_evidence(features, y, lam0=1.0, theta0=None):
     R, N, r = features.shape
     lo, hi = math.log(EVIDENCE_RIDGES[0]), math.log(EVIDENCE_RIDGES[1])
     log_lam = xp.log(xp.broadcast_to(xp.asarray(lam0, dtype=float), (R,))).copy()
+    # a previous answer at the top is no start: there gamma ~ 0 whatever the data, and the
+    # rule below would keep the row at the top although more comparisons now show a signal
+    log_lam = xp.where(log_lam >= hi - EVIDENCE_TOLERANCE, 0.0, log_lam)
     theta = xp.zeros((R, r)) if theta0 is None else xp.array(theta0, dtype=float)
     # from theta = 0 the first steps are far from any optimum: update lam only after them
     start = 3 if theta0 is None else 0
@@ -176,15 +180,16 @@ def fit_evidence(features, y, lam0=1.0, theta0=None):
         omega = xp.where(move * previous > 0, xp.minimum(2.0 * omega, 64.0), 1.0)
         previous = move
         new = xp.clip(log_lam + omega * move, lo, hi)
-        # fewer than NO_SIGNAL well-determined parameters: the prior decides theta, the fixed
-        # point (if any) is at a ridge > 1e3 that MacKay's moves of ~1e-4 a step do not reach
-        # in NEWTON_STEPS, and theta's direction, all that held-out accuracy reads, is already
-        # the one of lam -> infinity (sum_n y_n f_n): go to the top at once
-        new = xp.where(gamma < NO_SIGNAL, hi, new)
+        # fewer than NO_SIGNAL well-determined parameters and the ridge still rising: the prior
+        # decides theta, the evidence is flat to within ~gamma nats from here up, MacKay's moves
+        # shrink to ~1e-4 a step, and theta's direction, all that held-out accuracy reads, is
+        # already the one of lam -> infinity (sum_n y_n f_n): go to the top and stay there
+        jump = (gamma < NO_SIGNAL) & (move > 0) & ~fixed
+        new = xp.where(jump, hi, new)
         # fixed only where theta is near its optimum: a warm start's first update (theta still the
         # previous N's) would otherwise freeze a ridge the new comparisons do not choose
         near = xp.abs(step).max(axis=1) <= EVIDENCE_TOLERANCE * (1.0 + xp.abs(theta).max(axis=1))
-        fixed = fixed | (near & (xp.abs(new - log_lam) < EVIDENCE_TOLERANCE))
+        fixed = fixed | jump | (near & (xp.abs(new - log_lam) < EVIDENCE_TOLERANCE))
         log_lam = xp.where(fixed, log_lam, new)
     return theta, xp.exp(log_lam), settled & fixed
 
