@@ -23,9 +23,12 @@ FALSE_ALARM = 1e-6  # per test, for the statistical properties
 
 
 @given(ks, gammas, epss, deltas)
-def test_abbeel_ng_closed_form_and_monotone(k, g, e, d):
+def test_abbeel_ng_is_where_its_union_of_hoeffding_tails_reaches_delta_and_monotone(k, g, e, d):
+    """The proof's statement, not the closed form: k two-sided Hoeffding tails at accuracy
+    eps (1 - gamma) / (2 sqrt k) for a mean of m values in [0, 1] sum to delta at m_AN."""
     m = bounds.abbeel_ng_trajectories(k, g, e, d)
-    assert m == pytest.approx(2 * k / (e * (1 - g)) ** 2 * math.log(2 * k / d), rel=1e-12)
+    t = e * (1 - g) / (2 * math.sqrt(k))
+    assert k * 2 * math.exp(-2 * m * t * t) == pytest.approx(d, rel=1e-9)
     assert bounds.abbeel_ng_trajectories(k + 1, g, e, d) > m
     assert bounds.abbeel_ng_trajectories(k, g, e * 0.9, d) > m
     assert bounds.abbeel_ng_trajectories(k, min(g + (1 - g) / 2, 0.9999), e, d) > m
