@@ -197,11 +197,11 @@ BAD_ARGS = [
     (["bound", "--seed-table", "--eps", "1e-300"], "eps: is too small"),
     # only MWAL's rounds pass int64 here
     (["bound", "--k", "10", "--gamma", "0.99", "--eps", "4.5e-7"], "eps: is too small"),
-    (["elbow", "--feature-noise", "1e7"], "feature_noise"),
+    (["elbow", "--feature-noise", "1e7"], "--feature-noise"),
     (["estimate", *TINY, "--m", "bound", "--eps", "1e-300"], "m: 'bound' is m_AN = inf"),
     # the options are checked before the MDP is drawn (here it could not be)
     (["estimate", "--S", "1e9", "--m", "4", "--eps", "-1"], "eps: must be"),
-    (["elbow", "--n-items", "1e30"], "n_items: must be an integer in [2, 2^31 - 1]"),
+    (["elbow", "--n-items", "1e30"], "--n-items: must be an integer in [2, 2^31 - 1]"),
 ]
 
 

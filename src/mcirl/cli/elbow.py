@@ -32,7 +32,7 @@ def run(args) -> None:
     from ..elbow.experiment import elbow_config, load_elbow_config, run_elbow, scaling_fits
 
     base = asdict(load_elbow_config(args.config)) if args.config else {}
-    source = args.config.name if args.config else "options"
+    source = args.config.name if args.config else None
     for key in ("name", "k", "d", "noise", "feature_noise", "n_items", "n_min", "n_max", "reps",
                 "test_pairs", "ridge", "ridge_cv", "ranks", "bootstrap", "seed", "instances", "elbow", "fraction",
                 "threshold"):

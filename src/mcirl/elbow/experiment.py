@@ -134,25 +134,29 @@ class ElbowConfig:
 _LISTS = ("k", "noise", "ranks", "ridge_cv")
 
 
-def elbow_config(data: dict, source: str = "options") -> ElbowConfig:
-    """An ElbowConfig from a dict (TOML or CLI); errors read '<source>: <key>: ...'."""
+def elbow_config(data: dict, source: str | None = None) -> ElbowConfig:
+    """An ElbowConfig from a dict (TOML or CLI); errors name the key, as '<source>: <key>: ...'
+    where a source (a file's name) is given."""
+    def where(key):
+        return key if source is None else f"{source}: {key}"
+
     names = [f.name for f in fields(ElbowConfig)]
     for key in data:
         if key not in names:
-            raise InputError(f"{source}: {key}", f"unknown key (allowed: {', '.join(names)})")
+            raise InputError(where(key), f"unknown key (allowed: {', '.join(names)})")
     values = {}
     for key, value in data.items():
         if key in _LISTS:
             value = tuple(value) if isinstance(value, (list, tuple)) else (value,)
             if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
-                raise InputError(f"{source}: {key}", "must be numbers", value)
+                raise InputError(where(key), "must be numbers", value)
         values[key] = value
     try:
         return ElbowConfig(**values)
     except InputError as exc:
-        raise InputError(f"{source}: {exc.field}", exc.allowed, exc.got) from None
+        raise InputError(where(exc.field), exc.allowed, exc.got) from None
     except TypeError as exc:
-        raise InputError(source, str(exc)) from None
+        raise InputError(source or "options", str(exc)) from None
 
 
 def load_elbow_config(path) -> ElbowConfig:
