@@ -48,6 +48,18 @@ def _sigmoid(xp, t):
     return xp.exp(-xp.logaddexp(0.0, -t))
 
 
+def _margins(xp, features, y, theta):
+    """(R, N) margins y_n theta . f_n of theta: (R, r)."""
+    return y * xp.einsum("rnk,rk->rn", features, theta)
+
+
+def _curvature(xp, features, margin):
+    """(s (R, N), the data term of the Hessian (R, r, r)) at the margins: s = sigma(-margin),
+    the weight of each comparison in the gradient, s (1 - s) in the curvature."""
+    s = _sigmoid(xp, -margin)  # d/dmargin of -log sigma(margin) is -s
+    return s, xp.einsum("rn,rnk,rnl->rkl", s * (1.0 - s), features, features)
+
+
 def _objective(xp, margin, theta, lam):
     """The penalised log-likelihood (R,) at theta: (R, r) with margins y_n theta . f_n: (R, N)
     and ridges lam: (R,)."""
@@ -63,17 +75,16 @@ def _newton_step(xp, features, y, theta, lam):
     N's fit, a ridge that just moved by decades) its full steps can run away; near the optimum
     the full step always rises, so converged fits are plain Newton's."""
     r = features.shape[2]
-    margin = y * xp.einsum("rnk,rk->rn", features, theta)
-    s = _sigmoid(xp, -margin)  # d/dmargin of -log sigma(margin) is -s
+    margin = _margins(xp, features, y, theta)
+    s, data = _curvature(xp, features, margin)
     grad = xp.einsum("rn,rnk->rk", y * s, features) - lam[:, None] * theta
-    data = xp.einsum("rn,rnk,rnl->rkl", s * (1.0 - s), features, features)
     ridge = xp.maximum(lam, DAMPING * xp.trace(data, axis1=1, axis2=2) / r)
     step = xp.linalg.solve(data + ridge[:, None, None] * xp.eye(r), grad[..., None])[..., 0]
     value = _objective(xp, margin, theta, lam)
     floor = value - 1e-12 * (1.0 + xp.abs(value))
     for _ in range(BACKTRACKS):
         trial = theta + step
-        worse = _objective(xp, y * xp.einsum("rnk,rk->rn", features, trial), trial, lam) < floor
+        worse = _objective(xp, _margins(xp, features, y, trial), trial, lam) < floor
         if not bool(worse.any()):
             break
         step = xp.where(worse[:, None], 0.5 * step, step)
@@ -143,12 +154,13 @@ def fit_evidence(features, y, lam0=1.0, theta0=None):
     Each Newton step of theta is followed by one update of log(lam) towards the fixed point,
     over-relaxed while the updates keep their sign (a factor 2 per step, at most 64, back to 1
     when they flip: without it a row whose evidence rises without bound creeps up by ~1.5% a
-    step), clipped to EVIDENCE_RIDGES; a row whose ridge rises while it has fewer than NO_SIGNAL
-    well-determined parameters goes to the top at once and is fixed there (no signal beyond
-    the prior), and a warm start at the top restarts from lam = 1. A row's ridge is fixed once an update is below
-    EVIDENCE_TOLERANCE while its Newton step is too, and its theta then settles at Newton's optimum for that ridge, so
-    ``converged`` means what it means in :func:`fit_logistic`. With warm starts along N it costs
-    1.4-2x a fixed-ridge fit (benchmarks/bench_elbow_ridge.py).
+    step), clipped to EVIDENCE_RIDGES. A row whose ridge rises while it has fewer than
+    NO_SIGNAL well-determined parameters goes to the top at once and is fixed there (no signal
+    beyond the prior); a warm start at the top restarts from lam = 1. Otherwise a row's ridge
+    is fixed once an update and its Newton step are both below EVIDENCE_TOLERANCE, and its
+    theta then settles at Newton's optimum for that ridge, so ``converged`` means what it means
+    in :func:`fit_logistic`. With warm starts along N it costs 1.3-2.1x a fixed-ridge fit
+    (benchmarks/bench_elbow_ridge.py).
     """
     xp = array_module(features)
     R, N, r = features.shape
@@ -202,12 +214,10 @@ def log_evidence(features, y, theta, lam):
     xp = array_module(features)
     r = features.shape[2]
     lam = xp.broadcast_to(xp.asarray(lam, dtype=float), theta.shape[:1])
-    margin = y * xp.einsum("rnk,rk->rn", features, theta)
-    s = _sigmoid(xp, -margin)
-    data = xp.einsum("rn,rnk,rnl->rkl", s * (1.0 - s), features, features)
+    margin = _margins(xp, features, y, theta)
+    _, data = _curvature(xp, features, margin)
     _, logdet = xp.linalg.slogdet(data + lam[:, None, None] * xp.eye(r))
-    return (-xp.logaddexp(0.0, -margin).sum(axis=1) - 0.5 * lam * (theta ** 2).sum(axis=1)
-            + 0.5 * r * xp.log(lam) - 0.5 * logdet)
+    return _objective(xp, margin, theta, lam) + 0.5 * r * xp.log(lam) - 0.5 * logdet
 
 
 def held_out(theta, test_features, p_true):
