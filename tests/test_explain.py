@@ -8,6 +8,7 @@ import pytest
 
 from mcirl import bounds, ladder
 from mcirl.cli import main
+from mcirl.errors import InputError
 from mcirl.explain import ExplainConfig, explain_mdp
 from mcirl.mdp import FamilySpec, make_mdp, save_npz
 from mcirl.sample import ExpertChain, mu_hat, sample_occupancy, trajectory_law
@@ -39,6 +40,33 @@ def test_explain_mdp_ladder_and_predictions():
         lo, hi = result.predicted_interval[c]
         assert lo <= m <= hi
     assert 1 <= result.effective_dimension <= 6 and result.frobenius_dimension <= 6
+
+
+def test_the_exact_termination_model_only_adds_failures(capsys):
+    """Draw for draw the exact deviation is at least the cone's lower bound (same seed, same
+    Z: tests/solve/test_reach.py), so no predicted m* can fall. With a config, a bad model
+    is refused at construction like every field."""
+    mdp = make_mdp(FamilySpec(S=30, A=3, b=3, k=6, features="dense", gamma=0.9, seed=1))
+    cone = explain_mdp(mdp, ExplainConfig(eps=0.3, draws=2_000, termination_draws=300))
+    exact = explain_mdp(mdp, ExplainConfig(eps=0.3, draws=2_000, termination_draws=300,
+                                           termination="exact"))
+    assert (cone.termination_model, exact.termination_model) == ("cone", "exact")
+    # (to the truncated sums' bias, eps / 1000 off K, which moves the radius by 2 / 1000)
+    assert np.all(exact.draws[:300, 3] >= cone.draws[:300, 3] * (1 - 4e-3))
+    assert np.array_equal(exact.draws[:, :3], cone.draws[:, :3])
+    for c, m in cone.predicted_mstar.items():
+        assert exact.predicted_mstar[c] >= m
+    assert exact.predicted_mstar["termination"] > cone.predicted_mstar["termination"]
+    assert ExplainConfig(termination="exact").model_draws(1000) == ladder.EXACT_DRAWS
+    with pytest.raises(InputError, match="termination"):
+        ExplainConfig(termination="hull")
+    code, out, _ = run(capsys, "explain", *TINY, "--draws", "1000", "--termination", "exact",
+                       "--json")
+    result = json.loads(out)
+    assert code == 0 and result["termination_model"] == "exact"
+    assert result["termination_draws"] == ladder.EXACT_DRAWS
+    code, _, err = run(capsys, "explain", *TINY, "--termination", "hull")
+    assert code == 2 and "--termination: invalid choice" in err and err.count("\n") == 1
 
 
 @pytest.fixture(scope="module")

@@ -104,7 +104,7 @@ def test_cone_distances_by_hand():
 def test_termination_only_adds_failures():
     cov = np.eye(2)
     draws = ladder.deviation_draws(cov, np.array([0.5, 0.5]), 4_000, seed=7,
-                                   generators=np.eye(2), cone_draws=1_000)
+                                   generators=np.eye(2), termination_draws=1_000)
     assert np.isfinite(draws[:1000, 3]).all() and np.isnan(draws[1000:, 3]).all()
     with_t = ladder.predicted_mstar(draws, 0.1, 0.05, termination=True)
     alone = ladder.predicted_mstar(draws[:1000], 0.1, 0.05)

@@ -18,7 +18,7 @@ from .mdp.validate import require_mdp
 from .backend import to_numpy
 from .mdp import FamilySpec, make_mdp
 from .sample import LENGTHS, check_law
-from .solve import expert
+from .solve import expert, reach
 from .solve.cone import switch_directions
 from .solve.moments import trajectory_moments
 
@@ -35,9 +35,10 @@ class ExplainConfig:
     lengths: str = "truncated"  #: truncated (H steps) | geometric, as the sampler draws them
     draws: int = ladder.DRAWS  #: Monte Carlo draws of Z per instance
     seed: int = 0  #: seed of the draws
-    #: draws of the termination model (the first of the draws); None: ladder.CONE_DRAWS for
-    #: k <= ladder.CONE_K_AUTO, else 0 (not modelled)
+    #: draws of the termination model (the first of the draws); None: ladder.EXACT_DRAWS for
+    #: the exact model, ladder.CONE_DRAWS for the cone where k <= ladder.CONE_K_AUTO, else 0
     termination_draws: int | None = None
+    termination: str = "cone"  #: the termination model, one of ladder.TERMINATIONS
 
     def __post_init__(self):
         check_real("eps", self.eps, 0.0, np.inf, low_open=True, high_open=True)
@@ -48,16 +49,21 @@ class ExplainConfig:
         check_int("seed", self.seed, 0, 2**63 - 1)
         if self.termination_draws is not None:
             check_int("termination_draws", self.termination_draws, 0, self.draws)
+        if self.termination not in ladder.TERMINATIONS:
+            raise InputError("termination", f"must be one of {', '.join(ladder.TERMINATIONS)}",
+                             self.termination)
 
     def check(self, mdp) -> int | None:
         """The horizon H (None for geometric lengths), refusing an MDP these lengths cannot
         sample or whose H passes errors.HORIZON_MAX (:func:`mcirl.sample.check_law`)."""
         return check_law(mdp.k, mdp.gamma, self.eps, self.lengths)
 
-    def cone_draws(self, k: int) -> int:
+    def model_draws(self, k: int) -> int:
         """Termination-model draws for k features."""
         if self.termination_draws is not None:
             return self.termination_draws
+        if self.termination == "exact":
+            return min(ladder.EXACT_DRAWS, self.draws)
         return min(ladder.CONE_DRAWS, self.draws) if k <= ladder.CONE_K_AUTO else 0
 
 
@@ -77,6 +83,7 @@ class Explanation:
     predicted_mstar: dict  #: criterion -> m (asymptotic, CLT: not a bound)
     predicted_interval: dict  #: criterion -> [low, high] allowed by the Monte Carlo error
     termination_draws: int  #: draws of the termination model (0: not modelled)
+    termination_model: str  #: which (ladder.TERMINATIONS)
     #: criterion -> m with mu_tilde = mu_hat_E and termination ignored (the CLT part alone)
     predicted_without_termination: dict
     trace_sigma: float
@@ -105,11 +112,19 @@ def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
     H = config.check(mdp)
     k, gamma, eps, delta = mdp.k, mdp.gamma, config.eps, config.delta
     policy, _ = expert(mdp)
-    _, cov = trajectory_moments(mdp, policy, config.lengths, H)
+    mu_E, cov = trajectory_moments(mdp, policy, config.lengths, H)
     cov, w = to_numpy(cov)[0], to_numpy(mdp.w)
-    cone = config.cone_draws(k)
-    generators = to_numpy(switch_directions(mdp, policy))[0].reshape(-1, k) if cone else None
-    draws = ladder.deviation_draws(cov, w, config.draws, config.seed, generators, cone, progress)
+    cone = config.model_draws(k)
+    generators, termination = None, None
+    if cone and config.termination == "exact":
+        mu_E = to_numpy(mu_E)[0]
+
+        def termination(Z, *args):
+            return reach.termination_deviations(mdp, mu_E, Z, eps, *args)
+    elif cone:
+        generators = to_numpy(switch_directions(mdp, policy))[0].reshape(-1, k)
+    draws = ladder.deviation_draws(cov, w, config.draws, config.seed, generators, cone, progress,
+                                   termination)
     q, _, _ = ladder.quantile(draws[:, :3], 1.0 - delta)
     steps = ladder.ladder(k, gamma, eps, delta, np.diag(cov), q[1], q[0])
     clt = ladder.predicted_mstar(draws, eps, delta)
@@ -120,7 +135,8 @@ def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
         m_an=steps[0][1], ladder=[{"step": s, "m": m, "factor": f} for s, m, f in steps],
         predicted_mstar={c: m for c, (m, _, _) in predicted.items()},
         predicted_interval={c: [lo, hi] for c, (_, lo, hi) in predicted.items()},
-        termination_draws=cone, predicted_without_termination={c: m for c, (m, _, _) in clt.items()},
+        termination_draws=cone, termination_model=config.termination,
+        predicted_without_termination={c: m for c, (m, _, _) in clt.items()},
         trace_sigma=spread.trace, max_variance=spread.max_variance,
         top_eigenvalue=spread.top_eigenvalue, effective_dimension=spread.effective_dimension,
         frobenius_dimension=spread.frobenius_dimension, reward_variance=spread.reward_variance,

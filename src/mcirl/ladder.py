@@ -27,12 +27,16 @@ They are asymptotic (CLT) approximations, not bounds: they ignore the learner's 
 estimate's non-Gaussian tails at small m.
 
 **Termination.** A projection or max-margin run stops only where mu_hat_E is within eps/2 of
-the achievable set K (else it is certified to fail, or hits its cap). mu_E is a vertex of K, so
-near it K is its tangent cone T (:mod:`mcirl.solve.cone`) and dist(mu_hat_E, K) ~
-dist(Z, T) / sqrt(m): the run fails at m when 2 dist(Z, T) > eps sqrt(m), whatever the
-criterion. With ``termination`` the predictions count these failures too (a draw fails when
-either deviation is too large); this is what makes the regret and, at large k, the theorem
-criterion predictable, whose failures are mostly runs that cannot stop.
+the achievable set K (else it is certified to fail, or hits its cap), whatever the criterion:
+a draw's termination deviation d(Z) fails it at m when d(Z) > eps sqrt(m). Two models
+(TERMINATIONS): ``cone``, the default, uses that mu_E is a vertex of K, so near it K is its
+tangent cone T (:mod:`mcirl.solve.cone`) and d = 2 dist(Z, T), a lower bound (K lies in
+mu_E + T) that is exact as m grows and undercounts where K's far faces matter (small m, large
+eps); ``exact`` solves for K itself, one second-order cone program per draw
+(:mod:`mcirl.solve.reach`), 5-100x the cone's cost. With ``termination`` the predictions count
+these failures too (a draw fails when either deviation is too large); this is what makes the
+regret and, at large k, the theorem criterion predictable, whose failures are mostly runs that
+cannot stop.
 
 Quantiles are read off Monte Carlo draws of Z (:func:`deviation_draws`); :func:`quantile` states
 their error as a distribution-free interval from order statistics. Instances pool by mixture:
@@ -51,11 +55,16 @@ from . import bounds
 
 #: Monte Carlo draws of Z per instance (the quantiles' stated error: :func:`quantile`).
 DRAWS = 20_000
-#: Draws of the termination model by default (one NNLS each, on S (A - 1) generators: ~5 ms
-#: at k = 10, ~60 ms at k = 100, ~1.5 s at k = 1000 with S = 1024, A = 4 on the 2-core
+#: Draws of the cone termination model by default (one NNLS each, on S (A - 1) generators:
+#: ~5 ms at k = 10, ~60 ms at k = 100, ~1.5 s at k = 1000 with S = 1024, A = 4 on the 2-core
 #: development VM), for k up to CONE_K_AUTO; above, none unless asked for.
 CONE_DRAWS = 1000
 CONE_K_AUTO = 20
+#: The termination models (module docstring), the default first.
+TERMINATIONS = ("cone", "exact")
+#: Draws of the exact termination model by default, at any k (one conic program each: ~0.03 s
+#: at S A = 1024, 0.4-2 s at S A = 4096 on the same VM).
+EXACT_DRAWS = 200
 #: Level of the interval stated for a Monte Carlo quantile.
 QUANTILE_CONFIDENCE = 0.99
 #: Rows of Z drawn at once (memory: CHUNK x k float64).
@@ -66,17 +75,23 @@ STEPS = ("Abbeel-Ng bound", "variance", "joint", "l2 direct", "learner's need")
 
 
 def deviation_draws(cov, w, draws: int = DRAWS, seed: int = 0, generators=None,
-                    cone_draws: int = 0, progress=None):
+                    termination_draws: int = 0, progress=None, termination=None):
     """(draws, 4) float64 Monte Carlo draws of the deviations that decide each criterion, for
-    Z ~ N(0, cov): columns ||Z||_2, ||Z||_inf, -w . Z (PREDICTED's order) and 2 dist(Z, T),
-    the termination's (NaN past the first ``cone_draws`` rows).
+    Z ~ N(0, cov): columns ||Z||_2, ||Z||_inf, -w . Z (PREDICTED's order) and the
+    termination's (NaN past the first ``termination_draws`` rows; module docstring).
 
     cov: (k, k) float64 symmetric positive semi-definite (singular allowed: Z = U sqrt(lambda)
-    xi, eigenvalues below 1e-12 of the largest taken as 0); w: (k,) true reward weights; generators: (n, k) the
-    tangent cone T of the achievable set at mu_E (:func:`mcirl.solve.cone.switch_directions`),
-    needed when cone_draws > 0. Draws come in chunks of CHUNK rows from NumPy's default
-    generator seeded with ``seed``. progress: optional callable(done, total) over cone draws.
+    xi, eigenvalues below 1e-12 of the largest taken as 0); w: (k,) true reward weights.
+    termination: optional callable(Z, progress, done, total) -> (N,) the termination
+    deviations of the rows of Z, e.g. :func:`mcirl.solve.reach.termination_deviations` (the
+    exact model); without it, the cone model 2 dist(Z, T) with T spanned by ``generators``
+    (n, k) (:func:`mcirl.solve.cone.switch_directions`). Draws come in chunks of CHUNK rows
+    from NumPy's default generator seeded with ``seed``. progress: optional callable(done,
+    total) over termination draws.
     """
+    if termination is None and termination_draws > 0:
+        def termination(Z, *args):
+            return 2.0 * cone_distances(generators, Z, *args)
     lam, U = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
     # eigenvalues below 1e-12 of the largest are rounding of a singular Sigma: their square
     # roots (1e-6 relative) would spread Z off its subspace
@@ -90,9 +105,9 @@ def deviation_draws(cov, w, draws: int = DRAWS, seed: int = 0, generators=None,
         out[lo:hi, 0] = np.sqrt((Z * Z).sum(axis=1))
         out[lo:hi, 1] = np.abs(Z).max(axis=1)
         out[lo:hi, 2] = -(Z @ w)
-        cone = min(hi, cone_draws) - lo
-        if cone > 0:
-            out[lo:lo + cone, 3] = 2.0 * cone_distances(generators, Z[:cone], progress, lo, cone_draws)
+        modelled = min(hi, termination_draws) - lo
+        if modelled > 0:
+            out[lo:lo + modelled, 3] = termination(Z[:modelled], progress, lo, termination_draws)
     return out
 
 

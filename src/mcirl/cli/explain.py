@@ -16,7 +16,7 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainin
 from rich.table import Table
 
 from ..errors import InputError
-from ..ladder import CONE_DRAWS, CONE_K_AUTO, DRAWS
+from ..ladder import CONE_DRAWS, CONE_K_AUTO, DRAWS, EXACT_DRAWS, TERMINATIONS
 from ..sample import LENGTHS
 from ..output import count_text, counted, number_text
 from .common import bars, count_arg, emit_json, print_table, real_arg
@@ -31,7 +31,8 @@ def run(args) -> None:
     from ..explain import ExplainConfig
 
     config = ExplainConfig(eps=args.eps, delta=args.delta, lengths=args.lengths, draws=args.draws,
-                           seed=args.seed, termination_draws=args.termination_draws)
+                           seed=args.seed, termination_draws=args.termination_draws,
+                           termination=args.termination)
     given = [flag for dest, flag in args.family_options if getattr(args, dest) is not None]
     if args.mdp is not None and given:
         raise InputError("mdp", f"--mdp FILE excludes the family options (got {given[0]})")
@@ -146,8 +147,10 @@ def _print_explanation(r) -> None:
                      "" if alone is None else count_text(alone))
     print_table(pred)
     if r.termination_draws:
-        Console().print(f"termination modelled on {r.termination_draws:,} draws (mu_hat_E farther "
-                        "than eps/2 from the achievable set: the learner cannot stop)")
+        how = ("exactly: one conic program each" if r.termination_model == "exact"
+               else "by the tangent cone: a lower bound on its failures")
+        Console().print(f"termination modelled on {r.termination_draws:,} draws, {how} (mu_hat_E "
+                        "farther than eps/2 from the achievable set: the learner cannot stop)")
     else:
         Console().print(f"termination not modelled (by default only for k <= {CONE_K_AUTO}): "
                         "--termination-draws N models it, one NNLS per draw (~60 ms each at "
@@ -272,9 +275,13 @@ def register(sub) -> None:
                    help="expert trajectories truncated at H (default) or of geometric length")
     p.add_argument("--draws", type=count_arg, default=DRAWS,
                    help=f"Monte Carlo draws of the Gaussian error per MDP (default {DRAWS:,})")
+    p.add_argument("--termination", choices=TERMINATIONS, default=TERMINATIONS[0],
+                   help="model of the learner's termination: the tangent cone (default; fast, "
+                        "a lower bound on its failures) or the exact achievable set (one conic "
+                        "program per draw)")
     p.add_argument("--termination-draws", dest="termination_draws", type=count_arg,
-                   help=f"draws of the termination model (default {CONE_DRAWS:,} for k <= "
-                        f"{CONE_K_AUTO}, else 0: one NNLS each)")
+                   help=f"draws of the termination model (default: cone {CONE_DRAWS:,} for k <= "
+                        f"{CONE_K_AUTO}, else 0; exact {EXACT_DRAWS:,})")
     p.add_argument("--seed", type=count_arg, default=0, help="seed of the Monte Carlo draws")
     p.add_argument("--config", type=Path, help="a sweep config (TOML): every cell of it, on "
                    "the MDPs its instances will draw, before running it")
