@@ -15,7 +15,7 @@ def benchmarks(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))  # the scripts import their _common helpers
     yield
     for name in ("_common", "bench_learner", "bench_evaluate", "bench_gpu_sampler",
-                 "bench_cpu_sampler"):
+                 "bench_cpu_sampler", "bench_termination"):
         sys.modules.pop(name, None)
 
 
@@ -66,3 +66,14 @@ def test_walker_against_the_reference_on_the_gpu_backend(benchmarks, fake_cupy, 
     row = bench_gpu_sampler.walker(S=4, H=1000, gamma=0.5, n=2)  # H = 1000: the tuning rows too
     assert row["ratio"] == row["mcirl_steps_s"] > 0
     assert set(row["ratio_by_threads"]) == set(bench_gpu_sampler.TUNING_THREADS)
+
+
+def test_termination_models_row(benchmarks):
+    """The exact model's benchmark at a tiny size: both models ran on the same draws, and the
+    exact deviation is not below the cone's lower bound."""
+    import bench_termination
+    from mcirl.mdp import FamilySpec
+
+    row = bench_termination.row("tiny", FamilySpec(S=20, A=3, b=2, k=4, features="dense",
+                                                   gamma=0.8, seed=1), 0.2, 5)
+    assert row["cone_s"] > 0 and row["exact_s"] > 0 and row["deviation_ratio"] >= 1 - 4e-3

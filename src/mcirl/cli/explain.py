@@ -258,6 +258,10 @@ def _print_many(args, out, title) -> None:
     if args.json:
         return emit_json([c.as_dict() for c in out])
     _print_cells(out, title)
+    draws = {(e.termination_model, e.termination_draws) for c in out for e in c.instances}
+    Console().print("termination: " + "; ".join(
+        f"{model} model on {n:,} draws per instance" if n else "not modelled"
+        for model, n in sorted(draws)))
     within = [abs(math.log(r)) <= math.log(1.25) for c in out for r in
               (c.ratio("l2"), c.ratio("theorem")) if not math.isnan(r)]
     if within:
