@@ -147,6 +147,7 @@ def test_the_ladder_figure_and_report_tables_are_explains(capsys, db, tmp_path):
     """The report's 'Why the bound is loose' rows and the ladder figure come from mcirl explain
     on the stored instances (the same numbers as `explain --db`); --no-ladder leaves them out."""
     from mcirl.explain import ExplainConfig, explain_stored
+    from mcirl.ladder import PREDICTED
     from mcirl.plots import plot_ladder
 
     with Store(db) as store:
@@ -160,6 +161,17 @@ def test_the_ladder_figure_and_report_tables_are_explains(capsys, db, tmp_path):
         assert row[-1] == f"{count_text(e.ladder[-1]['m'])} ({e.ladder[-1]['factor']:.3g}x)"
     predictions = parse_table(out.read_text(), "| cell | criterion | predicted m*")
     assert len(predictions) == 3 * len(explained)
+    assert {r[3] for r in predictions} == {"cone, 1,000 draws"}  # k <= 20: the default models it
+    # the report's termination options are explain's: the same model, draws and predictions
+    with Store(db) as store:
+        exact = [explain_stored(store, c, ExplainConfig(termination="exact", termination_draws=5))
+                 for c in collect(store)]
+    assert main(["report", "--db", str(db), "-o", str(out), "--termination", "exact",
+                 "--termination-draws", "5"]) == 0
+    rows = parse_table(out.read_text(), "| cell | criterion | predicted m*")
+    assert {r[3] for r in rows} == {"exact, 5 draws"}
+    assert [r[2].split(" [")[0] for r in rows] == [
+        count_text(e.predicted[c]["m"]) for e in exact for c in PREDICTED]
     fig = plot_ladder(explained)
     assert len(gids(fig.axes[0], "ladder:")) == len(explained)
     assert len(gids(fig.axes[1], "factor:")) == 4  # four steps, one feature family, one gamma

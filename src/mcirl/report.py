@@ -170,7 +170,8 @@ LADDER_NOTE = (
     "Each column is m after that step and its factor; pooled over each cell's instances (their "
     "mixture). The predictions are asymptotic (central limit theorem) approximations, not bounds; "
     "with the termination model they also count runs whose mu_hat_E is farther than eps/2 from "
-    "the achievable set (by default for k <= 20).")
+    "the achievable set (by default for k <= 20, on its tangent cone at mu_E; --termination exact "
+    "models it on the set itself).")
 
 
 def ladder_rows(explanations):
@@ -190,7 +191,8 @@ def prediction_rows(explanations):
 
     rows = []
     for e in explanations:
-        modelled = "yes" if all(i.termination_draws for i in e.instances) else "no"
+        modelled = "; ".join(f"{model}, {count_text(n)} draws" if n else "no" for model, n in
+                             sorted({(i.termination_model, i.termination_draws) for i in e.instances}))
         for c in PREDICTED:
             p = e.predicted[c]
             ratio = e.ratio(c)
@@ -257,7 +259,7 @@ def sweep_blocks(cells, runs, criterion, explanations=()):
                 ("table", (["cell", "instances", *STEPS], ladder_rows(explanations))),
                 ("h2", "Predicted against measured m*"),
                 ("table", (["cell", "criterion", "predicted m* [Monte Carlo interval]",
-                            "termination modelled", "measured m* [m_lo, m_hi]",
+                            "termination model", "measured m* [m_lo, m_hi]",
                             "predicted / measured"], prediction_rows(explanations)))]
     guarantees = guarantee_rows(cells, runs)
     if guarantees:

@@ -269,6 +269,17 @@ def _print_many(args, out, title) -> None:
                         "factor 1.25 of the measured m*")
 
 
+def add_termination_options(p) -> None:
+    """--termination and --termination-draws, for every command that predicts m*."""
+    p.add_argument("--termination", choices=TERMINATIONS, default=TERMINATIONS[0],
+                   help="model of the learner's termination: the tangent cone (default; fast, "
+                        "a lower bound on its failures) or the exact achievable set (one conic "
+                        "program per draw)")
+    p.add_argument("--termination-draws", dest="termination_draws", type=count_arg,
+                   help=f"draws of the termination model (default: cone {CONE_DRAWS:,} for k <= "
+                        f"{CONE_K_AUTO}, else 0; exact {EXACT_DRAWS:,})")
+
+
 def register(sub) -> None:
     p = sub.add_parser("explain", help="why the bound is loose on an MDP, and the m* to expect")
     p.add_argument("--mdp", type=Path, help="an MDP file (.npz); otherwise the family options")
@@ -279,13 +290,7 @@ def register(sub) -> None:
                    help="expert trajectories truncated at H (default) or of geometric length")
     p.add_argument("--draws", type=count_arg, default=DRAWS,
                    help=f"Monte Carlo draws of the Gaussian error per MDP (default {DRAWS:,})")
-    p.add_argument("--termination", choices=TERMINATIONS, default=TERMINATIONS[0],
-                   help="model of the learner's termination: the tangent cone (default; fast, "
-                        "a lower bound on its failures) or the exact achievable set (one conic "
-                        "program per draw)")
-    p.add_argument("--termination-draws", dest="termination_draws", type=count_arg,
-                   help=f"draws of the termination model (default: cone {CONE_DRAWS:,} for k <= "
-                        f"{CONE_K_AUTO}, else 0; exact {EXACT_DRAWS:,})")
+    add_termination_options(p)
     p.add_argument("--seed", type=count_arg, default=0, help="seed of the Monte Carlo draws")
     p.add_argument("--config", type=Path, help="a sweep config (TOML): every cell of it, on "
                    "the MDPs its instances will draw, before running it")

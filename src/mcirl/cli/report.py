@@ -8,6 +8,7 @@ from ..errors import InputError
 from ..learn import CRITERIA
 from ..sweep.store import DEFAULT_DB, Store
 from .common import emit_json
+from .explain import add_termination_options
 
 
 def _check_db(db: Path) -> None:
@@ -26,16 +27,17 @@ def _cells_of(store, runs, elbows_too=False):
     return cells, elbow
 
 
-def _explanations(store, cells, enabled: bool, quiet: bool) -> list:
-    """The cells explained on their stored instances' MDPs (mcirl.explain), with a progress bar;
-    [] when disabled."""
-    if not enabled or not cells:
+def _explanations(store, cells, args) -> list:
+    """The cells explained on their stored instances' MDPs (mcirl.explain) under the termination
+    model args asks for, with a progress bar; [] with --no-ladder."""
+    if args.no_ladder or not cells:
         return []
     from ..explain import ExplainConfig, explain_cells
     from .common import phase_bars
 
-    with phase_bars(not quiet) as progress:
-        return explain_cells(store, cells, ExplainConfig(), progress=None if progress is None else (
+    config = ExplainConfig(termination=args.termination, termination_draws=args.termination_draws)
+    with phase_bars(not args.json) as progress:
+        return explain_cells(store, cells, config, progress=None if progress is None else (
             lambda done, total: progress("explain", done, total)))
 
 
@@ -47,7 +49,7 @@ def _plot(args) -> None:
     output_dir(args.out, "out")  # before the explanations' minutes, not after
     with Store(args.db, readonly=True) as store:
         cells, elbow = _cells_of(store, args.run, elbows_too=True)
-        explained = _explanations(store, cells, not args.no_ladder, args.json)
+        explained = _explanations(store, cells, args)
     written = write_plots(cells, args.out, args.format, args.criterion, elbow, explanations=explained)
     paths = [str(p) for p in written]
     if args.json:
@@ -70,7 +72,7 @@ def _report(args) -> None:
         # the runs whose rows the report shows: the cells' and the elbow results'
         runs = run_rows(store, {run for c in cells for run in c.run_ids}
                         | {row["run_id"] for row in elbow[1]})
-        explained = _explanations(store, cells, not args.no_ladder, args.json)
+        explained = _explanations(store, cells, args)
     out = Path(args.output)
     figures = [] if args.no_figures else write_plots(cells, out.parent / "figures", "png",
                                                      args.criterion, elbow, field="output",
@@ -90,6 +92,7 @@ def register(sub) -> None:
         p.add_argument("--no-ladder", dest="no_ladder", action="store_true",
                        help="skip 'why the bound is loose' (mcirl explain on every cell's MDPs: "
                             "seconds per instance, ~15 s at k = 1000, gamma = 0.99)")
+        add_termination_options(p)
         p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("plot", help="empirical-vs-theory figures from a results database")
