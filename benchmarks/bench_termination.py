@@ -6,7 +6,8 @@ on the same draws in the same run, A/B alternating.
 
 For each MDP: seconds per draw of each model (best of 3 alternating rounds over the same N
 draws of Z ~ N(0, Sigma)), their ratio exact / cone, and the mean ratio of the deviations
-(exact / cone, >= 1: how much the cone undercounts).
+(mean exact / mean cone, >= 1: how much the cone undercounts), and the share of draws where the exact
+deviation exceeds the cone's by more than 1%.
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ def row(name, spec, eps, draws):
             else:
                 exact = reach.termination_deviations(mdp, mu_E, Z, eps)
             times[model].append(time.perf_counter() - t0)
-    moved = cone > 1e-9
     out = {"mdp": name, "draws": draws, "cone_s": min(times["cone"]) / draws,
            "exact_s": min(times["exact"]) / draws,
            "ratio": min(times["exact"]) / min(times["cone"]),
-           "deviation_ratio": float(np.mean(exact[moved] / cone[moved]))}
+           # a ratio of means: most draws' cone deviation is ~0 (inside the cone), so a mean of
+           # ratios would measure only the rounding of those
+           "deviation_ratio": float(exact.mean() / cone.mean()) if cone.mean() > 0 else float("nan"),
+           "exact_larger": float(np.mean(exact > cone * 1.01 + 1e-12))}
     partial(out)
     return out
 
@@ -68,7 +71,8 @@ def main() -> None:
     rows = [row(name, spec, eps, args.draws) for name, spec, eps in CASES]
     emit(rows, args.json, [("mdp", "MDP"), ("draws", "draws"), ("cone_s", "cone, s/draw"),
                            ("exact_s", "exact, s/draw"), ("ratio", "exact / cone"),
-                           ("deviation_ratio", "deviation exact / cone")])
+                           ("deviation_ratio", "mean deviation exact / cone"),
+                           ("exact_larger", "draws exact > cone")])
 
 
 if __name__ == "__main__":

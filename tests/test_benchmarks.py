@@ -77,3 +77,4 @@ def test_termination_models_row(benchmarks):
     row = bench_termination.row("tiny", FamilySpec(S=20, A=3, b=2, k=4, features="dense",
                                                    gamma=0.8, seed=1), 0.2, 5)
     assert row["cone_s"] > 0 and row["exact_s"] > 0 and row["deviation_ratio"] >= 1 - 4e-3
+    assert 0 <= row["exact_larger"] <= 1
