@@ -1,10 +1,14 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from mcirl.cli import main
 from mcirl.reproduce import configs
-from mcirl.sweep.plan import cells
+from mcirl.sweep.config import load_config
+from mcirl.sweep.plan import cells, grid_for, iter_tasks
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_study_configs_are_valid():
@@ -20,6 +24,23 @@ def test_study_configs_are_valid():
     assert (cell.family.S, cell.k, cell.family.p_fail, grid_full.instances.count) == (16384, 64, 0.3, 20)
     assert configs("gridworld", quick=True)[0].instances.count >= 2
 
+
+
+def grid_keys(config) -> set:
+    return {t.key for cell in cells(config) for t in iter_tasks(config, cell, grid_for(config, cell))}
+
+
+def test_the_full_study_is_the_measured_one():
+    """`reproduce seed-table` drew S = 64 Garnets at k = 10 and a 4 x 200 k sweep, none of which
+    was ever measured: it must run the example configs whose stores are in results/, task for
+    task, so that it resumes from them."""
+    table, sweep = configs("seed-table", quick=False)
+    onehot = load_config(EXAMPLES / "seed-table.toml")
+    assert grid_keys(onehot) < grid_keys(table)  # its one-hot half, and dense cells beside it
+    assert {c.family.features for c in cells(table)} == {"onehot", "dense"}
+    assert {c.family.S for c in cells(table)} == {1024}
+    assert grid_keys(sweep) == grid_keys(load_config(EXAMPLES / "k-sweep-onehot.toml"))
+    assert sweep.search == load_config(EXAMPLES / "k-sweep-onehot.toml").search
 
 @pytest.mark.slow
 def test_quick_seed_table_end_to_end(capsys, tmp_path):

@@ -135,7 +135,8 @@ def register(sub) -> None:
     q.add_argument("--estimates", action="store_true", help="every estimate row too")
     q = action("export", "the tidy tables (mcirl.results.frames) as CSV or Parquet files")
     q.add_argument("run", nargs="*", help="run id prefixes or names (default: every run)")
-    q.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    q.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                   help="table file format (parquet needs the [dist] extra)")
     q.add_argument("-o", "--output", default=".", help="folder for the files")
     q = action("merge", "copy every run of other databases into --db (rows already there kept)")
     q.add_argument("--from", dest="sources", type=Path, nargs="+", metavar="DB", required=True,
