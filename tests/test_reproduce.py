@@ -37,6 +37,7 @@ def test_the_full_study_is_the_measured_one():
     table, sweep = configs("seed-table", quick=False)
     onehot = load_config(EXAMPLES / "seed-table.toml")
     assert grid_keys(onehot) < grid_keys(table)  # its one-hot half, and dense cells beside it
+    assert grid_keys(load_config(EXAMPLES / "seed-table-dense-k10-g09.toml")) < grid_keys(table)
     assert {c.family.features for c in cells(table)} == {"onehot", "dense"}
     assert {c.family.S for c in cells(table)} == {1024}
     assert grid_keys(sweep) == grid_keys(load_config(EXAMPLES / "k-sweep-onehot.toml"))
