@@ -24,7 +24,7 @@ _SEARCH = {"m_min": 1, "factor": 4, "cap": "bound", "bisect": 3, "sampler": "aut
 #: ran with, the k sweep the default cap.
 _GARNET_1024 = {"family": "garnet", "S": 1024, "A": 4, "b": 3}
 _CELLS = {"criteria": ["theorem", "l2", "regret"], "eps": 0.1, "delta": 0.05}
-_SEARCH_FULL = {"m_min": 10, "factor": 10, "cap": "bound", "bisect": 4, "sampler": "auto"}
+_SEARCH_FULL = {**_SEARCH, "m_min": 10, "factor": 10, "bisect": 4}
 
 SEED_TABLE = {
     "full": [
