@@ -63,21 +63,6 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _flags(parser, argv):
-    """spell(name) for InputError.text: the long flag of the (sub)command's option whose dest
-    is name (``max_horizon`` -> ``--max-horizon``), None for anything else."""
-    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
-    for word in words:  # descend through "mcirl results list" to the parser that ran
-        choices = next((action.choices for action in parser._actions
-                        if isinstance(action, argparse._SubParsersAction)), {})
-        if word not in choices:
-            break
-        parser = choices[word]
-    flags = {action.dest: max(action.option_strings, key=len) for action in parser._actions
-             if action.option_strings and action.dest != "help"}
-    return flags.get
-
-
 def _main_thread() -> bool:
     import threading
 
@@ -90,7 +75,9 @@ def _run(argv) -> int:
         args = parser.parse_args(argv)
         status = args.handler(args)
     except InputError as exc:
-        print(f"mcirl: error: {exc.text(_flags(parser, argv))}", file=sys.stderr)
+        # the (sub)command that parsed last names the fields: "mcirl results list" spells its own
+        spell = (Parser.active or parser).flags().get
+        print(f"mcirl: error: {exc.text(spell)}", file=sys.stderr)
         return EXIT_INPUT
     except MemoryError as exc:
         # Limits keep sizes within int32 and tables within 2^32 entries; what still does not fit

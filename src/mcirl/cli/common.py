@@ -69,6 +69,12 @@ class Parser(argparse.ArgumentParser):
             kwargs["help"] = COMMON_HELP[dest]
         return super().add_argument(*args, **kwargs)
 
+    def flags(self) -> dict[str, str]:
+        """dest -> long flag (``max_horizon`` -> ``--max-horizon``) of every option, those of
+        argument groups included: how an error spells a field (argparse keeps no public list)."""
+        return {action.dest: max(action.option_strings, key=len) for action in self._actions
+                if action.option_strings and action.dest != "help"}
+
     def parse_known_args(self, args=None, namespace=None):
         Parser.active = self
         return super().parse_known_args(args, namespace)
