@@ -101,7 +101,7 @@ def interrupted_sweep(db, config_path, sig, after_tasks=2, timeout=120):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
-def test_killed_sweep_resumes_to_the_same_rows(tmp_path, config_path, reference_db, sig):
+def test_killed_sweep_resumes_to_the_same_rows(tmp_path, capsys, config_path, reference_db, sig):
     """Ctrl-C and SIGTERM mark the run interrupted and exit with 128 + the signal's number,
     without a traceback; after SIGKILL the run still says 'running' in the file, and reads as
     interrupted because its writer is gone."""
@@ -122,6 +122,9 @@ def test_killed_sweep_resumes_to_the_same_rows(tmp_path, config_path, reference_
         assert outcome == (-signal.SIGKILL if sig == signal.SIGKILL else 128 + sig)
         stored = store.db.execute("SELECT status FROM runs").fetchone()[0]
         assert stored == ("running" if sig == signal.SIGKILL else "interrupted")
+    # an unfinished run has no m*: show says so and how to finish it, not an empty table
+    assert main(["results", "show", "--db", str(db)]) == 0
+    assert f"holds no m* yet: {run['tasks']} tasks stored" in capsys.readouterr().out
     # without --resume the stored sweep is refused, untouched
     assert main(["sweep", str(config_path), "--db", str(db), "--quiet"]) == 2
     assert main(["sweep", str(config_path), "--db", str(db), "--resume", "--quiet"]) == 0

@@ -42,7 +42,13 @@ def run(args) -> None:
         if args.json:
             return emit_json({"run_id": run_id, "mstar": rows,
                               "estimates": store.table("estimates", run_id) if args.estimates else None})
-        print_mstar(rows, f"run {run_id[:12]} in {args.db}")
+        if rows:
+            print_mstar(rows, f"run {run_id[:12]} in {args.db}")
+        else:  # an unfinished run: m* is computed when its searches end
+            run = next(r for r in store.runs() if r["run_id"] == run_id)
+            print(f"run {run_id[:12]} ({run['name']}, {run['status']}) holds no m* yet: "
+                  f"{run['tasks']} tasks stored; `mcirl sweep CONFIG --db {args.db} --resume` "
+                  "finishes it and reuses them")
         if args.estimates:
             _print_estimates(store.table("estimates", run_id))
         return None
