@@ -124,7 +124,7 @@ def test_killed_sweep_resumes_to_the_same_rows(tmp_path, capsys, config_path, re
         assert stored == ("running" if sig == signal.SIGKILL else "interrupted")
     # an unfinished run has no m*: show says so and how to finish it, not an empty table
     assert main(["results", "show", "--db", str(db)]) == 0
-    assert f"holds no m* yet: {run['tasks']} tasks stored" in capsys.readouterr().out
+    assert f"holds no m* yet: {run['tasks']} tasks stored" in capsys.readouterr().out  # 2 <= tasks
     # without --resume the stored sweep is refused, untouched
     assert main(["sweep", str(config_path), "--db", str(db), "--quiet"]) == 2
     assert main(["sweep", str(config_path), "--db", str(db), "--resume", "--quiet"]) == 0

@@ -47,7 +47,7 @@ def run(args) -> None:
         else:  # an unfinished run: m* is computed when its searches end
             run = next(r for r in store.runs() if r["run_id"] == run_id)
             print(f"run {run_id[:12]} ({run['name']}, {run['status']}) holds no m* yet: "
-                  f"{run['tasks']} tasks stored; `mcirl sweep CONFIG --db {args.db} --resume` "
+                  f"{counted(run['tasks'], 'task')} stored; `mcirl sweep CONFIG --db {args.db} --resume` "
                   "finishes it and reuses them")
         if args.estimates:
             _print_estimates(store.table("estimates", run_id))
