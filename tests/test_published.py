@@ -11,23 +11,26 @@ from pathlib import Path
 
 import pytest
 
-from mcirl.results import frames, mstar_text
+from mcirl.cli.sweep import mstar_summary
+from mcirl.results import mstar_text
+from mcirl.sweep.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-CELL = re.compile(r"^\| k = (\d+), gamma = ([\d.]+) \|")
+CELL = re.compile(r"k = (\d+), gamma = ([\d.]+)")
 
 
 def stored(features: str) -> dict:
-    """{(k, gamma, criterion): 'm* [m_lo, m_hi]'} of the pooled full-size rows of a store."""
+    """{(k, gamma, criterion): 'm* [m_lo, m_hi]'} of the pooled full-size rows of a store, as
+    `mcirl results show` reads them."""
     db = ROOT / "results" / f"seed-table-{features}.sqlite"
-    rows = frames(db)["mstar"]
-    rows = rows[(rows.instance == -1) & (rows.reps == 1000) & (rows.features == features)]
     out = {}
-    for row in rows.to_dict("records"):
-        row["m_hi"] = None if row["m_hi"] != row["m_hi"] else int(row["m_hi"])
-        key = (int(row["k"]), float(row["gamma"]), row["criterion"])
-        assert key not in out, f"two full-size runs of {key} in {db.name}"
-        out[key] = mstar_text(row)
+    with Store(db, readonly=True) as store:
+        for run in store.runs():
+            for row in mstar_summary(store, run["run_id"]):
+                if row["instance"] == -1 and row["reps"] == 1000 and row["features"] == features:
+                    key = (row["k"], row["gamma"], row["criterion"])
+                    assert key not in out, f"two full-size runs of {key} in {db.name}"
+                    out[key] = mstar_text(row)
     return out
 
 
@@ -39,7 +42,7 @@ def table_after(path: Path, marker: str) -> list[list[str]]:
     for line in lines[start:]:
         if line.startswith("|"):
             seen = True
-            if CELL.match(line):
+            if CELL.fullmatch(line.split("|")[1].strip()):
                 rows.append([c.strip() for c in line.strip("|").split("|")])
         elif seen:
             break
@@ -48,7 +51,7 @@ def table_after(path: Path, marker: str) -> list[list[str]]:
 
 
 def cell_key(text: str) -> tuple[int, float]:
-    k, gamma = re.fullmatch(r"k = (\d+), gamma = ([\d.]+)", text).groups()
+    k, gamma = CELL.fullmatch(text).groups()
     return int(k), float(gamma)
 
 
