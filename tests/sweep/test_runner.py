@@ -1,6 +1,7 @@
 """End-to-end sweeps: stored rows, resume after SIGKILL or Ctrl-C, Dask, export round trip."""
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -191,6 +192,42 @@ def test_dask_local_cluster_gives_the_same_rows(tmp_path, config_path, reference
     finally:
         executor.close()
     assert dump(db)[0] == dump(reference_db)[0]
+
+
+WORKER_THREADS = '''
+import sys
+from mcirl.cli import main  # the `mcirl` entry point imports Numba before any worker starts
+
+
+def threads():
+    import numba
+
+    return numba.config.NUMBA_NUM_THREADS, numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    from mcirl.sweep import execute
+
+    execute._cores = lambda: 2
+    executor = execute.make_executor(workers=2)
+    try:
+        print(sorted(executor.client.run(threads).values()), executor.client.submit(threads).result())
+    finally:
+        executor.close()
+'''
+
+
+@pytest.mark.slow
+def test_local_cluster_workers_run_one_numba_thread(tmp_path):
+    """N workers on N cores, each a single thread: a worker's Numba team is 1, also when the
+    parent imported Numba first, as `mcirl sweep --workers` does (a LocalCluster's `env` came
+    too late for that and each worker ran a 2-thread team on a 2-core machine)."""
+    script = tmp_path / "threads.py"
+    script.write_text(WORKER_THREADS)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                         timeout=300, check=True).stdout
+    assert out.split("\n")[-2] == "[(1, 1), (1, 1)] (1, 1)", out
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -127,7 +127,13 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
                              "pip install 'mcirl[dist,gpu]' dask-cuda") from None
         cluster = LocalCUDACluster()
         return DaskExecutor(distributed.Client(cluster), cluster, "dask LocalCUDACluster")
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None,
-                                       env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    # One thread per worker, Numba's prange included. The variable must be in the environment
+    # the worker is spawned with: the spawned process re-imports the `mcirl` entry point, and
+    # with it Numba, before a LocalCluster's `env` reaches it (with `env` each of 2 workers on
+    # 2 cores ran a 2-thread team). A value the user exported wins, as with Dask's own.
+    import dask.config
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=None)
     return DaskExecutor(distributed.Client(cluster), cluster, f"dask LocalCluster x{workers}")
