@@ -328,6 +328,22 @@ def test_a_writer_on_another_host_holds_a_lease_until_its_heartbeat_goes_stale(t
         assert run["status"] == "done" and run["writer"].split()[0] != "far-away-host"
 
 
+def test_a_running_run_with_no_writer_recorded_reads_unknown_and_resumes(tmp_path):
+    """A run a database stored before writers were recorded, left 'running': nothing can tell
+    whether its process lives, so it reads 'unknown' (not 'running'), and --resume takes it."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    db = tmp_path / "r.sqlite"
+    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    with Store(db) as store:
+        store.db.execute("UPDATE runs SET status = 'running', writer = NULL, heartbeat = NULL")
+        store.db.commit()
+        assert store.runs()[0]["status"] == "unknown"
+    assert main(["sweep", str(config), "--db", str(db), "--resume", "--quiet"]) == 0
+    with Store(db) as store:
+        assert store.runs()[0]["status"] == "done"
+
+
 def test_the_lease_is_renewed_while_a_long_task_computes(tmp_path):
     import time
 

@@ -438,13 +438,16 @@ class Store:
 
     def runs(self) -> list[dict]:
         """Every run, oldest first; a run left 'running' by a process of this host that is gone
-        (killed) reads as 'interrupted' (the file is not changed)."""
+        (killed), or by one of another host whose lease expired, reads as 'interrupted', and one
+        left 'running' with no writer recorded (stored before writers were) as 'unknown': no
+        process can be asked about it (the file is not changed)."""
         rows = self._rows("SELECT r.*, (SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id)"
                           " AS cells, (SELECT COUNT(*) FROM timings t WHERE t.run_id = r.run_id)"
                           " AS tasks FROM runs r ORDER BY started")
         for row in rows:
-            if row["status"] == "running" and writer_gone(row.get("writer"), row.get("heartbeat")):
-                row["status"] = "interrupted"
+            if row["status"] == "running":
+                state = _writer_state(row.get("writer"), row.get("heartbeat"))
+                row["status"] = {"gone": "interrupted", None: "unknown"}.get(state, "running")
         return rows
 
     def resolve_run(self, prefix: str | None) -> str:
@@ -526,10 +529,6 @@ def _writer_state(token: str | None, heartbeat: float | None = None) -> str | No
 
 def writer_alive(token: str | None, heartbeat: float | None = None) -> bool:
     return _writer_state(token, heartbeat) == "alive" and token != writer_token()
-
-
-def writer_gone(token: str | None, heartbeat: float | None = None) -> bool:
-    return _writer_state(token, heartbeat) == "gone"
 
 
 def _insert_sql(verb: str, table: str, columns) -> str:
