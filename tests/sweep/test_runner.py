@@ -212,22 +212,26 @@ if __name__ == "__main__":
     executor = execute.make_executor(workers=2)
     try:
         print(sorted(executor.client.run(threads).values()), executor.client.submit(threads).result())
+        from distributed.system import MEMORY_LIMIT
+
+        print([w.memory_manager.memory_limit == MEMORY_LIMIT for w in executor.cluster.workers.values()])
     finally:
         executor.close()
 '''
 
 
 @pytest.mark.slow
-def test_local_cluster_workers_run_one_numba_thread(tmp_path):
+def test_local_cluster_workers_run_one_numba_thread_and_may_use_the_memory(tmp_path):
     """N workers on N cores, each a single thread: a worker's Numba team is 1, also when the
     parent imported Numba first, as `mcirl sweep --workers` does (a LocalCluster's `env` came
-    too late for that and each worker ran a 2-thread team on a 2-core machine)."""
+    too late for that and each worker ran a 2-thread team on a 2-core machine). Each worker's
+    memory limit is the machine's, not 1/N of it (a task's arrays cannot be spilled)."""
     script = tmp_path / "threads.py"
     script.write_text(WORKER_THREADS)
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
                          timeout=300, check=True).stdout
-    assert out.split("\n")[-2] == "[(1, 1), (1, 1)] (1, 1)", out
+    assert out.split("\n")[-3:-1] == ["[(1, 1), (1, 1)] (1, 1)", "[True, True]"], out
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

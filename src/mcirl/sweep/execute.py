@@ -131,9 +131,13 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
     # the worker is spawned with: the spawned process re-imports the `mcirl` entry point, and
     # with it Numba, before a LocalCluster's `env` reaches it (with `env` each of 2 workers on
     # 2 cores ran a 2-thread team). A value the user exported wins, as with Dask's own.
+    # memory_limit=1.0: each worker may use this machine's memory, as an in-process run does.
+    # Dask's default splits it evenly and restarts a worker at 95% of its share, losing its
+    # task, though a task's memory is the learner's arrays, which Dask cannot spill: a dense
+    # k = 1000 grid task passed 10 GiB, 95% of half of 24 GiB, with the machine half free.
     import dask.config
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           memory_limit=1.0, dashboard_address=None)
     return DaskExecutor(distributed.Client(cluster), cluster, f"dask LocalCluster x{workers}")
