@@ -195,8 +195,7 @@ def test_dask_local_cluster_gives_the_same_rows(tmp_path, config_path, reference
 
 
 WORKER_THREADS = '''
-import sys
-from mcirl.cli import main  # the `mcirl` entry point imports Numba before any worker starts
+from mcirl.cli import main  # noqa: F401  the `mcirl` entry point imports Numba before any worker starts
 
 
 def threads():

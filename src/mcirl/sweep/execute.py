@@ -134,7 +134,8 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
     # memory_limit=1.0: each worker may use this machine's memory, as an in-process run does.
     # Dask's default splits it evenly and restarts a worker at 95% of its share, losing its
     # task, though a task's memory is the learner's arrays, which Dask cannot spill: a dense
-    # k = 1000 grid task passed 10 GiB, 95% of half of 24 GiB, with the machine half free.
+    # k = 1000 grid task reached 9.9 GiB, still growing, against the 11.2 GiB (95% of half of
+    # 24 GiB) at which Dask restarts its worker, with the machine half free.
     import dask.config
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
