@@ -292,8 +292,58 @@ def test_the_schema_is_generated_from_one_declaration():
         info = con.execute(f"PRAGMA table_info({table.name})").fetchall()
         assert tuple(r[1] for r in info) == table.names
         assert tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])) == table.key
-        assert set(table.added) <= set(table.names)
+        assert all(table.migratable(c) for c in table.names), table.name
     con.close()
+
+
+def _written_before_regret(db):
+    """Make db as mcirl wrote it before the criterion `regret` existed: no failures_regret
+    column, no regret m*."""
+    with sqlite3.connect(db) as con:
+        con.execute("ALTER TABLE estimates DROP COLUMN failures_regret")
+        con.execute("DELETE FROM mstar WHERE criterion = 'regret'")
+
+
+def _resume_write_and_report(tmp_path, two_runs, db):
+    """What a user does with an older store: resume its run (one task lost), write a new run
+    into it, report it. Returns the exit statuses."""
+    with sqlite3.connect(db) as con:
+        key = con.execute("SELECT key FROM timings ORDER BY key LIMIT 1").fetchone()[0]
+        con.execute("DELETE FROM timings WHERE key = ?", (key,))
+        con.execute("DELETE FROM estimates WHERE key = ?", (key,))
+        con.execute("DELETE FROM mstar")
+        con.execute("UPDATE runs SET status = 'interrupted'")
+    small, large = (str(two_runs[name].with_suffix(".toml")) for name in ("small", "large"))
+    return (main(["sweep", small, "--db", str(db), "--resume", "--quiet"]),
+            main(["sweep", large, "--db", str(db), "--quiet"]),
+            main(["report", "--db", str(db), "-o", str(tmp_path / "report" / "report.md")]))
+
+
+def test_a_database_written_with_fewer_criteria_resumes_takes_runs_and_reports(tmp_path, two_runs):
+    """Issue 49, item 1: the migration follows the schema, CRITERIA included."""
+    old = copy(two_runs["small"], tmp_path / "old.sqlite")
+    _written_before_regret(old)
+    assert _resume_write_and_report(tmp_path, two_runs, old) == (0, 0, 0)
+    want = rows_by_run(two_runs["small"])["small"]
+    got = rows_by_run(old)["small"]
+    assert [r["failures_theorem"] for r in got["estimates"]] == [r["failures_theorem"] for r in want["estimates"]]
+    assert {r["criterion"] for r in got["mstar"]} == {r["criterion"] for r in want["mstar"]}
+    assert rows_by_run(old)["large"]["estimates"] == rows_by_run(two_runs["large"])["large"]["estimates"]
+
+
+def test_a_hand_written_migration_list_fails_on_a_new_criterion(tmp_path, two_runs, monkeypatch):
+    """The planted bug: migrating only the columns a list names (as before issue 49) cannot
+    write a database that lacks a criterion's column."""
+    from mcirl.sweep import store as store_module
+
+    def listed_only(self):  # the old `added` lists named no failures_<criterion> column
+        pass
+
+    monkeypatch.setattr(store_module.Store, "_migrate", listed_only)
+    old = copy(two_runs["small"], tmp_path / "old.sqlite")
+    _written_before_regret(old)
+    with pytest.raises((sqlite3.OperationalError, KeyError), match="failures_regret"):
+        _resume_write_and_report(tmp_path, two_runs, old)
 
 
 def test_a_writer_on_another_host_holds_a_lease_until_its_heartbeat_goes_stale(tmp_path, capsys):

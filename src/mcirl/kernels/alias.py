@@ -12,11 +12,13 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..jit import njit
+
 _TWO32 = 4294967296.0
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
-@nb.njit(cache=True)
+@njit
 def _vose_row(p, accept, alias):
     """Alias table of one probability row p: (B,) float64 -> fills accept (B,), alias (B,) int."""
     B = p.shape[0]
@@ -52,7 +54,7 @@ def _vose_row(p, accept, alias):
     # Left-overs have q == 1 up to rounding: they keep themselves (accept = 1).
 
 
-@nb.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def alias_tables(nxt, prob):
     """Packed alias tables of every row.
 
@@ -78,19 +80,19 @@ def alias_tables(nxt, prob):
     return table
 
 
-@nb.njit(cache=True)
+@njit
 def alias_slot(z, width):
     """The slot in [0, width) a 64-bit draw picks (its low 32 bits, multiply-shift)."""
     return np.int64(((z & _LOW32) * np.uint64(width)) >> np.uint64(32))
 
 
-@nb.njit(cache=True)
+@njit
 def alias_keeps(z, threshold):
     """Whether the draw keeps the slot's own state: its high 32 bits below the threshold."""
     return (z >> np.uint64(32)) < np.uint64(threshold)
 
 
-@nb.njit(cache=True)
+@njit
 def alias_step(table, s, z):
     """Next state from row s of a packed alias table, using the 64-bit draw z.
 

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
+
+from ..jit import njit
 
 from .rng import draw, uniform_open
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-@nb.njit(cache=True)
+@njit
 def stirling_tail(k):
     """log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi)/2] for k >= 0 (float)."""
     if k <= 9.0:
@@ -35,7 +36,7 @@ def stirling_tail(k):
     return (1.0 / 12 - (1.0 / 360 - (1.0 / 1260 - 1.0 / 1680 / x2) / x2) / x2) / (k + 1.0)
 
 
-@nb.njit(cache=True)
+@njit
 def _inversion(n, p, key, counter):
     log_q = math.log1p(-p)
     gaps = 0.0
@@ -53,7 +54,7 @@ def _inversion(n, p, key, counter):
         x += 1
 
 
-@nb.njit(cache=True)
+@njit
 def _btrs(n, p, key, counter):
     nf = np.float64(n)
     spq = math.sqrt(nf * p * (1.0 - p))
@@ -86,7 +87,7 @@ def _btrs(n, p, key, counter):
             return np.int64(k), counter
 
 
-@nb.njit(cache=True)
+@njit
 def binomial(n, p, key, counter):
     """One Binomial(n, p) variate. n: int64 >= 0, p: float64. Returns (x int64, next counter)."""
     if n <= 0 or p <= 0.0:

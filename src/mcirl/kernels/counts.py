@@ -22,6 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..jit import njit
 from .binomial import binomial
 from .rng import COUNTS, stream_key, substream
 
@@ -51,7 +52,7 @@ def make_split(scatter):
     return split
 
 
-@nb.njit(cache=True)
+@njit
 def _add(new, i, x):
     if i < new.shape[0]:
         new[i] += x
@@ -60,7 +61,7 @@ def _add(new, i, x):
 _split = nb.njit(make_split(_add))
 
 
-@nb.njit(cache=True)
+@njit
 def counts_chain(nxt, cond, init_nxt, init_cond, decay, horizon, key, m, occ):
     """Add the occupancy sum_{t<H} decay^t n_t of m chains into occ: (S,) float64.
 
@@ -91,7 +92,7 @@ def counts_chain(nxt, cond, init_nxt, init_cond, decay, horizon, key, m, occ):
         g *= decay
 
 
-@nb.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def counts_units(nxt, cond, init_nxt, init_cond, decay, horizon, seed, unit_rep, unit_lo, unit_hi,
                  out):
     """Unit u is the block [unit_lo[u], unit_hi[u]) of replicate unit_rep[u]; out: (U, S)."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..jit import njit
 from .stopping import occupancy_bound, occupancy_done, values_bound, values_done
 
 
-@nb.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def solve_deterministic(P, policy, gamma, rhs, adjoint):
     """x_r = (I - gamma P_r)^{-1} rhs_r, or with P_r^T when adjoint, for P_r = P[s, policy[r, s]].
 
@@ -38,7 +39,7 @@ def solve_deterministic(P, policy, gamma, rhs, adjoint):
     return out
 
 
-@nb.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def iterate_values(nxt, prob, gamma, rhs, x0, tol, sweeps):
     """McQueen-bounded iteration of x = rhs + gamma P_r x, each row until its bound is within
     tol ||x||_inf or ``sweeps`` sweeps (see :mod:`mcirl.solve.evaluate`).
@@ -72,7 +73,7 @@ def iterate_values(nxt, prob, gamma, rhs, x0, tol, sweeps):
     return out, err, done
 
 
-@nb.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def iterate_occupancy(nxt, prob, gamma, rhs, tol, sweeps):
     """d = sum_j gamma^j (P_r^T)^j rhs_r with the remainder extrapolated onto the last term,
     each row until its l1 bound is within tol ||rhs||_1 / (1 - gamma) or ``sweeps`` sweeps.

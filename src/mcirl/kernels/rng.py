@@ -14,8 +14,9 @@ number of streams any run uses.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from ..jit import njit
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -27,7 +28,7 @@ COUNTS = 2
 TESTING = 3
 
 
-@nb.njit(cache=True)
+@njit
 def mix64(z):
     """SplitMix64 finaliser: a bijection of uint64 with full avalanche."""
     z = (z ^ (z >> np.uint64(30))) * _M1
@@ -35,7 +36,7 @@ def mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@nb.njit(cache=True)
+@njit
 def stream_key(seed, kind, a, b, c):
     """uint64 key of stream (seed, kind, a, b, c); all arguments non-negative integers.
 
@@ -48,20 +49,20 @@ def stream_key(seed, kind, a, b, c):
     return mix64(h + np.uint64(c) * GOLDEN)
 
 
-@nb.njit(cache=True)
+@njit
 def draw(key, counter):
     """The counter-th uint64 draw of the stream with this key."""
     return mix64(key + np.uint64(counter) * GOLDEN)
 
 
-@nb.njit(cache=True)
+@njit
 def substream(key, index):
     """Key of sub-stream ``index`` of a stream: lets parallel workers (one per state, say)
     draw independently from one keyed stream without sharing a counter."""
     return mix64(draw(key, index) ^ _M2)
 
 
-@nb.njit(cache=True)
+@njit
 def uniform_open(z):
     """float64 in (0, 1) from the top 53 bits of a draw (never exactly 0 or 1)."""
     return (np.float64(z >> np.uint64(11)) + 0.5) * 1.1102230246251565e-16

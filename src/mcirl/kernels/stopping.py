@@ -15,10 +15,10 @@ to a few numbers and hand them here. The derivations are in :mod:`mcirl.solve.ev
 
 from __future__ import annotations
 
-import numba as nb
+from ..jit import njit
 
 
-@nb.njit(cache=True)
+@njit
 def values_bound(hi, lo, gamma):
     """(err, shift) for a values sweep whose changes Delta lie in [lo, hi]: the certified
     sup-norm error and the shift that centres the estimate in McQueen's interval."""
@@ -26,13 +26,13 @@ def values_bound(hi, lo, gamma):
     return c * (hi - lo) / 2.0, c * (hi + lo) / 2.0
 
 
-@nb.njit(cache=True)
+@njit
 def values_done(err, size, tol):
     """Whether a values row is certified: error within tol of its sup norm ``size``."""
     return err <= tol * size
 
 
-@nb.njit(cache=True)
+@njit
 def occupancy_bound(scale, gamma, mass, change):
     """(rest, err) after the term scale = gamma^n of the occupancy series: the mass left to
     extrapolate onto the last term (per unit of ||d0||_1), and the certified l1 error given
@@ -41,7 +41,7 @@ def occupancy_bound(scale, gamma, mass, change):
     return rest, rest * min(2.0 * mass, change / (1.0 - gamma))
 
 
-@nb.njit(cache=True)
+@njit
 def occupancy_done(err, mass, gamma, tol):
     """Whether an occupancy row is certified: error within tol of its total mass / (1 - gamma)."""
     return err <= tol * mass / (1.0 - gamma)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..jit import njit
 from .alias import alias_step
 from .rng import GOLDEN, TRAJECTORIES, mix64, stream_key
 
@@ -21,7 +22,7 @@ from .rng import GOLDEN, TRAJECTORIES, mix64, stream_key
 WALKERS = 8
 
 
-@nb.njit(cache=True)
+@njit
 def walk_block(table, init_table, decay, horizon, seed, rep, start, count, occ):
     """Walk trajectories start .. start+count-1 of replicate rep; add visits into occ.
 
@@ -53,7 +54,7 @@ def walk_block(table, init_table, decay, horizon, seed, rep, start, count, occ):
             g *= decay
 
 
-@nb.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def walk_units(table, init_table, decay, horizon, seed, unit_rep, unit_start, unit_count, out):
     """Run work unit u (a block of one replicate's trajectories) into out[u]: (U, S) float64."""
     for u in nb.prange(unit_rep.shape[0]):

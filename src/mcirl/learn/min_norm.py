@@ -22,6 +22,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..jit import njit
+
 Z1 = 1e-12
 Z2 = 1e-10
 #: A point whose new diagonal entry of L is below this (relative to s) is affinely dependent
@@ -29,7 +31,7 @@ Z2 = 1e-10
 DEPENDENT = 1e-13
 
 
-@nb.njit(cache=True)
+@njit
 def _affine_weights(L, n):
     """alpha (n,), sum 1, from L L^T u = e: the min-norm point of the active set's affine hull."""
     y = np.empty(n)
@@ -45,7 +47,7 @@ def _affine_weights(L, n):
     return y / y.sum()
 
 
-@nb.njit(cache=True)
+@njit
 def _drop(L, active, n, p):
     """Remove active position p of n: shift rows up, re-triangularise with Givens rotations
     of column pairs (L L^T is unchanged by them)."""
@@ -64,7 +66,7 @@ def _drop(L, active, n, p):
     L[:n, n - 1] = 0.0
 
 
-@nb.njit(cache=True)
+@njit
 def wolfe_gram(G, cap):
     """Convex weights lambda (n,) of the min-norm point of conv(rows of Q) from G = Q Q^T (n, n),
     with at most ``cap`` active points (k + 1 for points in R^k); ok flag."""
@@ -140,14 +142,14 @@ def wolfe_gram(G, cap):
     return lam, False
 
 
-@nb.njit(cache=True)
+@njit
 def wolfe(Q):
     """Convex weights lambda (n,) of the min-norm point of conv(rows of Q (n, k)); ok flag."""
     n, k = Q.shape
     return wolfe_gram(Q @ Q.T, min(n, k + 1))
 
 
-@nb.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def min_norm_points(points, counts, target):
     """Closest points of convex hulls to targets, one row at a time in parallel.
 

@@ -7,8 +7,9 @@ Tables:
   mstar      m* with [m_lo, m_hi] per (cell, criterion), per instance and pooled (instance -1)
   timings    seconds and host of every computed task (kept apart: they never reproduce)
 
-Each table is declared once (:data:`SCHEMA_TABLES`: columns, key, read order, migrated
-columns); the SQL, the column lists and the migrations are generated from it.
+Each table is declared once (:data:`SCHEMA_TABLES`: columns, key, read order); the SQL, the
+column lists and the migrations are generated from it: a database written by an older mcirl
+gains, when opened, every column it lacks (a new criterion's failure counts included).
 
 Each task's rows are written in one transaction keyed by the task's content hash, with
 INSERT OR IGNORE, so a sweep killed at any moment and resumed ends with exactly the rows of an
@@ -35,14 +36,17 @@ DEFAULT_DB = "mcirl-results.sqlite"
 @dataclass(frozen=True)
 class Table:
     """One table of the store, declared once: its columns (name, SQL type) in order, its
-    primary key, the order reads return its rows in, and the columns added after databases
-    were first written (migrated with ALTER TABLE; NULL or their default in older rows)."""
+    primary key and the order reads return its rows in.
+
+    A column an older database lacks is added on open (:meth:`Store._migrate`), NULL or its
+    DEFAULT in the rows already there; so every column but the key and those every mcirl
+    database has held (:data:`REQUIRED_COLUMNS`) must allow that: nullable, or NOT NULL with
+    a DEFAULT (:meth:`migratable`, checked by the tests)."""
 
     name: str
     columns: tuple
     key: tuple
     order: str
-    added: tuple = ()
 
     @property
     def names(self) -> tuple:
@@ -55,6 +59,13 @@ class Table:
 
     def kind(self, column: str) -> str:
         return dict(self.columns)[column]
+
+    def migratable(self, column: str) -> bool:
+        """Whether the column is one an older database may lack and ALTER TABLE can add to a
+        table with rows (SQLite refuses a NOT NULL column without a DEFAULT)."""
+        kind = self.kind(column).upper()
+        always = column in self.key or column in REQUIRED_COLUMNS.get(self.name, ())
+        return always or "NOT NULL" not in kind or "DEFAULT" in kind
 
 
 def _cols(text: str, kind: str) -> list:
@@ -70,7 +81,7 @@ SCHEMA_TABLES = (
                    *_cols("package_version git_sha host device", "TEXT"),
                    *_cols("started finished", "REAL"), ("status", NOT_NULL),
                    ("seconds", "REAL"), ("writer", "TEXT"), ("environment", "TEXT"), ("heartbeat", "REAL")),
-          key=("run_id",), order="run_id", added=("writer", "environment", "heartbeat")),
+          key=("run_id",), order="run_id"),
     Table("cells", (("run_id", NOT_NULL), ("cell_id", NOT_NULL), *_cols("family features", "TEXT"),
                     ("k", "INTEGER"), ("gamma", "REAL"), ("S", "INTEGER"), ("algorithm", "TEXT"),
                     *_cols("eps delta", "REAL"), ("horizon", "INTEGER"), ("bound", "REAL"),
@@ -78,8 +89,7 @@ SCHEMA_TABLES = (
                     ("lengths", "TEXT NOT NULL DEFAULT 'truncated'"),
                     ("projection_step", "TEXT NOT NULL DEFAULT 'line'"),
                     ("certificate", "TEXT NOT NULL DEFAULT 'off'")),
-          key=("run_id", "cell_id"), order="cell_id",
-          added=("lengths", "projection_step", "certificate")),
+          key=("run_id", "cell_id"), order="cell_id"),
     Table("estimates", (("run_id", NOT_NULL), ("key", NOT_NULL), ("cell_id", NOT_NULL),
                         *_cols("instance m rep_start reps", "INTEGER NOT NULL"),
                         *((f"failures_{c}", "INTEGER") for c in CRITERIA),
@@ -88,16 +98,13 @@ SCHEMA_TABLES = (
                         *_cols("terminated certified undecided terminated_far", "INTEGER"),
                         ("max_gap", "REAL"), ("horizon", "INTEGER"), ("bound", "REAL"),
                         *_cols("sampler design", "TEXT"), *_cols("seed mdp_seed", "INTEGER")),
-          key=("run_id", "key", "m"), order="cell_id, instance, m, rep_start",
-          added=("mean_regret", "mean_performance", "variance", "terminated", "certified",
-                 "undecided", "terminated_far", "max_gap")),
+          key=("run_id", "key", "m"), order="cell_id, instance, m, rep_start"),
     Table("mstar", (("run_id", NOT_NULL), ("cell_id", NOT_NULL), ("criterion", NOT_NULL),
                     ("instance", "INTEGER NOT NULL"), ("status", "TEXT"),
                     *_cols("m_star m_lo m_hi cap reps evaluated", "INTEGER"),
                     ("status_optimistic", "TEXT"),
                     *_cols("m_star_optimistic m_lo_optimistic m_hi_optimistic", "INTEGER")),
-          key=("run_id", "cell_id", "criterion", "instance"), order="cell_id, criterion, instance",
-          added=("status_optimistic", "m_star_optimistic", "m_lo_optimistic", "m_hi_optimistic")),
+          key=("run_id", "cell_id", "criterion", "instance"), order="cell_id, criterion, instance"),
     Table("timings", (("run_id", NOT_NULL), ("key", NOT_NULL),
                       *_cols("seconds_sample seconds_learn seconds_total", "REAL"), ("host", "TEXT"),
                       ("reused", "INTEGER"), ("finished", "REAL")),
@@ -106,11 +113,11 @@ SCHEMA_TABLES = (
                            *_cols("rank n reps", "INTEGER"),
                            *_cols("accuracy accuracy_sd logloss bayes_accuracy bayes_logloss", "REAL"),
                            ("unconverged", "INTEGER"), ("ridge", "REAL")),
-          key=("run_id", "k", "noise", "rank", "n"), order="k, noise, rank, n", added=("unconverged", "ridge")),
+          key=("run_id", "k", "noise", "rank", "n"), order="k, noise, rank, n"),
     Table("elbows", (("run_id", NOT_NULL), *_cols("k d", "INTEGER"), ("noise", "REAL"),
                      ("rank", "INTEGER"), *_cols("n_elbow n_low n_high", "REAL"), ("method", "TEXT"),
                      *_cols("status draws", "TEXT")),
-          key=("run_id", "k", "noise", "rank"), order="k, noise, rank", added=("status", "draws")),
+          key=("run_id", "k", "noise", "rank"), order="k, noise, rank"),
 )
 TABLE = {t.name: t for t in SCHEMA_TABLES}
 TABLES = tuple(TABLE)
@@ -129,7 +136,7 @@ APPLICATION_ID = 0x6D63726C
 #: What a database written before the stamp must hold to be taken for an mcirl one.
 REQUIRED_COLUMNS = {"runs": {"run_id", "name", "config", "status"},
                     "cells": {"run_id", "cell_id", "family", "k", "gamma", "eps", "delta"},
-                    "estimates": {"run_id", "key", "cell_id", "instance", "m", "reps"}}
+                    "estimates": {"run_id", "key", "cell_id", "instance", "m", "rep_start", "reps"}}
 
 
 def identify(path: Path, field: str = "db") -> str:
@@ -236,14 +243,14 @@ class Store:
             raise InputError(field, f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
 
     def _migrate(self) -> None:
-        """Add the columns introduced after a database was created (each Table's ``added``):
-        estimates' and m*'s are left NULL there, cells' lengths read "truncated",
-        projection_step "line" and certificate "off", what there was (also in rows merged from
-        such a database)."""
+        """Add every column of the schema a database lacks (it was written by an older mcirl,
+        or before a criterion existed): NULL in the rows already there, or the column's
+        DEFAULT (cells' lengths read "truncated", projection_step "line" and certificate
+        "off", what there was; also in rows merged from such a database)."""
         with self.db:
             for table in SCHEMA_TABLES:
                 have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table.name})")}
-                for column in table.added:
+                for column in table.names:
                     if column not in have:
                         self.db.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} "
                                         f"{table.kind(column)}")
@@ -337,8 +344,11 @@ class Store:
             self._insert("cells", CELL_COLUMNS, [{"run_id": run_id, **r} for r in rows])
 
     def put_task(self, run_id: str, key: str, rows: list[dict], timing: dict) -> None:
-        """A task's estimate rows and timing, in one transaction (all or nothing)."""
+        """A task's estimate rows and timing, in one transaction (all or nothing). Rows stored
+        before a criterion existed (its failure count NULL) give way to the recomputed ones."""
         with self.db:
+            self.db.execute(f"DELETE FROM estimates WHERE run_id = ? AND key = ? AND ({_INCOMPLETE})",
+                            (run_id, key))
             self._insert("estimates", ESTIMATE_COLUMNS,
                          [{**{c: r.get(c) for c in ESTIMATE_COLUMNS}, "run_id": run_id, "key": key}
                           for r in rows])
@@ -419,19 +429,22 @@ class Store:
     # ------------------------------------------------------------------ reading
 
     def task_rows(self, run_id: str, key: str) -> list[dict] | None:
-        """Stored rows of a task: this run's, else another run's (then copied into this run)."""
+        """Stored rows of a task: this run's, else another run's (then copied into this run).
+        A task stored before one of today's criteria existed counts as not stored: it is
+        computed again, and its rows completed (:meth:`put_task`)."""
         rows = self._rows("SELECT * FROM estimates WHERE run_id = ? AND key = ? ORDER BY m",
                           (run_id, key))
-        if rows and self.db.execute("SELECT 1 FROM timings WHERE run_id = ? AND key = ?",
-                                    (run_id, key)).fetchone():
+        if rows and _complete(rows) and self.db.execute(
+                "SELECT 1 FROM timings WHERE run_id = ? AND key = ?", (run_id, key)).fetchone():
             return rows
-        other = self.db.execute("SELECT run_id FROM timings WHERE key = ? LIMIT 1", (key,)).fetchone()
-        if other is None:
-            return None
-        rows = self._rows("SELECT * FROM estimates WHERE run_id = ? AND key = ? ORDER BY m",
-                          (other["run_id"], key))
-        self.put_task(run_id, key, rows, {"reused": 1})
-        return rows
+        for (other,) in self.db.execute("SELECT run_id FROM timings WHERE key = ? AND run_id != ?",
+                                        (key, run_id)).fetchall():
+            rows = self._rows("SELECT * FROM estimates WHERE run_id = ? AND key = ? ORDER BY m",
+                              (other, key))
+            if rows and _complete(rows):
+                self.put_task(run_id, key, rows, {"reused": 1})
+                return rows
+        return None
 
     def _rows(self, sql: str, args=()) -> list[dict]:
         return [dict(r) for r in self.db.execute(sql, args).fetchall()]
@@ -529,6 +542,15 @@ def _writer_state(token: str | None, heartbeat: float | None = None) -> str | No
 
 def writer_alive(token: str | None, heartbeat: float | None = None) -> bool:
     return _writer_state(token, heartbeat) == "alive" and token != writer_token()
+
+
+#: A stored estimate row lacking a criterion's failure count (written before it existed).
+_INCOMPLETE = " OR ".join(f"failures_{c} IS NULL" for c in CRITERIA)
+
+
+def _complete(rows: list[dict]) -> bool:
+    """Whether stored estimate rows hold a failure count for every criterion of CRITERIA."""
+    return all(row[f"failures_{c}"] is not None for row in rows for c in CRITERIA)
 
 
 def _insert_sql(verb: str, table: str, columns) -> str:
