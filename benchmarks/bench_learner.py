@@ -142,13 +142,13 @@ def sparse_phi_row(S=1024, k=1000, R=20, iterations=20) -> dict:
 
     mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=k, gamma=0.99, seed=1))
     target = np.full((R, k), 1.0 / (1.0 - mdp.gamma))  # unreachable: every row to the cap
-    learn(mdp, target[:2], 0.1, max_iter=2, certificate=False)  # warm-up
+    learn(mdp, target[:2], 0.1, max_iter=2, certificate="off")  # warm-up
     dense = MDP(nxt=mdp.nxt, prob=mdp.prob, phi=mdp.phi, w=mdp.w, d0=mdp.d0, gamma=mdp.gamma)
     object.__setattr__(dense, "_sparse_phi", None)  # the cached property, forced to dense
     times = {"sparse": [], "dense": []}
     for _ in range(2):
         for name, model in (("sparse", mdp), ("dense", dense)):
-            run = bind(learn, model, target, 0.1, max_iter=iterations, certificate=False)
+            run = bind(learn, model, target, 0.1, max_iter=iterations, certificate="off")
             with single_threaded_blas():
                 t0 = time.perf_counter()
                 run()

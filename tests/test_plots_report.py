@@ -62,7 +62,8 @@ def test_collect_pools_the_store(db, cells):
             assert c.reps[i] == sum(r["reps"] for r in mine) == 80
             assert c.failures["theorem"][i] == sum(r["failures_theorem"] for r in mine)
         assert np.isfinite(c.variance) and 0 <= c.variance <= 0.25
-        assert (c.performance <= 1 + 1e-9).all()
+        assert (c.performance[np.isfinite(c.performance)] <= 1 + 1e-9).all()
+        np.testing.assert_array_equal(np.isnan(c.performance), c.outcomes["assured"] == c.reps)
 
 
 def test_mstar_vs_k(cells):
@@ -108,11 +109,13 @@ def test_failure_curves(cells):
         (rate,) = [x for x in ax.lines if x.get_label() == "failure rate"]
         np.testing.assert_allclose(rate.get_ydata(), c.failures["l2"] / c.reps)
         # the strip under the curve: the shares of rows terminated, certified, undecided
-        shares = {g: strip.collections[i] for i, g in enumerate(("terminated", "certified", "undecided"))}
+        shares = {g: strip.collections[i] for i, g in enumerate(("assured", "terminated", "certified",
+                                                                 "undecided"))}
         top = shares["undecided"].get_paths()[0].vertices[:, 1].max()
         assert top == pytest.approx(1.0)
         certified = shares["certified"].get_paths()[0].vertices[:, 1].max()
-        expected = ((c.outcomes["terminated"] + c.outcomes["certified"]) / c.reps).max()
+        expected = ((c.outcomes["assured"] + c.outcomes["terminated"] + c.outcomes["certified"])
+                    / c.reps).max()
         assert certified == pytest.approx(expected)
         # every panel shares one m axis, wide enough to hold m_AN inside it
         assert ax.get_xlim() == axes[0].get_xlim() and ax.get_xlim()[1] > c.bound

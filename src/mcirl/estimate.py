@@ -17,14 +17,15 @@ import numpy as np
 from . import bounds
 from .backend import array_module, backend_module, resolve_backend, single_threaded_blas, to_numpy
 from .errors import HORIZON_MAX, M_MAX, SEED_MAX, InputError, check_int, check_real
-from .learn import (ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS,
-                    certificate_applies, learn, successes)
+from .learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, learn,
+                    resolve_certificate, successes)
+from .learn.certificate import success_certificate
 from .learn.mwal import guarantee, rounds
-from .learn.result import UNDECIDED, outcome_counts
+from .learn.result import ASSURED, UNDECIDED, outcome_counts
 from .mdp.validate import require_mdp
 from .sample import (LENGTHS, SAMPLERS, ExpertChain, sorted_grid, check_law, choose_sampler,
                      mu_hat, sample_occupancy, trajectory_law)
-from .solve import expert
+from .solve import expert, feature_error
 from .stats import clopper_pearson
 
 
@@ -46,7 +47,9 @@ class EstimateConfig:
     rep_offset: int = 0  #: first replicate's index (its RNG streams): replicate blocks of a sweep
     lengths: str = "truncated"  #: truncated (H steps) | geometric (unbiased): see mcirl.sample
     projection_step: str = "segment"  #: segment (clipped to the hull) | line (the paper's)
-    certificate: str = "auto"  #: on | off | auto (on where it applies): see mcirl.learn.certificate
+    #: on | failure | off; "" (the default) or auto: on, off with the line step
+    #: (mcirl.learn.certificate); resolved on construction to what the learner uses
+    certificate: str = ""
     max_horizon: int = HORIZON_MAX  #: most steps of a truncated trajectory (errors.HORIZON_MAX)
 
     def __post_init__(self):
@@ -64,8 +67,7 @@ class EstimateConfig:
         check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),
                               ("sampler", SAMPLERS), ("lengths", LENGTHS),
-                              ("projection_step", PROJECTION_STEPS),
-                              ("certificate", CERTIFICATES + ("auto",))):
+                              ("projection_step", PROJECTION_STEPS)):
             if getattr(self, name) not in allowed:
                 raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
         object.__setattr__(self, "certificate", resolve_certificate(
@@ -77,16 +79,6 @@ class EstimateConfig:
         sample (geometric: at most 1 - 1e-6), or one whose horizon H passes max_horizon; returns
         H (None for geometric lengths)."""
         return check_law(mdp.k, mdp.gamma, self.eps, self.lengths, self.max_horizon)
-
-
-def resolve_certificate(certificate: str, algorithm: str, step: str) -> str:
-    """"on" or "off": auto is on wherever a certificate applies; "on" with projection's line
-    step is refused (mu_bar can leave the hull, so the lower bound proves nothing there)."""
-    applies = certificate_applies(algorithm, step)
-    if certificate == "on" and algorithm == "projection" and not applies:
-        raise InputError("certificate", "must be off with the line projection step (mu_bar can "
-                         "leave the hull, so no row can be certified)", certificate)
-    return "on" if certificate != "off" and applies else "off"
 
 
 @dataclass(frozen=True)
@@ -107,10 +99,15 @@ class EstimateRow:
     bound: float
     lengths: str = "truncated"
     failures_by_criterion: dict = field(default_factory=dict)
-    mean_regret: float = 0.0  #: mean of w* . (mu_E - mu_tilde) over replicates (all of them)
-    mean_performance: float = 1.0  #: mean of w* . mu_tilde / w* . mu_E (1 = the expert's value)
+    #: mean of w* . (mu_E - mu_tilde) over the replicates the learner ran (assured rows have no
+    #: mu_tilde; their regret is below eps); NaN when every row was assured
+    mean_regret: float = 0.0
+    mean_performance: float = 1.0  #: mean of w* . mu_tilde / w* . mu_E likewise (1 = the expert's value)
     variance: float = float("nan")  #: max_i of m Var_r((1-gamma) mu_hat_i): per-trajectory variance
-    outcomes: dict = field(default_factory=dict)  #: rows terminated, certified, undecided
+    outcomes: dict = field(default_factory=dict)  #: rows terminated, certified, undecided, assured
+    #: the largest success-certificate margin ||mu_hat_E - mu_E||_2 + 2 f among the assured rows
+    #: (below eps/2; NaN without any): how near the certificate's edge they came
+    max_assured_margin: float = float("nan")
     #: terminated rows whose output mu_tilde is farther than eps/2 from mu_hat_E: possible only
     #: with projection's line step (mu_bar outside the hull), never with segment or max-margin
     terminated_far: int = 0
@@ -142,6 +139,12 @@ class Estimate:
 
 def _noop(*_args):
     pass
+
+
+def _mean(values) -> float:
+    """Mean over the rows the learner ran (assured rows are NaN); NaN when it ran none."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
 
 
 def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
@@ -183,16 +186,20 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     t0 = time.perf_counter()
     with single_threaded_blas():
         result = learn(device, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
-                       step=config.projection_step, certificate=config.certificate == "on",
+                       step=config.projection_step, certificate=config.certificate,
+                       expert=array_module(estimates).asarray(mu_E),
                        progress=lambda i, running: progress("learn", R * C - running, R * C))
     seconds["learn"] = time.perf_counter() - t0
 
     ok = successes(result.mu_tilde, mu_E, mdp.w, eps)
     terminated = result.terminated.reshape(R, C)
+    assured = (result.outcome == ASSURED).reshape(R, C)
+    _, margin = success_certificate(to_numpy(estimates), mu_E, eps, feature_error(mdp))
+    margins = np.where(assured, margin.reshape(R, C), np.nan)
     # Wolfe's tolerance (relative 1e-12 of the squared scale) stays far inside this margin
     far = (np.linalg.norm(result.mu_tilde - to_numpy(estimates), axis=1) > eps / 2 * (1 + 1e-9)
            ).reshape(R, C) & terminated
-    fails = {c: (~(terminated & ok[c].reshape(R, C))).sum(axis=0) for c in CRITERIA}
+    fails = {c: (~(terminated & ok[c].reshape(R, C) | assured)).sum(axis=0) for c in CRITERIA}
     chosen = fails[config.criterion]
     low, high = clopper_pearson(chosen, R, config.confidence)
     bound = float(bounds.abbeel_ng_trajectories(k, gamma, eps, config.delta))
@@ -205,12 +212,13 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
         m=int(grid[c]), reps=R, failures=int(chosen[c]), rate=float(chosen[c] / R),
         ci_low=float(low[c]), ci_high=float(high[c]), criterion=config.criterion,
         algorithm=config.algorithm, mean_iterations=float(iterations[:, c].mean()),
-        nonterminated=int((~terminated[:, c]).sum()), horizon=H, bound=bound,
+        nonterminated=int((~terminated[:, c] & ~assured[:, c]).sum()), horizon=H, bound=bound,
         lengths=config.lengths,
         failures_by_criterion={name: int(f[c]) for name, f in fails.items()},
-        mean_regret=float((expert_value - value[:, c]).mean()),
-        mean_performance=float(value[:, c].mean() / expert_value) if expert_value else float("nan"),
+        mean_regret=_mean(expert_value - value[:, c]),
+        mean_performance=_mean(value[:, c]) / expert_value if expert_value else float("nan"),
         variance=float(variance[c]), outcomes=outcome_counts(outcome[:, c]),
+        max_assured_margin=float(np.nanmax(margins[:, c])) if assured[:, c].any() else float("nan"),
         terminated_far=int(far[:, c].sum()),
         failures_if_undecided_succeed=int(chosen[c] - (outcome[:, c] == UNDECIDED).sum()),
         max_gap=float(np.max(gaps[:, c])) if not np.isnan(gaps[:, c]).all() else float("nan"),

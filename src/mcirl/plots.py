@@ -39,6 +39,8 @@ LADDER_CELLS = 8
 LABELS = {"m": "expert trajectories m", "k": "features k", "rate": "failure rate"}
 #: The bound a reader compares with: drawn bold in its gamma's colour; the others thin and grey.
 HEADLINE_BOUND = "abbeel-ng"
+#: The failure-rate figure's strip of row outcomes, bottom up: the successes first.
+STRIP = ("assured", "terminated", "certified", "undecided")
 
 
 @contextmanager
@@ -251,8 +253,9 @@ def plot_mstar_vs_k(cells, criterion="theorem", explanations=None):
 def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanations=None):
     """(b) failure rate against m per cell on one shared m axis, with its Clopper-Pearson band;
     delta as a shaded band (the target region), m_AN and mcirl explain's predicted m* marked;
-    under each curve a strip of how the learner's rows ended (terminated, certified: proven
-    never to stop, undecided: stopped by the cap; the last two are failures)."""
+    under each curve a strip of how the learner's rows ended (assured: proven to succeed, not
+    run; terminated; certified: proven never to stop; undecided: stopped by the cap; the last
+    two are failures)."""
     predicted = _predicted(explanations, criterion)
     columns = 2 if len(cells) in (2, 4) else min(len(cells), 3)
     rows = -(-len(cells) // columns)
@@ -287,12 +290,13 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanation
                 ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
             ax.set_title(f"{c.features}, k = {c.k}, gamma = {c.gamma:g}, {c.method}", fontsize=7)
             ax.tick_params(labelbottom=False)
-            shares = [c.outcomes[name] / n for name in ("terminated", "certified", "undecided")] if c.outcomes \
-                else [np.ones(c.m.size), np.zeros(c.m.size), np.zeros(c.m.size)]
-            stack = strip.stackplot(c.m, *shares, step="mid", colors=[OKABE_ITO[5], "0.55", OKABE_ITO[4]],
-                                    alpha=0.7, labels=["rows terminated", "certified (never stop)",
-                                                       "undecided (cap)"])
-            for poly, name in zip(stack, ("terminated", "certified", "undecided")):
+            shares = [c.outcomes[name] / n for name in STRIP] if c.outcomes \
+                else [np.zeros(c.m.size), np.ones(c.m.size), np.zeros(c.m.size), np.zeros(c.m.size)]
+            stack = strip.stackplot(c.m, *shares, step="mid",
+                                    colors=[OKABE_ITO[2], OKABE_ITO[5], "0.55", OKABE_ITO[4]], alpha=0.7,
+                                    labels=["assured (proven success)", "rows terminated",
+                                            "certified (never stop)", "undecided (cap)"])
+            for poly, name in zip(stack, STRIP):
                 poly.set_gid(name)
             strip.set_ylim(0, 1)
             strip.set_yticks([0, 1])

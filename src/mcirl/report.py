@@ -53,13 +53,13 @@ def _undecided_as_success(row) -> str:
 
 
 def _outcomes(cell) -> str:
-    """Learner rows terminated / certified / undecided, over every evaluated m."""
+    """Learner rows terminated / certified / undecided / assured, over every evaluated m."""
     return " / ".join(f"{int(cell.outcomes[name].sum()):,}" for name in OUTCOMES)
 
 
 CELL_HEADER = ["features", "algorithm", "k", "gamma", "S", "m_AN", "m* [m_lo, m_hi]",
                "m* if undecided succeed", "m_AN / m*", "failure rate at m_AN [95% CI]",
-               "rows terminated / certified / undecided"]
+               "rows terminated / certified / undecided / assured"]
 
 
 #: What stays fixed while k or gamma grows: cells differing only in ``over`` are compared. S is
@@ -231,8 +231,10 @@ def sweep_blocks(cells, runs, criterion, explanations=()):
                  "m_AN = 2k/(eps(1-gamma))^2 ln(2k/delta). m* is pooled over MDP instances; "
                  "[m_lo, m_hi] are where the Clopper-Pearson bounds cross delta; the failure rate "
                  "at m_AN is measured at m = ceil(m_AN) with its 95% interval. Each learner row "
-                 "ends terminated (its own stop), certified (proven never to stop: a failure) or "
-                 "undecided (stopped by the iteration cap: a failure in m*); the column 'm* if "
+                 "ends terminated (its own stop), certified (proven never to stop: a failure), "
+                 "undecided (stopped by the iteration cap: a failure in m*) or assured (proven "
+                 "before running to stop and succeed, whatever the cap: a success, not run); the "
+                 "column 'm* if "
                  "undecided succeed' counts the last as successes and is marked '!' where that "
                  "changes m*, i.e. where m* depends on the cap.")]
     seed = seed_cells(cells, runs)

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from .learn import CRITERIA, OUTCOMES, certificate_applies
+from .learn import CRITERIA, OUTCOMES, failure_applies, success_applies
 from .output import count_text
 from .stats import bootstrap_mean_band
 
@@ -47,7 +47,9 @@ class CellSummary:
     m: np.ndarray  #: (n,) int64 evaluated m values, ascending
     reps: np.ndarray  #: (n,) int64 replicates pooled over instances at each m
     failures: dict  #: criterion -> (n,) int64 pooled failures
-    performance: np.ndarray  #: (n,) mean w* . mu_tilde / w* . mu_E over all replicates
+    #: (n,) mean w* . mu_tilde / w* . mu_E over the replicates the learner ran (NaN where every
+    #: row was assured: proven to succeed, not run)
+    performance: np.ndarray
     variance: float  #: largest measured per-trajectory variance (at the largest m)
     mstar: dict = field(default_factory=dict)  #: criterion -> pooled m* row (dict)
     mstar_instances: dict = field(default_factory=dict)  #: criterion -> per-instance rows
@@ -79,8 +81,10 @@ def method(algorithm: str, lengths: str, projection_step: str = "segment",
     notes = [] if lengths == "truncated" else [f"{lengths} lengths"]
     if algorithm == "projection" and projection_step == "line":
         notes.append("line step")
-    elif certificate == "off" and certificate_applies(algorithm, projection_step):
+    elif certificate == "off" and failure_applies(algorithm, projection_step):
         notes.append("no certificate")
+    elif certificate == "failure" and success_applies(algorithm, projection_step):
+        notes.append("failure certificate only")
     return f"{algorithm} ({', '.join(notes)})" if notes else algorithm
 
 
@@ -108,18 +112,23 @@ def collect(store, run_ids=None) -> list[CellSummary]:
             index = {m: i for i, m in enumerate(ms)}
             reps = np.zeros(ms.size, dtype=np.int64)
             fails = {crit: np.zeros(ms.size, dtype=np.int64) for crit in CRITERIA}
-            perf = np.zeros(ms.size)
-            by_instance = {}  # instance -> [(n,) reps, (n,) reps * performance]
+            perf, ran = np.zeros(ms.size), np.zeros(ms.size)
+            by_instance = {}  # instance -> [(n,) rows run, (n,) rows run * performance]
             outcomes = {name: np.zeros(ms.size, dtype=np.int64) for name in OUTCOMES}
             for e in rows:
                 i = index[e["m"]]
                 reps[i] += e["reps"]
-                value = e["reps"] * (e["mean_performance"] if e["mean_performance"] is not None else np.nan)
+                counts = stored_outcomes(e)
+                # performance is a mean over the rows the learner ran (assured rows are not run)
+                run = e["reps"] - counts["assured"]
+                value = run * (e["mean_performance"] if e["mean_performance"] is not None else np.nan) \
+                    if run else 0.0
                 own = by_instance.setdefault(e["instance"], [np.zeros(ms.size), np.zeros(ms.size)])
-                own[0][i] += e["reps"]
+                own[0][i] += run
                 own[1][i] += value
                 perf[i] += value
-                for name, count in stored_outcomes(e).items():
+                ran[i] += run
+                for name, count in counts.items():
                     outcomes[name][i] += count
                 for crit in CRITERIA:
                     fails[crit][i] += e[f"failures_{crit}"]
@@ -136,7 +145,8 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                 cell_id=c["cell_id"], run_id=run_id, family=c["family"], features=c["features"],
                 k=c["k"], gamma=c["gamma"], S=c["S"], algorithm=c["algorithm"], eps=c["eps"],
                 delta=c["delta"], horizon=c["horizon"], bound=c["bound"], cap=c["cap"], m=ms,
-                reps=reps, failures=fails, performance=perf / reps,
+                reps=reps, failures=fails,
+                performance=np.divide(perf, ran, out=np.full(ms.size, np.nan), where=ran > 0),
                 variance=float(np.nanmax(top)) if top and not np.isnan(top).all() else float("nan"),
                 mstar={r["criterion"]: r for r in stars if r["instance"] == -1},
                 mstar_instances={crit: [r for r in stars if r["criterion"] == crit and r["instance"] >= 0]
@@ -152,8 +162,8 @@ def stored_outcomes(row) -> dict:
     terminate had hit the cap."""
     if row.get("terminated") is None:
         return {"terminated": row["reps"] - row["nonterminated"], "certified": 0,
-                "undecided": row["nonterminated"]}
-    return {name: row[name] for name in OUTCOMES}
+                "undecided": row["nonterminated"], "assured": 0}
+    return {name: row.get(name) or 0 for name in OUTCOMES}  # assured: NULL before it existed
 
 
 def most_replicated(cells, key) -> dict:

@@ -57,7 +57,7 @@ def certified_but_terminating(mdp, targets, eps, cap=3000):
     certified = np.flatnonzero(res.outcome == CERTIFIED)
     if certified.size == 0:
         return 0, 0
-    again = learn(mdp, targets[certified], eps, max_iter=cap, certificate=False)
+    again = learn(mdp, targets[certified], eps, max_iter=cap, certificate="off")
     return int(again.terminated.sum()), int(certified.size)
 
 
@@ -111,7 +111,7 @@ def test_the_termination_check_rejects_a_certificate_at_eps_over_4(monkeypatch):
     assert wrong > 0
 
 
-@pytest.mark.parametrize("certificate", [False, True])
+@pytest.mark.parametrize("certificate", ["off", "failure"])
 def test_segment_equals_line_for_achievable_targets(rng, certificate):
     """mu_hat achievable (mu_E, or a mixture of policies' mu): the clip never acts."""
     mdp = make_mdp(FamilySpec(S=20, A=3, b=3, k=5, features="dense", gamma=0.9, seed=7))
@@ -119,7 +119,7 @@ def test_segment_equals_line_for_achievable_targets(rng, certificate):
 
     _, mu_E = expert(mdp)
     targets = np.vstack([mu_E[None], achievable_targets(mdp, 8, rng)])
-    line = learn(mdp, targets, 0.05, max_iter=300, step="line", certificate=False)
+    line = learn(mdp, targets, 0.05, max_iter=300, step="line", certificate="off")
     segment = learn(mdp, targets, 0.05, max_iter=300, step="segment", certificate=certificate)
     np.testing.assert_array_equal(segment.outcome, line.outcome)
     np.testing.assert_array_equal(segment.iterations, line.iterations)
@@ -131,8 +131,8 @@ def test_segment_and_line_differ_off_the_hull(rng):
     """The comparison above can see a difference: off the hull the paper's step overshoots."""
     mdp = tiny(3)
     targets = far_targets(mdp, rng)
-    line = learn(mdp, targets, 0.1, max_iter=20, step="line", certificate=False)
-    segment = learn(mdp, targets, 0.1, max_iter=20, step="segment", certificate=False)
+    line = learn(mdp, targets, 0.1, max_iter=20, step="line", certificate="off")
+    segment = learn(mdp, targets, 0.1, max_iter=20, step="segment", certificate="off")
     n = min(segment.t_history.shape[1], line.t_history.shape[1])
     assert not np.allclose(np.nan_to_num(segment.t_history[:, :n]),
                            np.nan_to_num(line.t_history[:, :n]))
@@ -142,10 +142,11 @@ def test_segment_and_line_differ_off_the_hull(rng):
 def test_failure_counts_do_not_depend_on_the_certificate(algorithm, step):
     mdp = make_mdp(FamilySpec(S=16, A=3, b=3, k=4, features="onehot", gamma=0.8, seed=3))
     rows = {}
-    for certificate in ("on", "off"):
+    for certificate in ("failure", "off"):
         config = EstimateConfig(m=(1, 3, 10, 30), eps=0.5, reps=40, algorithm=algorithm, seed=2,
                                 max_iter=150, projection_step=step, certificate=certificate)
         rows[certificate] = run_estimate(mdp, config).rows
+    rows["on"] = rows.pop("failure")
     for on, off in zip(rows["on"], rows["off"]):
         assert on.failures_by_criterion == off.failures_by_criterion
         assert on.outcomes["terminated"] == off.outcomes["terminated"]
@@ -189,4 +190,4 @@ def test_certificate_refused_with_the_line_step():
     with pytest.raises(InputError, match="certificate"):
         projection_module.projection(mdp, far_targets(mdp, np.random.default_rng(0)), 0.1,
                                      step="line", certificate=True)
-    assert OUTCOMES == ("terminated", "certified", "undecided")
+    assert OUTCOMES == ("terminated", "certified", "undecided", "assured")

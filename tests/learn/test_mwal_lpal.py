@@ -78,7 +78,7 @@ def test_mwal_first_round_and_weights(two_state):
 def test_dispatch_and_mwal_rounds_from_the_theorem(two_state):
     T = int(bounds.mwal_iterations(2, 0.5, 1.0))
     res = learn(two_state, np.array([[1.5, 0.5]]), 1.0, algorithm="mwal", max_iter=10**6,
-                certificate=False)
+                certificate="off")
     assert res.iterations[0] == T == 377
     assert learn(two_state, np.array([[1.5, 0.5]]), 1.0, algorithm="lpal").terminated.all()
     with pytest.raises(InputError, match="algorithm: must be one of"):

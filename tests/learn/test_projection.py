@@ -66,7 +66,7 @@ def test_projection_mu_bar_stays_in_the_hull(cell, rng):
 def test_unreachable_target_is_not_terminated(cell):
     mdp, mu_E = cell
     far = np.full((2, mdp.k), 1 / (1 - mdp.gamma))  # every feature always on: impossible
-    res = learn(mdp, far, 0.1, max_iter=15, certificate=False)
+    res = learn(mdp, far, 0.1, max_iter=15, certificate="off")
     assert not res.terminated.any()
     assert (res.iterations == 15).all()
     assert (res.outcome == UNDECIDED).all()

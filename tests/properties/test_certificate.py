@@ -32,5 +32,5 @@ def test_certified_rows_never_terminate_and_lb_is_a_lower_bound(S, A, k, gamma, 
         assert res.lower_bound[r] <= oracle.hull_distance(points, targets[r]) + 1e-5
     certified = np.flatnonzero(res.outcome == CERTIFIED)
     if certified.size:
-        again = learn(mdp, targets[certified], eps, max_iter=2000, certificate=False)
+        again = learn(mdp, targets[certified], eps, max_iter=2000, certificate="off")
         assert not again.terminated.any()

@@ -37,7 +37,7 @@ def test_ids_from_before_lengths_existed_are_kept():
     config = default.with_learner("line", "off")
     assert default.run_id != config.run_id  # today's learner is another run, with other cells
     assert not {c.id for c in cells(default)} & {c.id for c in cells(config)}
-    assert replace(config, cells=replace(config.cells, certificate="auto")).run_id != config.run_id
+    assert replace(config, cells=replace(config.cells, certificate="auto")).run_id == config.run_id  # off
     tiny = cells(config)
     assert config.run_id == "9936aef2646a62cd7aea0eaa89d09db7"
     assert [c.id for c in tiny] == ["0e49b536983aebdfeb0b2b6e51bb0463",
@@ -96,9 +96,11 @@ BAD = [
     ({"cells": {"lengths": ["long"]}}, "q.toml: cells.lengths", "truncated, geometric"),
     ({"cells": {"lengths": []}}, "q.toml: cells.lengths", "at least one"),
     ({"cells": {"projection_step": "diagonal"}}, "q.toml: cells.projection_step", "segment, line"),
-    ({"cells": {"certificate": "yes"}}, "q.toml: cells.certificate", "on, off, auto"),
+    ({"cells": {"certificate": "yes"}}, "q.toml: cells.certificate", "on, failure, off"),
     ({"cells": {"certificate": "on", "projection_step": "line"}}, "q.toml: cells.certificate",
-     "must be off or auto"),
+     "must be off with the line projection step"),
+    ({"cells": {"certificate": "failure", "projection_step": "line"}}, "q.toml: cells.certificate",
+     "must be off with the line projection step"),
     ({"cells": {"lengths": ["truncated", "geometric"], "gamma": [0.9, 0.9999999]}},
      "q.toml: cells.gamma", "[0, 0.999999]"),
 ]

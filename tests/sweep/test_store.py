@@ -336,10 +336,10 @@ def test_a_hand_written_migration_list_fails_on_a_new_criterion(tmp_path, two_ru
     write a database that lacks a criterion's column."""
     from mcirl.sweep import store as store_module
 
-    def listed_only(self):  # the old `added` lists named no failures_<criterion> column
-        pass
+    def listed_only(con):  # the old `added` lists named no failures_<criterion> column
+        con.executescript(store_module.SCHEMA)
 
-    monkeypatch.setattr(store_module.Store, "_migrate", listed_only)
+    monkeypatch.setattr(store_module, "_migrate", listed_only)
     old = copy(two_runs["small"], tmp_path / "old.sqlite")
     _written_before_regret(old)
     with pytest.raises((sqlite3.OperationalError, KeyError), match="failures_regret"):

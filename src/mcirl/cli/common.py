@@ -190,9 +190,10 @@ def add_learner_options(p, override: bool = False) -> None:
                    default=None if override else "segment",
                    help="projection's step: segment, clipped so mu_bar stays in the hull, or "
                         "line, the paper's unclipped step" + config % "segment")
-    p.add_argument("--certificate", choices=CERTIFICATES, default=None if override else "auto",
-                   help="stop each row once its outcome is proven; off runs every row to its "
-                        "stop or the cap" + config % "on, off with the line step")
+    p.add_argument("--certificate", choices=CERTIFICATES + ("auto",), default=None if override else "",
+                   help="on: skip rows proven to succeed (assured) and stop rows proven to fail; "
+                        "failure: the second only; off: every row runs to its stop or the cap; "
+                        "auto: on, off with the line step" + config % "on, off with the line step")
 
 
 @contextmanager

@@ -64,8 +64,7 @@ def run(args) -> None:
     out = Table(title=f"{config.algorithm}, criterion {config.criterion}, eps = {config.eps:g}, "
                       f"delta = {config.delta:g}: S = {mdp.S}, A = {mdp.A}, k = {mdp.k}, "
                       f"gamma = {mdp.gamma:g}, {lengths}, sampler {result.sampler}")
-    for col in ("m", "failures", "rate", "95% CI", "mean iter", "terminated", "certified",
-                "undecided", "m / bound"):
+    for col in ("m", "failures", "rate", "95% CI", "mean iter", *OUTCOMES, "m / bound"):
         out.add_column(col, justify="right")
     for r in result.rows:
         out.add_row(f"{r.m:,}", f"{r.failures}/{r.reps}", f"{r.rate:.3f}",

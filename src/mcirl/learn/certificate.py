@@ -1,4 +1,5 @@
-"""Certificates that a learner row's outcome is already decided.
+"""Certificates that a learner row's outcome is already decided: the failure certificates below,
+and the success certificate at the end.
 
 Projection and max-margin (Abbeel & Ng 2004, section 3). Iteration i computes pi_i, a best
 response to w_i = mu_hat_E - mu_bar_{i-1}: w_i . mu_i >= w_i . mu - g_i for every achievable mu
@@ -31,8 +32,29 @@ from __future__ import annotations
 
 from ..backend import array_module
 
-CERTIFICATES = ("on", "off")
+#: ``on``: both certificates where they apply; ``failure``: the failure certificates only (what
+#: ``on`` meant before the success certificate existed); ``off``: every row runs to its own stop
+#: or the cap. ``auto`` (accepted too) is ``on`` wherever it applies and ``off`` with
+#: projection's line step, where no certificate is valid.
+CERTIFICATES = ("on", "failure", "off")
 PROJECTION_STEPS = ("segment", "line")
+#: Relative slack of the success certificate for rounding in the learner's own stop and in
+#: Wolfe's min-norm point (relative 1e-12 of the squared scale): far inside it.
+SUCCESS_SLACK = 1e-9
+
+
+def failure_applies(algorithm: str, step: str) -> bool:
+    """Whether the failure certificates can be used: not by LPAL (it solves the game exactly,
+    at once), not by projection with the paper's unclipped line step (mu_bar can leave the
+    hull)."""
+    return algorithm != "lpal" and not (algorithm == "projection" and step == "line")
+
+
+def success_applies(algorithm: str, step: str) -> bool:
+    """Whether the success certificate holds for the learner: projection with the segment step
+    (Frank-Wolfe with exact line search, :func:`success_certificate`) and max-margin (the exact
+    min-norm point of the hull each iteration)."""
+    return algorithm == "max-margin" or (algorithm == "projection" and step == "segment")
 
 
 def distance_lower_bound(w, mu_hat, mu_i, gap, feature_error):
@@ -59,3 +81,33 @@ def duality_gap(v_up, mu_bar, mu_hat, feature_error):
     (n, k) the uniform mixture's feature expectations, whose guaranteed value against every w
     on the simplex is v_low = min_i (mu_bar - mu_hat)_i, less the evaluation error."""
     return v_up - ((mu_bar - mu_hat).min(axis=1) - feature_error)
+
+
+def success_certificate(mu_hat, mu_E, eps, feature_error):
+    """Rows whose success is proven before the learner runs: (assured (N,) bool, margin (N,)
+    float64), margin = ||mu_hat_E - mu_E||_2 + 2 f, assured where margin < eps/2 (less a
+    relative SUCCESS_SLACK).
+
+    mu_hat: (N, k) float64 estimates of mu_E; mu_E: (k,) float64 computed expert feature
+    expectations; feature_error: f, the certified l2 error of any computed mu
+    (:func:`mcirl.solve.feature_error`).
+
+    This is Abbeel & Ng's (2004) own argument for Theorem 2, run forwards. The exact mu_E lies
+    within f of the computed one, so d = dist(mu_hat_E, achievable set) <= ||mu_hat_E - mu_E||_2
+    + f, because mu_E is achievable. Projection with the segment step is Frank-Wolfe with exact
+    line search on ||mu - mu_hat_E||^2 / 2 over the achievable set (w_i is minus the gradient,
+    pi_i the linear minimiser, the clipped coefficient the exact step), so its margins t_i tend
+    to d (Frank & Wolfe 1956; Jaggi 2013, Theorem 1: the objective gap is O(1 / i)); max-margin's
+    t_i = ||mu_hat_E - mu_bar_{i-1}|| with mu_bar the hull's closest point falls at least as
+    fast. The learner's own points carry the evaluation error f too, the second f of the margin,
+    so every row with margin < eps/2 has d < eps/2 with room for its t_i: it terminates, with no
+    cap, at some t_n <= eps/2, and its output mu_tilde, the hull point closest to mu_hat_E, has
+    ||mu_tilde - mu_E||_2 <= ||mu_tilde - mu_hat_E||_2 + ||mu_hat_E - mu_E||_2 < eps/2 + eps/2.
+    That is success under ``l2``, under ``theorem`` (the sup norm is at most the l2 norm) and
+    under ``regret`` (w* . (mu_E - mu_tilde) <= ||w*||_2 ||mu_E - mu_tilde||_2, ||w*||_2 <=
+    ||w*||_1 <= 1). Such a row is ``assured``: a success whatever the cap, with no learner run.
+    """
+    xp = array_module(mu_hat)
+    diff = mu_hat - mu_E
+    margin = xp.sqrt((diff * diff).sum(axis=1)) + 2.0 * feature_error
+    return margin < eps / 2 * (1.0 - SUCCESS_SLACK), margin

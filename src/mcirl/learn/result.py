@@ -9,8 +9,10 @@ import numpy as np
 #: How a row ends. ``terminated``: the learner's own stop (projection and max-margin: t <= eps/2;
 #: MWAL: a certified duality gap or its theorem's T; LPAL: the LP solved). ``certified``: proven
 #: never to terminate (a failure under every criterion). ``undecided``: stopped by the cap.
-OUTCOMES = ("terminated", "certified", "undecided")
-TERMINATED, CERTIFIED, UNDECIDED = range(3)
+#: ``assured``: proven to succeed under every criterion before the learner ran, which it then
+#: does not (:func:`mcirl.learn.certificate.success_certificate`).
+OUTCOMES = ("terminated", "certified", "undecided", "assured")
+TERMINATED, CERTIFIED, UNDECIDED, ASSURED = range(4)
 #: The default iteration cap (projection, max-margin: policies; MWAL: rounds). With the
 #: certificate few rows reach it, so it costs little (benchmarks/README.md: 10,000 against
 #: 1,000 took 1.0-1.7x the learner time on the seed-table cells and decided every row).
@@ -47,6 +49,32 @@ class LearnResult:
     def terminated(self) -> np.ndarray:
         """(N,) bool: rows that may succeed; every other row fails under every criterion."""
         return self.outcome == TERMINATED
+
+
+def with_assured(result: LearnResult | None, assured: np.ndarray, k: int) -> LearnResult:
+    """The result for all N rows of a batch whose ``assured`` rows (N,) bool were not run and
+    whose other rows ran as ``result`` (None when none ran; k features): assured rows get
+    outcome ASSURED, 0 iterations, NaN margins and mu_tilde (never computed) and an empty
+    mixture."""
+    N, run = assured.size, np.flatnonzero(~assured)
+    if result is None:
+        result = LearnResult(iterations=np.zeros(0, np.int64), outcome=np.zeros(0, np.int8),
+                             t=np.zeros(0), t_history=np.zeros((0, 0)), mu_tilde=np.zeros((0, k)),
+                             mixture=[])
+
+    def spread(values, fill):
+        out = np.full((N, *values.shape[1:]), fill, dtype=values.dtype)
+        out[run] = values
+        return out
+
+    mixture = [np.zeros(0)] * N
+    for row, weights in zip(run, result.mixture):
+        mixture[row] = weights
+    return LearnResult(
+        iterations=spread(result.iterations, 0), outcome=spread(result.outcome, ASSURED),
+        t=spread(result.t, np.nan), t_history=spread(result.t_history, np.nan),
+        mu_tilde=spread(result.mu_tilde, np.nan), mixture=mixture,
+        lower_bound=spread(result.lower_bound, np.nan), gap=spread(result.gap, np.nan))
 
 
 def outcome_counts(codes) -> dict:

@@ -14,7 +14,8 @@ from pathlib import Path
 from ..backend import resolve_backend
 from ..provenance import content_hash, read_toml  # noqa: F401  (sweep.config's own API)
 from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
-from ..learn import ALGORITHMS, CERTIFICATES, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS
+from ..learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, default_certificate,
+                     resolve_certificate)
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 
@@ -63,7 +64,8 @@ class CellsSection:
     eps: float = 0.1  #: accuracy
     delta: float = 0.05  #: target failure probability
     projection_step: str = "segment"  #: projection's step: segment (clipped) | line (the paper's)
-    certificate: str = "auto"  #: on | off | auto (on wherever it applies): mcirl.learn.certificate
+    #: on | failure | off; "" (not given) or auto: on, off with the line step (mcirl.learn.certificate)
+    certificate: str = ""
 
     def __post_init__(self):
         for x in self.k:
@@ -82,13 +84,12 @@ class CellsSection:
                 raise InputError(name, "must list at least one value")
         check_real("eps", self.eps, 0.0, math.inf, low_open=True, high_open=True)
         check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
-        for name, allowed in (("projection_step", PROJECTION_STEPS),
-                              ("certificate", CERTIFICATES + ("auto",))):
-            if getattr(self, name) not in allowed:
-                raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
-        if self.certificate == "on" and self.projection_step == "line" and "projection" in self.algorithms:
-            raise InputError("certificate", "must be off or auto with projection_step = \"line\" "
-                             "(mu_bar can leave the hull, so no row can be certified)", "on")
+        if self.projection_step not in PROJECTION_STEPS:
+            raise InputError("projection_step", f"must be one of {', '.join(PROJECTION_STEPS)}",
+                             self.projection_step)
+        for algorithm in self.algorithms:  # refuses what no cell could use
+            resolve_certificate(self.certificate, algorithm, self.projection_step)
+        object.__setattr__(self, "certificate", default_certificate(self.certificate, self.projection_step))
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,9 @@ class SweepConfig:
         """This config with the command line's learner options (None keeps the file's)."""
         from dataclasses import replace
 
+        if certificate is None and projection_step is not None and \
+                self.cells.certificate == default_certificate("", self.cells.projection_step):
+            certificate = ""  # the file's default follows the step the command line gives
         changes = {name: value for name, value in (("projection_step", projection_step),
                                                   ("certificate", certificate)) if value is not None}
         return replace(self, cells=replace(self.cells, **changes)) if changes else self

@@ -14,9 +14,14 @@ from itertools import product
 
 from .. import bounds
 from ..errors import HORIZON_MAX, TASKS_MAX, InputError, check_horizon
-from ..estimate import resolve_certificate
+from ..learn import resolve_certificate
 from ..mdp import FamilySpec
 from .config import SweepConfig, content_hash
+
+
+#: How a cell's certificate enters its id: "failure" as "on", the name the failure certificate
+#: had while it was the only one, so cells and tasks stored then keep their ids and are reused.
+CERTIFICATE_IDS = {"failure": "on", "on": "success+failure"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,8 @@ class Cell:
     eps: float
     delta: float
     lengths: str = "truncated"  #: expert trajectory lengths (mcirl.sample)
-    #: The learner's options (mcirl.learn); the defaults before issue 28 were line and off.
+    #: The learner's options (mcirl.learn), certificate resolved (on | failure | off); a cell
+    #: without them is one stored before they existed: the line step, no certificate.
     projection_step: str = "line"
     certificate: str = "off"
 
@@ -45,7 +51,7 @@ class Cell:
         if self.algorithm == "projection" and self.projection_step != "line":
             out["projection_step"] = self.projection_step
         if self.certificate != "off":
-            out["certificate"] = self.certificate
+            out["certificate"] = CERTIFICATE_IDS[self.certificate]
         return out
 
     @property

@@ -38,7 +38,7 @@ class Table:
     """One table of the store, declared once: its columns (name, SQL type) in order, its
     primary key and the order reads return its rows in.
 
-    A column an older database lacks is added on open (:meth:`Store._migrate`), NULL or its
+    A column an older database lacks is added on open (:func:`_migrate`), NULL or its
     DEFAULT in the rows already there; so every column but the key and those every mcirl
     database has held (:data:`REQUIRED_COLUMNS`) must allow that: nullable, or NOT NULL with
     a DEFAULT (:meth:`migratable`, checked by the tests)."""
@@ -97,7 +97,8 @@ SCHEMA_TABLES = (
                         *_cols("mean_iterations mean_regret mean_performance variance", "REAL"),
                         *_cols("terminated certified undecided terminated_far", "INTEGER"),
                         ("max_gap", "REAL"), ("horizon", "INTEGER"), ("bound", "REAL"),
-                        *_cols("sampler design", "TEXT"), *_cols("seed mdp_seed", "INTEGER")),
+                        *_cols("sampler design", "TEXT"), *_cols("seed mdp_seed", "INTEGER"),
+                        ("assured", "INTEGER"), ("max_assured_margin", "REAL")),
           key=("run_id", "key", "m"), order="cell_id, instance, m, rep_start"),
     Table("mstar", (("run_id", NOT_NULL), ("cell_id", NOT_NULL), ("criterion", NOT_NULL),
                     ("instance", "INTEGER NOT NULL"), ("status", "TEXT"),
@@ -190,10 +191,52 @@ def _readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
 
 
-def _missing_schema(con: sqlite3.Connection) -> bool:
-    """Whether a database lacks a table or column of the current schema (an older one)."""
-    return any(not set(t.names) <= {r[1] for r in con.execute(f"PRAGMA table_info({t.name})")}
-               for t in SCHEMA_TABLES)
+#: PRAGMA user_version of the databases this code writes. Version 1: a cell's certificate
+#: "failure" is what version 0 stored as "on" (the failure certificate was the only one then);
+#: :func:`_migrate` rewrites such rows.
+SCHEMA_VERSION = 1
+
+
+def _outdated(con: sqlite3.Connection) -> bool:
+    """Whether a database lacks a table or column of the current schema, or predates
+    SCHEMA_VERSION (an older mcirl wrote it)."""
+    return con.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION or any(
+        not set(t.names) <= {r[1] for r in con.execute(f"PRAGMA table_info({t.name})")}
+        for t in SCHEMA_TABLES)
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a database written by an older mcirl to the current schema, in one transaction:
+    every missing table, every missing column (a new criterion's failure counts included;
+    NULL in the rows already there, or the column's DEFAULT: cells' lengths read
+    "truncated", projection_step "line" and certificate "off", what there was), and the
+    values SCHEMA_VERSION renamed."""
+    with con:
+        con.executescript(SCHEMA)
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        for table in SCHEMA_TABLES:
+            have = {r[1] for r in con.execute(f"PRAGMA table_info({table.name})")}
+            for column in table.names:
+                if column not in have:
+                    con.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} {table.kind(column)}")
+        if version < 1:
+            con.execute("UPDATE cells SET certificate = 'failure' WHERE certificate = 'on'")
+        if version < SCHEMA_VERSION:
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _current_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection (:func:`_readonly`) to an mcirl database, migrated to the current
+    schema in an in-memory copy when an older mcirl wrote it: the file is never changed."""
+    con = _readonly(path)
+    if _outdated(con):
+        memory = sqlite3.connect(":memory:")
+        con.backup(memory)
+        con.close()
+        con = memory
+        _migrate(con)
+    con.row_factory = sqlite3.Row
+    return con
 
 
 class Store:
@@ -214,16 +257,7 @@ class Store:
             if readonly:
                 if kind == "new":
                     raise InputError(field, "no such results database", str(path))
-                self.db = _readonly(self.path)
-                if _missing_schema(self.db):  # migrate a copy, not the file
-                    memory = sqlite3.connect(":memory:")
-                    self.db.backup(memory)
-                    self.db.close()
-                    self.db = memory
-                    self.db.row_factory = sqlite3.Row
-                    self.db.executescript(SCHEMA)
-                    self._migrate()
-                self.db.row_factory = sqlite3.Row
+                self.db = _current_reader(self.path)
                 return
             if kind == "new":  # one policy for every output: missing folders are made
                 output_dir(self.path.parent, field)
@@ -235,25 +269,11 @@ class Store:
             # WAL + NORMAL: a committed task survives the process being killed at any moment
             # (only a power cut can lose the last commits), without an fsync per task.
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-            self._migrate()
+            _migrate(self.db)
             if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
                 self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # ours: stamp it
         except sqlite3.DatabaseError as exc:
             raise InputError(field, f"cannot open as an mcirl SQLite database ({exc})", str(path)) from None
-
-    def _migrate(self) -> None:
-        """Add every column of the schema a database lacks (it was written by an older mcirl,
-        or before a criterion existed): NULL in the rows already there, or the column's
-        DEFAULT (cells' lengths read "truncated", projection_step "line" and certificate
-        "off", what there was; also in rows merged from such a database)."""
-        with self.db:
-            for table in SCHEMA_TABLES:
-                have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table.name})")}
-                for column in table.names:
-                    if column not in have:
-                        self.db.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} "
-                                        f"{table.kind(column)}")
 
     def close(self) -> None:
         self.db.close()
@@ -566,8 +586,7 @@ def _open_source(path: Path, target: Path) -> sqlite3.Connection:
         raise InputError("sources", "must differ from `db` (a database merged into itself)", str(path))
     if identify(path, "sources") == "new":
         raise InputError("sources", "is not an mcirl results database (an empty file)", str(path))
-    con = _readonly(path)
-    con.row_factory = sqlite3.Row
+    con = _current_reader(path)
     # One read transaction: every table is read from the same snapshot even while a sweep is
     # still writing to the source, so no task arrives with its timing row but not its estimates.
     con.execute("BEGIN")

@@ -31,13 +31,12 @@ def run_task(task: Task) -> list[dict]:
     result = run_estimate(mdp, config)
     seconds = time.perf_counter() - t0
     return [{"m": row.m, "reps": row.reps, "rep_start": task.rep_start,
-             "failures_theorem": row.failures_by_criterion["theorem"],
-             "failures_l2": row.failures_by_criterion["l2"],
-             "failures_regret": row.failures_by_criterion["regret"],
+             **{f"failures_{name}": count for name, count in row.failures_by_criterion.items()},
              "nonterminated": row.nonterminated, "mean_iterations": row.mean_iterations,
              "mean_regret": row.mean_regret, "mean_performance": row.mean_performance,
              "variance": row.variance, **row.outcomes,
              "terminated_far": row.terminated_far, "max_gap": row.max_gap,
+             "max_assured_margin": row.max_assured_margin,
              "horizon": row.horizon, "bound": row.bound, "sampler": result.sampler,
              "design": design(task, result.sampler),
              "seconds_sample": result.seconds["sample"], "seconds_learn": result.seconds["learn"],

@@ -48,7 +48,7 @@ class VerifyConfig:
     sampler: str = "auto"
     lengths: str = "truncated"  #: the expert's trajectory lengths (mcirl.sample)
     projection_step: str = "segment"  #: the learner's (mcirl.learn.projection)
-    certificate: str = "auto"  #: on | off | auto (mcirl.learn.certificate)
+    certificate: str = ""  #: on | failure | off; "" or auto: on, off with the line step (mcirl.learn)
     alpha: float = 1e-3  #: family-wise probability of a false alarm
     seed: int = 0
     backend: str = "cpu"
