@@ -6,6 +6,7 @@ run on the CPU (--backend cpu) for comparison.
     python benchmarks/bench_learner.py [--backend gpu|cpu] [--json] [--skip-estimate]
                                        [--skip-per-iteration] [--reps R]
     python benchmarks/bench_learner.py --certificate [--reps R] [--cells 0 1 2 3] [--json]
+    python benchmarks/bench_learner.py --lean [--features onehot|dense] [--reps R] [--cells ...]
 
 --certificate compares the learner with the certificate off and on (issue 28), in one run, on
 the four one-hot seed-table cells (Garnet S = 1024, A = 4, b = 3; k in {10, 1000} x gamma in
@@ -13,6 +14,11 @@ the four one-hot seed-table cells (Garnet S = 1024, A = 4, b = 3; k in {10, 1000
 cell alternating in order from cell to cell; beside them the paper's line step (certificate
 off), whose failure counts and terminated-but-far rows show what the segment step changes.
 Every run of a cell draws the same MDP and the same expert trajectories.
+
+--lean compares policy iteration inside the learner (issue 48) with every evaluation certified
+to 1e-12 and no warm start (the code path it replaced) against today's: intermediate sweeps to
+a relative 1e-6, the final one certified, values warm-started from the previous learner
+iteration. Seconds per learner row-iteration, A/B alternating from cell to cell.
 
 --reps shrinks the estimate (R = 1000 by default) so that the CPU can run the same cell: its
 iteration counts per m are what sets the learner's cost anywhere. On the CPU each per-iteration
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import sys
 import time
@@ -36,6 +43,9 @@ from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.learn import learn
 from mcirl.mdp import MDP, FamilySpec, make_mdp
+from mcirl.solve import plan
+
+projection_module = importlib.import_module("mcirl.learn.projection")  # not learn.projection()
 
 
 def per_iteration(backend, S, R, iterations=10, blas=contextlib.nullcontext):
@@ -89,8 +99,62 @@ SEED_CELLS = [(10, 0.9, (10, 100, 316, 562, 649, 1000)),
               (10, 0.99, (10, 100, 1000, 3162, 5623, 10**4)),
               (1000, 0.9, (10, 100, 316, 562, 649, 1000)),
               (1000, 0.99, (10, 1000, 3162, 5623, 13335, 10**5))]
-LEARNERS = {"certificate off": ("segment", "off"), "certificate on": ("segment", "on"),
+#: "certificate on" here is the failure certificate alone, the comparison of issue 28 (the
+#: success certificate changes which rows run at all: --lean measures the learner without it).
+LEARNERS = {"certificate off": ("segment", "off"), "certificate on": ("segment", "failure"),
             "line step": ("line", "off")}
+
+
+def _certified_every_sweep(mdp, rewards, policy0=None, values0=None):
+    """Policy iteration as before issue 48: every evaluation certified, no warm values."""
+    return plan.optimal_policy(mdp, rewards, policy0, None, loose=None)
+
+
+#: Policy iteration inside the learner: the code path replaced (A) and today's (B).
+PI_VARIANTS = {"certified sweeps": _certified_every_sweep, "lean": plan.optimal_policy}
+
+
+def lean_rows(reps: int, which, S=1024, cells=SEED_CELLS, features="onehot") -> list[dict]:
+    """Learner seconds per row-iteration with every policy-iteration sweep certified (before)
+    and with loose intermediate sweeps and warm-started values (now), A/B in one run, the order
+    alternating from cell to cell, on the same MDP and expert trajectories; the failure
+    certificate only, so both run the same rows. Failure counts and iterations must agree."""
+    out = []
+    for index in which:
+        k, gamma, ms = cells[index]
+        mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=k, gamma=gamma, features=features, seed=1))
+        run_estimate(mdp, EstimateConfig(m=(10,), reps=2, seed=2))  # warm-up: kernels compiled
+        names = list(PI_VARIANTS) if index % 2 == 0 else list(PI_VARIANTS)[::-1]
+        for name in names:
+            config = EstimateConfig(m=ms, eps=0.1, delta=0.05, reps=reps, seed=1, sampler="auto",
+                                    certificate="failure")
+            original = projection_module.optimal_policy
+            projection_module.optimal_policy = PI_VARIANTS[name]
+            try:
+                est = run_estimate(mdp, config)
+            finally:
+                projection_module.optimal_policy = original
+            iterations = sum(r.mean_iterations for r in est.rows) * reps
+            out.append({"k": k, "gamma": gamma, "features": features, "variant": name, "reps": reps,
+                        "seconds_learn": est.seconds["learn"], "row_iterations": iterations,
+                        "seconds_per_row_iteration": est.seconds["learn"] / max(iterations, 1),
+                        "failures": [r.failures_by_criterion for r in est.rows], "m": list(ms)})
+            partial(out[-1])
+    return out
+
+
+def print_lean(rows) -> None:
+    by_cell = {}
+    for r in rows:
+        by_cell.setdefault((r["features"], r["k"], r["gamma"]), {})[r["variant"]] = r
+    for (features, k, gamma), runs in by_cell.items():
+        old, new = runs["certified sweeps"], runs["lean"]
+        same = old["failures"] == new["failures"]
+        print(f"{features} k={k} gamma={gamma}: {1e3 * old['seconds_per_row_iteration']:.2f} ms per "
+              f"row-iteration with every sweep certified, {1e3 * new['seconds_per_row_iteration']:.2f} "
+              f"ms lean: {old['seconds_per_row_iteration'] / new['seconds_per_row_iteration']:.2f}x "
+              f"({old['row_iterations']:.0f} and {new['row_iterations']:.0f} row-iterations); "
+              f"failure counts {'identical' if same else 'DIFFER'}")
 
 
 def certificate_rows(reps: int, which, S=1024, cells=SEED_CELLS) -> list[dict]:
@@ -187,8 +251,11 @@ def main() -> None:
                     help="one-hot phi's products, sparse against dense (CPU, S = 1024, k = 1000)")
     ap.add_argument("--caps", type=int, nargs="+",
                     help="the certified learner at these caps on the seed-table cells (CPU)")
+    ap.add_argument("--lean", action="store_true",
+                    help="policy iteration with every sweep certified vs lean (issue 48), A/B (CPU)")
+    ap.add_argument("--features", default="onehot", help="with --lean: onehot or dense")
     ap.add_argument("--cells", type=int, nargs="+", default=[0, 1, 2, 3],
-                    help="with --certificate: which of the four cells")
+                    help="with --certificate, --caps or --lean: which of the four cells")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.sparse_phi:
@@ -206,6 +273,9 @@ def main() -> None:
             print(f"k={r['k']} gamma={r['gamma']} cap {r['cap']}: learner {r['seconds_learn']:.1f} s, "
                   f"{r['undecided']} rows undecided, theorem failures {r['failures']}")
         return None
+    if args.lean:
+        rows = lean_rows(args.reps if args.reps != 1000 else 5, args.cells, features=args.features)
+        return print(json.dumps(rows, indent=2)) if args.json else print_lean(rows)
     if args.certificate:
         rows = certificate_rows(args.reps if args.reps != 1000 else 5, args.cells)
         return print(json.dumps(rows, indent=2)) if args.json else print_certificate(rows)

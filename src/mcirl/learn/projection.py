@@ -66,6 +66,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step
     hulls = HullPoints(to_numpy(mu0), N)
     mu_bar = xp.broadcast_to(mu0, (N, k)).copy()
     policies = xp.zeros((N, mdp.S), dtype=xp.int64)
+    last_values = xp.zeros((N, mdp.S))
     iterations = xp.zeros(N, dtype=xp.int64)
     outcome = xp.full(N, UNDECIDED, dtype=xp.int8)
     lower = xp.full(N, -xp.inf)
@@ -86,9 +87,12 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step
             progress(i, int(active.size))
         if active.size == 0 or i == max_iter + 1:
             break
+        # warm starts: the previous iteration's policy and values (its reward moved little)
         pi, values = optimal_policy(mdp, mdp.rewards_of(w),
-                                    policy0=policies[active] if i > 1 else None)
+                                    policy0=policies[active] if i > 1 else None,
+                                    values0=last_values[active] if i > 1 else None)
         policies[active] = pi
+        last_values[active] = values
         mu_i = feature_expectations(mdp, pi)
         rows = to_numpy(active)
         hulls.add(rows, to_numpy(mu_i))

@@ -116,16 +116,17 @@ def iteration_kernels(xp):
     return cuda_solve, {"empty": xp.empty}
 
 
-def _iterative(mdp, policy, rhs, adjoint, x0, sweeps):
+def _iterative(mdp, policy, rhs, adjoint, x0, sweeps, tol=None):
     """The certified iteration of the module docstring, at most ``sweeps`` sweeps, in the
     kernels of :func:`iteration_kernels` (their stopping rules: :mod:`mcirl.kernels.stopping`).
 
     Returns x: (R, S) float64 estimates, err: (R,) float64 certified bounds (sup norm for
-    values, l1 for occupancies) and done: (R,) bool, err within the tolerance.
+    values, l1 for occupancies) and done: (R,) bool, err within the tolerance (relative,
+    ``tolerance(gamma)`` unless given).
     """
     nxt_pi, prob_pi = policy_rows(mdp, policy)
     xp = array_module(prob_pi, rhs)
-    tol = tolerance(mdp.gamma)
+    tol = tolerance(mdp.gamma) if tol is None else tol
     kernels, device = iteration_kernels(xp)
     if xp is not np:
         nxt_pi, prob_pi = xp.ascontiguousarray(nxt_pi), xp.ascontiguousarray(prob_pi)
@@ -138,13 +139,16 @@ def _iterative(mdp, policy, rhs, adjoint, x0, sweeps):
     return tuple(xp.asarray(a) for a in out)
 
 
-def evaluate(mdp, policy, rhs, *, adjoint=False, method="auto", x0=None, with_error=False):
+def evaluate(mdp, policy, rhs, *, adjoint=False, method="auto", x0=None, with_error=False,
+             tol=None):
     """Solve the batch of policy-evaluation systems above.
 
     policy: (R, S) int or (R, S, A) float; rhs: (R, S) float64; x0: optional (R, S) warm start
-    for the iterative values. Returns x: (R, S) float64, and with ``with_error`` also err: (R,)
-    float64, a certified bound on each row's error (sup norm for values, l1 for occupancies;
-    0 for rows solved densely, whose error is LU rounding).
+    for the iterative values; tol: the relative error the iteration stops at (default
+    ``tolerance(gamma)``; a looser one serves policy iteration's intermediate sweeps, whose
+    error is still certified and returned). Returns x: (R, S) float64, and with ``with_error``
+    also err: (R,) float64, a certified bound on each row's error (sup norm for values, l1 for
+    occupancies; 0 for rows solved densely, whose error is LU rounding).
     """
     xp = array_module(rhs)
     sweeps, fallback = max_sweeps(mdp.gamma), False
@@ -161,7 +165,7 @@ def evaluate(mdp, policy, rhs, *, adjoint=False, method="auto", x0=None, with_er
         x = _dense(mdp, policy, rhs, adjoint, kernel=method == "dense")
         err = xp.zeros(rhs.shape[0])
     else:
-        x, err, done = _iterative(mdp, policy, rhs, adjoint, x0, sweeps)
+        x, err, done = _iterative(mdp, policy, rhs, adjoint, x0, sweeps, tol)
         if not bool(done.all()):
             if not fallback:
                 raise RuntimeError("iterative policy evaluation did not reach its tolerance")
