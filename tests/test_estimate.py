@@ -1,5 +1,5 @@
 import functools
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -175,3 +175,18 @@ def test_without_threadpoolctl_the_learner_still_runs(monkeypatch):
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails, as on a bare machine
     result = run_estimate(make_mdp(SPEC), EstimateConfig(m=(M,), eps=EPS, reps=3, max_iter=5))
     assert result.rows[0].reps == 3
+
+
+def test_learning_a_subset_of_the_grid_gives_those_rows_of_the_whole_grid():
+    """Sequential replication's tasks sample the whole m batch and learn only the undecided
+    points: their rows are the whole batch's rows at those m (issue 48)."""
+    mdp = make_mdp(FamilySpec(S=16, A=3, k=4, features="dense", gamma=0.8, seed=5))
+    config = EstimateConfig(m=(2, 16, 128), eps=0.3, reps=12, seed=3, rep_offset=7)
+    whole = run_estimate(mdp, config).rows
+    part = run_estimate(mdp, replace(config, learn=(16,))).rows
+    (row,) = part
+    assert row.m == 16
+    for name in ("failures_by_criterion", "outcomes", "mean_iterations", "variance", "mean_regret"):
+        assert getattr(row, name) == getattr(whole[1], name)
+    with pytest.raises(InputError, match="learn: must be values of m"):
+        replace(config, learn=(5,))

@@ -59,7 +59,7 @@ def test_collect_pools_the_store(db, cells):
     for c in cells:
         for i, m in enumerate(c.m):
             mine = [r for r in rows if r["cell_id"] == c.cell_id and r["m"] == m]
-            assert c.reps[i] == sum(r["reps"] for r in mine) == 80
+            assert c.reps[i] == sum(r["reps"] for r in mine) <= 80  # sequential replication may stop a point early
             assert c.failures["theorem"][i] == sum(r["failures_theorem"] for r in mine)
         assert np.isfinite(c.variance) and 0 <= c.variance <= 0.25
         assert (c.performance[np.isfinite(c.performance)] <= 1 + 1e-9).all()

@@ -51,3 +51,67 @@ def test_the_bootstrap_band_of_a_weighted_mean_over_groups():
     # a resampled group keeps its weight: the band is not that of the unweighted mean
     lopsided = bootstrap_mean_band(np.array([[1000.0], [1.0]]), np.array([[1.0], [0.0]]), draws=2000)
     assert np.quantile([1.0], 0.5) >= lopsided[1][0] >= 0.99
+
+
+# ---------------------------------------------------------------- sequential replication
+
+STREAMS, ROWS, BLOCK, LEVEL = 20_000, 1000, 10, 0.95
+#: 5 standard errors above alpha at STREAMS streams: a sequence whose coverage is >= 1 - alpha
+#: uniformly over looks passes except with probability below 1e-6.
+ACCEPT = (1 - LEVEL) + 5 * np.sqrt(LEVEL * (1 - LEVEL) / STREAMS)
+
+
+def _ever_misses(p, excludes):
+    """Fraction of simulated Bernoulli(p) streams (fixed seed) in which ``excludes(failures, n,
+    p)`` is true at some look, one look after every block of BLOCK rows up to ROWS."""
+    rng = np.random.default_rng(12345)
+    failures = np.cumsum(rng.random((STREAMS, ROWS)) < p, axis=1)[:, BLOCK - 1::BLOCK]
+    n = np.broadcast_to(np.arange(BLOCK, ROWS + 1, BLOCK), failures.shape)
+    return float(excludes(failures, n, p).any(axis=1).mean())
+
+
+def _sequence_excludes(failures, n, p):
+    """The confidence sequence excludes p: M_n(p) >= 1/alpha (vectorised; prior for delta = 0.05)."""
+    from mcirl.stats import log_mixture_martingale, mixture_prior
+
+    return log_mixture_martingale(failures, n, p, *mixture_prior(0.05)) >= np.log(1 / (1 - LEVEL))
+
+
+def _clopper_pearson_excludes(failures, n, p):
+    low, high = clopper_pearson(failures, n, LEVEL)
+    return (low > p) | (high < p)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("p", [0.05, 0.01, 0.2])
+def test_the_confidence_sequence_covers_uniformly_over_stopping_times(p):
+    """Howard et al. (2021): P(the sequence ever excludes the true rate) <= alpha, looked at
+    after every block of 10 rows up to 1000."""
+    assert _ever_misses(p, _sequence_excludes) <= ACCEPT
+
+
+@pytest.mark.statistical
+def test_clopper_pearson_rechecked_after_every_block_under_covers():
+    """The planted naive rule: a fixed-n interval looked at after every block excludes the
+    true rate far more often than alpha; the check above rejects it."""
+    assert _ever_misses(0.05, _clopper_pearson_excludes) > 2 * ACCEPT
+
+
+def test_the_sequence_agrees_with_decided_and_is_wider_than_clopper_pearson():
+    from mcirl.stats import confidence_sequence, decided
+
+    for x, n in [(0, 80), (0, 81), (3, 3), (4, 4), (50, 1000), (10, 100), (0, 1000)]:
+        low, high = confidence_sequence(x, n, 0.05)
+        assert decided(x, n, 0.05) == (not low <= 0.05 <= high)
+        cp_low, cp_high = clopper_pearson(x, n)
+        assert low <= cp_low + 1e-12 and high >= cp_high - 1e-12
+    assert not decided(0, 80, 0.05) and decided(0, 81, 0.05) and decided(4, 4, 0.05)
+
+
+def test_an_early_stopped_point_reads_its_sequence_interval():
+    from mcirl.stats import confidence_sequence, point_interval, sample_complexity
+
+    assert point_interval(0, 100, 100, 0.05) == tuple(float(v) for v in clopper_pearson(0, 100))
+    assert point_interval(0, 90, 100, 0.05) == confidence_sequence(0, 90, 0.05)
+    curve = sample_complexity([10, 100, 1000], [9, 2, 0], [10, 100, 100], 0.05, full=100)
+    assert curve.m_lo == 10 and curve.m_star == 100 and curve.m_hi == 1000  # CP at 100 rows: 2/100 not below

@@ -51,12 +51,20 @@ class EstimateConfig:
     #: (mcirl.learn.certificate); resolved on construction to what the learner uses
     certificate: str = ""
     max_horizon: int = HORIZON_MAX  #: most steps of a truncated trajectory (errors.HORIZON_MAX)
+    #: the m values of the grid the learner runs and rows are reported for (empty: all). The
+    #: others are still sampled, so every m's expert trajectories are those of the whole grid
+    #: (nested prefixes): sequential replication drops decided points this way.
+    learn: tuple = ()
 
     def __post_init__(self):
         m = tuple(int(check_int("m", x, 1, M_MAX)) for x in np.atleast_1d(self.m).tolist())
         if not m:
             raise InputError("m", "give at least one value >= 1")
         object.__setattr__(self, "m", tuple(int(x) for x in sorted_grid(m)))
+        learn = tuple(sorted({int(x) for x in self.learn}))
+        if not set(learn) <= set(self.m):
+            raise InputError("learn", "must be values of m", learn)
+        object.__setattr__(self, "learn", learn)
         check_real("eps", self.eps, 0.0, np.inf, low_open=True, high_open=True)
         check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
         check_int("reps", self.reps, 1)
@@ -180,6 +188,9 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     m_column = array_module(estimates).asarray(grid, dtype=np.float64)[:, None]
     variance = to_numpy((1 - gamma) ** 2 * estimates.var(axis=0, ddof=1) * m_column
                         ).max(axis=1) if R > 1 else np.full(C, np.nan)
+    if config.learn:  # sampled with the whole grid; learned and reported at these m only
+        keep = np.flatnonzero(np.isin(grid, config.learn))
+        grid, C, estimates, variance = grid[keep], keep.size, estimates[:, keep], variance[keep]
     estimates = estimates.reshape(R * C, k)
     seconds["sample"] = time.perf_counter() - t0
 

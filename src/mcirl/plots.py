@@ -25,7 +25,6 @@ from matplotlib.figure import Figure
 from . import bounds
 from .output import atomic_path, count_text, number_text, output_dir
 from .results import most_replicated, mstar_text
-from .stats import clopper_pearson
 
 STYLE_FILE = Path(__file__).parent / "styles" / "mcirl.mplstyle"
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -277,9 +276,15 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanation
             f, n = c.failures[criterion], c.reps
             ax.axhspan(0, c.delta, color=OKABE_ITO[2], alpha=0.15, lw=0, gid="delta",
                        label=f"failure rate <= delta = {c.delta:g}")
-            low, high = clopper_pearson(f, n, confidence)
+            low, high = c.interval(criterion, confidence)
             ax.fill_between(c.m, low, high, color=OKABE_ITO[0], alpha=0.25, lw=0, gid="band",
-                            label=f"{confidence:.0%} Clopper-Pearson")
+                            label=f"{confidence:.0%} interval" + (" (confidence sequence where a "
+                                                                  "point stopped early)" if (n < c.full_reps).any() else
+                                                                  " (Clopper-Pearson)"))
+            stopped = n < c.full_reps
+            if stopped.any():
+                ax.plot(c.m[stopped], (f / n)[stopped], ls="none", marker="o", ms=4, mfc="none",
+                        color=OKABE_ITO[0], gid="stopped", label="stopped early (rows used < all)")
             ax.plot(c.m, f / n, marker="o", ms=2.5, color=OKABE_ITO[0], label="failure rate")
             ax.axvline(c.bound, color=OKABE_ITO[3], ls="--", lw=1.1, label="m_AN (Abbeel & Ng)", gid="m_AN")
             if c.cell_id in predicted:

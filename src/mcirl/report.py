@@ -20,7 +20,6 @@ import numpy as np
 from .output import atomic_path, count_text, number_text
 from .learn import OUTCOMES
 from .results import cap_sensitive, most_replicated, mstar_text, optimistic
-from .stats import clopper_pearson
 
 
 def _rate_at_bound(cell, criterion) -> str:
@@ -28,8 +27,8 @@ def _rate_at_bound(cell, criterion) -> str:
     if at is None:
         return "not evaluated"
     f, r = at
-    low, high = clopper_pearson(f, r)
-    return f"{f}/{r} = {f / r:.3g} [{float(low):.3g}, {float(high):.3g}]"
+    low, high = (float(v[cell.m == int(math.ceil(cell.bound))][0]) for v in cell.interval(criterion))
+    return f"{f}/{r} = {f / r:.3g} [{low:.3g}, {high:.3g}]"
 
 
 def cell_rows(cells, criterion):

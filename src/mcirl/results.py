@@ -62,11 +62,25 @@ class CellSummary:
     #: (low, high): (n,) each, a 95% bootstrap band over MDP instances of the mean performance
     #: at each m (mcirl.stats.bootstrap_mean_band; None before performance was stored)
     performance_band: tuple | None = None
+    #: rows of a point that draws all its replicates under sequential replication (instances x
+    #: replicates); a point with fewer stopped early. 0: every point ran all its rows.
+    full_reps: int = 0
 
     @property
     def method(self) -> str:
         """The learner and, where not the default, its options and the trajectory lengths."""
         return method(self.algorithm, self.lengths, self.projection_step, self.certificate)
+
+    def interval(self, criterion: str, confidence: float = 0.95):
+        """(low, high), (n,) each: every point's interval on its failure rate, Clopper-Pearson
+        where it ran all its rows and the confidence sequence where sequential replication
+        stopped it early (:func:`mcirl.stats.point_interval`)."""
+        from .stats import point_interval
+
+        full = self.full_reps or int(self.reps.max())
+        pairs = [point_interval(int(f), int(n), max(full, int(n)), self.delta, confidence)
+                 for f, n in zip(self.failures[criterion], self.reps)]
+        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
     def rate_at(self, m: int, criterion: str):
         """(failures, reps) at an evaluated m, or None."""
@@ -153,8 +167,21 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                                  for crit in CRITERIA},
                 run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"],
                 projection_step=c["projection_step"], certificate=c["certificate"],
-                outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"), performance_band=band)
+                outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"), performance_band=band,
+                full_reps=_full_reps(run))
     return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
+
+
+def _full_reps(run) -> int:
+    """Rows a point of the run draws when not stopped early: instances x replicates for a
+    sequential search, 0 (every point ran all its rows) otherwise or where unknown."""
+    try:
+        config = json.loads(run["config"])
+    except (TypeError, ValueError):
+        return 0
+    if not config.get("search", {}).get("sequential"):
+        return 0
+    return int(config["instances"]["count"]) * int(config["instances"]["reps"])
 
 
 def stored_outcomes(row) -> dict:
@@ -251,10 +278,10 @@ def _parameters(cell: dict) -> dict:
 def tables(store, run_ids=None) -> dict:
     """{name: (columns, rows)} for every table of :data:`FRAMES`, rows as dicts, over the given
     runs (default: all). ``curves`` pools each cell's estimates per (m, criterion) with a 95%
-    Clopper-Pearson interval on the failure rate (where runs share a cell, the latest run's
-    rows, as :func:`collect`); ``cells``, ``mstar`` and ``estimates`` carry
+    interval on the failure rate (Clopper-Pearson; the confidence sequence's at a point
+    sequential replication stopped early, whose ``reps`` are the rows it used; where runs
+    share a cell, the latest run's rows, as :func:`collect`); ``cells``, ``mstar`` and ``estimates`` carry
     :data:`CELL_PARAMETERS`; the others are as stored."""
-    from .stats import clopper_pearson
     from .sweep.store import TABLE
 
     runs = run_rows(store, run_ids)
@@ -279,7 +306,7 @@ def tables(store, run_ids=None) -> dict:
     for cell in collect(store, ids):
         base = {"run_id": cell.run_id, "cell_id": cell.cell_id, **params[(cell.run_id, cell.cell_id)]}
         for criterion in CRITERIA:
-            low, high = clopper_pearson(cell.failures[criterion], cell.reps, 0.95)
+            low, high = cell.interval(criterion)
             for i, m in enumerate(cell.m.tolist()):
                 fails, reps = int(cell.failures[criterion][i]), int(cell.reps[i])
                 curves.append({**base, "criterion": criterion, "m": m, "reps": reps, "failures": fails,

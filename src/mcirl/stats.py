@@ -1,4 +1,5 @@
-"""Statistics of failure counts: exact binomial confidence bounds, empirical sample complexity."""
+"""Statistics of failure counts: exact binomial confidence bounds, anytime-valid confidence
+sequences for sequential replication, empirical sample complexity."""
 
 from __future__ import annotations
 
@@ -44,6 +45,67 @@ def clopper_pearson(failures, n, confidence=0.95):
             clopper_pearson_upper(failures, n, one_sided))
 
 
+def mixture_prior(delta: float) -> tuple[float, float]:
+    """(a, b) of the Beta prior of :func:`log_mixture_martingale` for deciding a rate against
+    delta: Beta(1/2, (1 - delta) / (2 delta)), whose mean is delta, so the mixture puts its mass
+    where the decisions are. For delta = 0.05 a point with no failure is decided after 81 rows
+    and one failing every row after 4 (Clopper-Pearson, valid only for a fixed n: 59 and 2)."""
+    return 0.5, 0.5 * (1.0 - delta) / delta
+
+
+def log_mixture_martingale(failures, n, p, a: float, b: float):
+    """log M_n(p) = log B(a + x, b + n - x) - log B(a, b) - x log p - (n - x) log(1 - p), the
+    beta-binomial mixture of likelihood ratios (Robbins 1970): for x failures in n Bernoulli(p)
+    rows, M_n(p) is a nonnegative martingale with M_0 = 1 under the true p, so by Ville's
+    inequality P(M_n(p) >= 1/alpha for some n) <= alpha (Howard, Ramdas, McAuliffe & Sekhon
+    2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences", Ann. Statist. 49,
+    section 3's conjugate mixtures). failures, n: int arrays; p in (0, 1). Returns float64."""
+    from scipy.special import betaln
+
+    x, n = _counts(failures, n)
+    return (betaln(a + x, b + n - x) - betaln(a, b) - x * np.log(p) - (n - x) * np.log1p(-p))
+
+
+def confidence_sequence(failures: int, n: int, delta: float, confidence: float = 0.95):
+    """(low, high): the anytime-valid confidence sequence {p : M_n(p) < 1 / (1 - confidence)}
+    of :func:`log_mixture_martingale` with the prior of :func:`mixture_prior` at x failures in
+    n rows. It covers the true rate at every n at once with probability >= confidence, so a
+    point may be looked at after every block of rows and stopped as soon as it excludes delta
+    (Howard et al. 2021). log M_n is convex in p with its minimum, <= 0, at x / n: each end is
+    the root of log M_n(p) = log(1 / alpha) on its side."""
+    from scipy import optimize
+
+    a, b = mixture_prior(delta)
+    level = np.log(1.0 / (1.0 - confidence))
+    hat = failures / n
+
+    def excess(p):
+        return float(log_mixture_martingale(failures, n, p, a, b)) - level
+
+    tiny = 1e-15
+    hat = min(max(hat, tiny), 1 - tiny)
+    low = 0.0 if failures == 0 or excess(tiny) < 0 else optimize.brentq(excess, tiny, hat, xtol=1e-14)
+    high = 1.0 if failures == n or excess(1 - tiny) < 0 else optimize.brentq(excess, hat, 1 - tiny, xtol=1e-14)
+    return float(low), float(high)
+
+
+def decided(failures: int, n: int, delta: float, confidence: float = 0.95) -> bool:
+    """Whether the confidence sequence at x failures in n rows excludes delta: the point's rate
+    is proven above or below delta, at any stopping time."""
+    a, b = mixture_prior(delta)
+    return bool(log_mixture_martingale(failures, n, delta, a, b) >= np.log(1.0 / (1.0 - confidence)))
+
+
+def point_interval(failures: int, n: int, full: int, delta: float, confidence: float = 0.95):
+    """(low, high) of a point of a failure curve: Clopper-Pearson when it ran all ``full`` of
+    its rows (a fixed sample size), the confidence sequence when it stopped early (a stopping
+    time, where a fixed-n interval would under-cover)."""
+    if n >= full:
+        low, high = clopper_pearson(failures, n, confidence)
+        return float(low), float(high)
+    return confidence_sequence(failures, n, delta, confidence)
+
+
 @dataclass(frozen=True)
 class SampleComplexity:
     """Empirical sample complexity read off a failure curve (docs/method.md).
@@ -63,16 +125,23 @@ class SampleComplexity:
     cap: int
 
 
-def sample_complexity(m, failures, reps, delta, confidence=0.95) -> SampleComplexity:
+def sample_complexity(m, failures, reps, delta, confidence=0.95, full=None) -> SampleComplexity:
     """m* and its interval from failure counts at evaluated m values.
 
-    m: (n,) int distinct evaluated values (any order); failures, reps: (n,) int counts there.
+    m: (n,) int distinct evaluated values (any order); failures, reps: (n,) int counts there;
+    full: the rows a point has when it is not stopped early (None: every point ran all its
+    rows). A point with fewer rows was stopped by sequential replication, and its interval is
+    the confidence sequence's (:func:`point_interval`), not Clopper-Pearson's.
     """
     order = np.argsort(np.asarray(m))
     m = np.asarray(m, dtype=np.int64)[order]
     failures = np.asarray(failures)[order]
     reps = np.broadcast_to(np.asarray(reps), m.shape)[order]
-    low, high = clopper_pearson(failures, reps, confidence)
+    if full is None:
+        low, high = clopper_pearson(failures, reps, confidence)
+    else:
+        low, high = map(np.array, zip(*(point_interval(int(f), int(n), full, delta, confidence)
+                                        for f, n in zip(failures, reps))))
 
     def first_of_final_run(ok):
         """Index where the final run of True values starts, or None if ok[-1] is False."""

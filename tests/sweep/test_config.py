@@ -35,6 +35,7 @@ def test_ids_from_before_lengths_existed_are_kept():
 
     default = load_config(EXAMPLES[0].parent / "tiny.toml")
     config = default.with_learner("line", "off")
+    config = replace(config, search=replace(config.search, sequential=False))  # as then
     assert default.run_id != config.run_id  # today's learner is another run, with other cells
     assert not {c.id for c in cells(default)} & {c.id for c in cells(config)}
     assert replace(config, cells=replace(config.cells, certificate="auto")).run_id == config.run_id  # off
@@ -97,6 +98,8 @@ BAD = [
     ({"cells": {"lengths": []}}, "q.toml: cells.lengths", "at least one"),
     ({"cells": {"projection_step": "diagonal"}}, "q.toml: cells.projection_step", "segment, line"),
     ({"cells": {"certificate": "yes"}}, "q.toml: cells.certificate", "on, failure, off"),
+    ({"search": {"sequential": "yes"}}, "q.toml: search.sequential", "must be true or false"),
+    ({"search": {"sequential": 1}}, "q.toml: search.sequential", "must be true or false"),
     ({"cells": {"certificate": "on", "projection_step": "line"}}, "q.toml: cells.certificate",
      "must be off with the line projection step"),
     ({"cells": {"certificate": "failure", "projection_step": "line"}}, "q.toml: cells.certificate",

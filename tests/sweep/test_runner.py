@@ -57,7 +57,9 @@ def test_stored_rows_are_complete(reference_db):
     for row in tables["estimates"]:
         assert 0 <= row["failures_theorem"] <= row["reps"] == 5
     pooled = [r for r in tables["mstar"] if r["instance"] == -1]
-    assert all(r["reps"] == 120 for r in pooled)
+    # rows at the smallest m: whole rounds of one 5-replicate block per instance (sequential
+    # replication may stop a point before its 120)
+    assert all(r["reps"] <= 120 and r["reps"] % 10 == 0 for r in pooled)
     assert {r["status"] for r in pooled} <= {"found", "below_min", "above_cap"}
 
 
@@ -562,3 +564,45 @@ def test_planned_tasks_and_horizons_past_their_limits_are_refused_before_any_wor
     assert main(["estimate", "--S", "8", "--k", "2", "--gamma", "0.9", "--m", "5", "--reps", "2",
                  "--max-horizon", "10", "--quiet"]) == 2
     assert "at most 10 " in capsys.readouterr().err
+
+
+def _points(db):
+    """{(k, m): {criterion: (failures, rows)}} pooled over instances and tasks."""
+    with Store(db) as store:
+        run_id = store.resolve_run(None)
+        cells = {c["cell_id"]: c["k"] for c in store.table("cells", run_id)}
+        out = {}
+        for row in store.table("estimates", run_id):
+            point = out.setdefault((cells[row["cell_id"]], row["m"]), {})
+            for crit in ("theorem", "regret"):
+                f, n = point.get(crit, (0, 0))
+                point[crit] = (f + row[f"failures_{crit}"], n + row["reps"])
+        return out
+
+
+def test_sequential_points_stop_once_decided_and_full_points_match_a_fixed_sample(
+        tmp_path, config_path, reference_db):
+    """Issue 48, item 2: the tiny sweep (2 instances x 60 replicates in blocks of 5, sequential
+    by default) stops each point once both criteria's confidence sequences exclude delta; a
+    point that runs all its replicates has exactly the counts of the same sweep without
+    sequential replication."""
+    from mcirl.stats import decided
+
+    fixed_config = tmp_path / "fixed.toml"
+    fixed_config.write_text(CONFIG.replace("max_iter = 400", "max_iter = 400\nsequential = false"))
+    fixed = tmp_path / "fixed.sqlite"
+    with Store(fixed) as store:
+        run_sweep(load_config(fixed_config), store, InProcessExecutor())
+    sequential, whole = _points(reference_db), _points(fixed)
+    stopped = [p for p, counts in sequential.items() if counts["theorem"][1] < 120]
+    full = [p for p, counts in sequential.items() if counts["theorem"][1] == 120]
+    assert stopped and full
+    for point in stopped:  # decided, after whole rounds
+        counts = sequential[point]
+        assert all(decided(*counts[c], 0.1) for c in counts)
+        assert all(n % 10 == 0 for _, n in counts.values())
+    compared = [p for p in full if p in whole]
+    assert compared
+    for point in compared:
+        assert sequential[point] == whole[point]
+    assert sum(c["theorem"][1] for c in sequential.values()) < sum(c["theorem"][1] for c in whole.values())

@@ -121,6 +121,9 @@ class SearchSection:
     sampler: str = "auto"  #: counts | trajectories | auto
     max_iter: int = DEFAULT_CAP  #: learner iteration cap
     confidence: float = 0.95  #: Clopper-Pearson level of the intervals
+    #: draw each point's rows in rounds of one replicate block per instance and stop the point
+    #: once every criterion's confidence sequence excludes delta (mcirl.stats)
+    sequential: bool = True
 
     def __post_init__(self):
         check_int("m_min", self.m_min, 1, M_MAX)
@@ -190,6 +193,8 @@ class SweepConfig:
         out = asdict(self)
         if self.cells.lengths == ("truncated",):  # the default keeps run ids from before it
             del out["cells"]["lengths"]
+        if not self.search.sequential:  # a search as before sequential replication keeps its id
+            del out["search"]["sequential"]
         if (self.cells.projection_step, self.cells.certificate) == ("line", "off"):
             del out["cells"]["projection_step"], out["cells"]["certificate"]  # likewise (issue 28)
         return out
@@ -234,6 +239,8 @@ def _coerce(where: str, value, kind, is_list: bool):
         raise InputError(where, "must be a number", value)
     if kind is str and not isinstance(value, (str, int)):
         raise InputError(where, "must be a string", value)
+    if kind is bool and not isinstance(value, bool):
+        raise InputError(where, "must be true or false", value)
     return kind(value)
 
 

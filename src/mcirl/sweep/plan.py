@@ -109,11 +109,18 @@ class Task:
     sampler: str
     max_iter: int
     backend: str
+    #: the m of the batch the learner runs (empty: all): sequential replication's undecided
+    #: points; the batch is sampled whole, so their rows are those of the whole batch
+    learn: tuple = ()
 
     @cached_property
     def key(self) -> str:
-        """Content hash of every input (the backend too: CPU and GPU agree only statistically)."""
-        return content_hash({**asdict(self), "cell": self.cell.as_dict()})
+        """Content hash of every input (the backend too: CPU and GPU agree only statistically);
+        a task learning its whole batch keeps the key it had before ``learn`` existed."""
+        out = {**asdict(self), "cell": self.cell.as_dict()}
+        if not self.learn:
+            del out["learn"]
+        return content_hash(out)
 
     @property
     def family(self) -> FamilySpec:
@@ -165,10 +172,16 @@ def cells(config: SweepConfig) -> list[Cell]:
     return out
 
 
+#: Replicates per block of a sequential search whose config sets no reps_per_task: a round of
+#: one block per instance is 100 rows at 4 instances, about what decides a point far from m*.
+SEQUENTIAL_BLOCK = 25
+
+
 def rep_blocks(config: SweepConfig) -> list[tuple[int, int]]:
-    """(first replicate, count) blocks covering config.instances.reps."""
+    """(first replicate, count) blocks covering config.instances.reps: reps_per_task each, or
+    SEQUENTIAL_BLOCK for a sequential search that sets none, else one block."""
     reps = config.instances.reps
-    size = config.instances.reps_per_task or reps
+    size = config.instances.reps_per_task or (SEQUENTIAL_BLOCK if config.search.sequential else reps)
     return [(start, min(size, reps - start)) for start in range(0, reps, size)]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import replace
 
 from ..provenance import run_metadata
 from ..results import stored_outcomes
@@ -66,19 +67,29 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
     cell_rows = [cell_row(c, config) for c in all_cells]  # plans every grid: fails before storing
     store.start_run(run_id, config.name, config.as_dict(), run_metadata(config.backend), resume)
     store.add_cells(run_id, cell_rows)
+    full = _full_rows(config)
     searches = {(c.id, crit): MStarSearch(grid_for(config, c), c.delta, config.search.bisect,
-                                          config.search.confidence)
+                                          config.search.confidence, full)
                 for c in all_cells for crit in config.cells.criteria}
     history = {key: [] for key in searches}  # the task lists each search has evaluated
-    current = {}  # search -> the tasks of its requested batch
+    rounds = _rounds(config)  # the replicate blocks a point draws, one round at a time
+    batch_tasks = {}  # search -> the tasks of every round of its current batch so far
+    current = {}  # search -> the tasks of its current round
+    round_of = {}  # search -> the index of its current round
     missing = {}  # search -> how many of them are not in yet
     waiters = {}  # task key -> searches waiting for it
     results, ready = {}, []
     counters = {"done": 0, "submitted": 0, "steps": 0.0, "cached": 0}
 
-    def schedule(name):
-        """Ask a search for its next batch; submit what the store does not hold."""
-        tasks = list(iter_tasks(config, by_id[name[0]], searches[name].request()))
+    def schedule(name, round_=0, learn=()):
+        """Submit round ``round_`` of a search's requested batch (learning the m of ``learn``,
+        all when empty), what the store does not hold."""
+        if round_ == 0:
+            batch_tasks[name] = []
+        round_of[name] = round_
+        tasks = [replace(t, learn=learn) if learn else t
+                 for t in iter_tasks(config, by_id[name[0]], searches[name].request())
+                 if t.rep_start in rounds[round_]]
         current[name], missing[name] = tasks, 0
         for task in tasks:
             key = task.key
@@ -114,8 +125,17 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
                     name = ready.pop()
                     search, tasks = searches[name], current.pop(name)
                     history[name].append(tasks)
+                    batch_tasks[name] += tasks
                     batch = set(search.request())
-                    search.advance(_pool([(t.instance, results[t.key]) for t in tasks], name[1], batch))
+                    rows = [(t.instance, results[t.key]) for t in batch_tasks[name]]
+                    following = round_of[name] + 1
+                    if following < len(rounds):  # sequential: the points not yet decided go on
+                        open_ = _undecided(rows, batch, config.cells.criteria, by_id[name[0]].delta,
+                                           config.search.confidence)
+                        if open_:
+                            schedule(name, following, open_ if len(open_) < len(batch) else ())
+                            continue
+                    search.advance(_pool(rows, name[1], batch))
                     if search.done:
                         finished += 1
                         _finish_search(store, run_id, config, *name, search, history[name], results)
@@ -147,6 +167,30 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
     return run_id
 
 
+def _rounds(config: SweepConfig) -> list[set]:
+    """The first replicates of the blocks each round draws: one round of every block without
+    sequential replication; with it, one block of every instance per round."""
+    starts = [start for start, _ in rep_blocks(config)]
+    return [{s} for s in starts] if config.search.sequential else [set(starts)]
+
+
+def _full_rows(config: SweepConfig) -> int | None:
+    """The pooled rows of a point that draws all its replicates, when points may stop earlier
+    (sequential replication); None without it."""
+    return config.instances.count * config.instances.reps if config.search.sequential else None
+
+
+def _undecided(rows_by_task, batch, criteria, delta, confidence) -> tuple:
+    """The m of the batch whose pooled failure rate some criterion's confidence sequence
+    (:func:`mcirl.stats.decided`) does not yet separate from delta. Every criterion of the
+    cell counts, so all its searches make the same decisions and share their tasks."""
+    from ..stats import decided
+
+    pooled = {c: _pool(rows_by_task, c, batch) for c in criteria}
+    return tuple(m for m in sorted(batch)
+                 if not all(decided(*pooled[c][m], delta, confidence) for c in criteria))
+
+
 def _finish_search(store, run_id, config, cell_id, criterion, search, batches, results):
     """Store m* per instance and pooled for a finished search."""
     from ..stats import sample_complexity
@@ -163,9 +207,11 @@ def _finish_search(store, run_id, config, cell_id, criterion, search, batches, r
             pooled, per_instance = counts[fail]
             at = pooled if instance == -1 else {m: per_instance[(instance, m)] for m in ms}
             evaluated = sorted(at)
+            full = _full_rows(config)
             result = sample_complexity(evaluated, [at[m][0] for m in evaluated],
                                        [at[m][1] for m in evaluated], search.delta,
-                                       search.confidence)
+                                       search.confidence,
+                                       full if instance == -1 or full is None else config.instances.reps)
             row.update({f"status{suffix}": result.status, f"m_star{suffix}": result.m_star,
                         f"m_lo{suffix}": result.m_lo, f"m_hi{suffix}": result.m_hi})
         row.update({"cap": result.cap, "reps": at[evaluated[0]][1], "evaluated": len(evaluated)})

@@ -17,10 +17,12 @@ from ..stats import sample_complexity
 class MStarSearch:
     """Search state: grid, pooled counts seen so far, the current bracket."""
 
-    def __init__(self, grid, delta: float, bisect_steps: int, confidence: float = 0.95):
+    def __init__(self, grid, delta: float, bisect_steps: int, confidence: float = 0.95,
+                 full: int | None = None):
         self.grid = tuple(int(m) for m in grid)
         self.delta = delta
         self.confidence = confidence
+        self.full = full  #: a point's rows when not stopped early (sequential replication)
         self.steps_left = bisect_steps
         self.counts: dict[int, tuple[int, int]] = {}  # m -> (failures, reps), pooled
         self._next: tuple | None = self.grid
@@ -51,4 +53,5 @@ class MStarSearch:
         """:class:`~mcirl.stats.SampleComplexity` of the pooled counts seen so far."""
         ms = sorted(self.counts)
         return sample_complexity(ms, [self.counts[m][0] for m in ms],
-                                 [self.counts[m][1] for m in ms], self.delta, self.confidence)
+                                 [self.counts[m][1] for m in ms], self.delta, self.confidence,
+                                 self.full)

@@ -27,7 +27,7 @@ def run_task(task: Task) -> list[dict]:
                             algorithm=task.cell.algorithm, max_iter=task.max_iter, seed=task.seed,
                             sampler=task.sampler, backend=task.backend, rep_offset=task.rep_start,
                             lengths=task.cell.lengths, projection_step=task.cell.projection_step,
-                            certificate=task.cell.certificate)
+                            certificate=task.cell.certificate, learn=task.learn)
     result = run_estimate(mdp, config)
     seconds = time.perf_counter() - t0
     return [{"m": row.m, "reps": row.reps, "rep_start": task.rep_start,
