@@ -61,7 +61,8 @@ class EstimateConfig:
         if not m:
             raise InputError("m", "give at least one value >= 1")
         object.__setattr__(self, "m", tuple(int(x) for x in sorted_grid(m)))
-        learn = tuple(sorted({int(x) for x in self.learn}))
+        learn = tuple(sorted({int(check_int("learn", x, 1, M_MAX))
+                              for x in np.atleast_1d(np.asarray(self.learn, dtype=object)).tolist()}))
         if not set(learn) <= set(self.m):
             raise InputError("learn", "must be values of m", learn)
         object.__setattr__(self, "learn", learn)

@@ -50,7 +50,8 @@ def test_estimate_configs(values):
         assert list(config.m) == sorted(set(config.m)) and 1 <= config.m[0] <= M_MAX
         assert config.reps >= 1 and config.max_iter >= 1 and config.max_horizon >= 1
         assert 0 < config.eps < float("inf") and 0 < config.delta < 1
-        assert config.certificate in ("on", "off") and config.backend == "cpu"
+        assert config.certificate in ("on", "failure", "off") and config.backend == "cpu"
+        assert set(config.learn) <= set(config.m)
 
 
 @settings(max_examples=300)
