@@ -7,6 +7,12 @@ n_r iteration blocks, and storing the blocks as they come costs sum_i |rows runn
 floats. A padded (rows, longest hull, k) array costs rows x longest x k: at the S = 1024,
 k = 1000, R = 1000 estimate cell (1000 rows capped at 1001 points, 3000 stopping near 135) that
 is ~11 GB against ~33 GB.
+
+A row that stops is *settled* (:meth:`HullPoints.settle`): its closest point and mixture are
+computed at once and its points are no longer needed, so the blocks are compacted whenever
+settled rows' points outnumber the live ones. Memory then follows the points of the rows still
+running, not every point any row ever had (a dense k = 1000, gamma = 0.99 grid task held
+~10 GiB of finished rows' points before).
 """
 
 from __future__ import annotations
@@ -27,16 +33,27 @@ class HullPoints:
         self.counts = np.ones(N, dtype=np.int64)  #: points per row
         self._rows: list[np.ndarray] = []  # per iteration: ascending ids of the rows that grew
         self._blocks: list[np.ndarray] = []  # per iteration: (len(rows), k) their new points
+        self._settled = np.zeros(N, dtype=bool)
+        self._lam: dict = {}  # settled row -> (counts[row],) convex weights of its closest point
+        self._closest = np.full((N, self.mu0.size), np.nan)  # settled rows' closest points
+        self._dead = 0  # stored points of settled rows, not yet compacted away
+        self._live = 0  # stored points of the other rows
 
     def add(self, rows, points):
         """One iteration's new points: rows (n,) ascending int ids, points (n, k) float64."""
         self._rows.append(np.asarray(rows, dtype=np.int64))
         self._blocks.append(np.asarray(points, dtype=np.float64))
         self.counts[rows] += 1
+        self._live += len(rows)
+
+    @property
+    def stored(self) -> int:
+        """Points held (the blocks' rows): what the store's memory follows, k floats each."""
+        return sum(len(r) for r in self._rows)
 
     def padded(self, rows):
         """points (len(rows), max count, k) zero-padded and counts (len(rows),) of ascending
-        row ids: the layout :func:`min_norm_points` takes."""
+        row ids not yet settled: the layout :func:`min_norm_points` takes."""
         counts = self.counts[rows]
         out = np.zeros((len(rows), int(counts.max()), self.mu0.size))
         out[:, 0] = self.mu0
@@ -46,8 +63,9 @@ class HullPoints:
         return out, counts
 
     def closest(self, rows, target):
-        """Point of each row's hull closest to its target: rows (n,) ascending ids, target
-        (n, k). Returns lam (n, max count) convex weights and closest (n, k), on the host."""
+        """Point of each row's hull closest to its target: rows (n,) ascending ids not yet
+        settled, target (n, k). Returns lam (n, max count) convex weights and closest (n, k),
+        on the host."""
         rows = np.asarray(rows, dtype=np.int64)
         target = np.ascontiguousarray(target, dtype=np.float64)
         n_max = int(self.counts[rows].max())
@@ -59,3 +77,32 @@ class HullPoints:
             weights, closest[lo:lo + step], _ = min_norm_points(points, counts, target[lo:lo + step])
             lam[lo:lo + step, :weights.shape[1]] = weights
         return lam, closest
+
+    def settle(self, rows, target):
+        """Rows (n,) ascending ids that will grow no more, with their targets (n, k): their
+        closest points and mixtures are computed now and their points let go."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        lam, self._closest[rows] = self.closest(rows, target)
+        for j, r in enumerate(rows):
+            self._lam[int(r)] = lam[j, :self.counts[r]].copy()
+        self._settled[rows] = True
+        moved = int((self.counts[rows] - 1).sum())
+        self._dead += moved
+        self._live -= moved
+        if self._dead > self._live:
+            self._compact()
+
+    def _compact(self):
+        for i, rows in enumerate(self._rows):
+            keep = ~self._settled[rows]
+            self._rows[i], self._blocks[i] = rows[keep], self._blocks[i][keep]
+        self._dead = 0
+
+    def results(self, target):
+        """(mixtures, closest): every row's convex weights (a list of (counts[r],) arrays) and
+        closest point (N, k), settling the rows not yet settled against target (N, k)."""
+        rest = np.flatnonzero(~self._settled)
+        self.settle(rest, np.asarray(target)[rest])
+        return [self._lam[r] for r in range(self.counts.size)], self._closest

@@ -35,7 +35,6 @@ once; without, it is recorded as undecided with iterations = max_iter, as if run
 
 from __future__ import annotations
 
-import numpy as np
 
 from ..backend import array_module
 from ..solve import (feature_error, feature_expectations, optimal_policy, optimality_gap,
@@ -82,6 +81,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step
         history.append(column)
         stop = t <= eps / 2
         outcome[active[stop]] = TERMINATED
+        hulls.settle(to_numpy(active[stop]), to_numpy(mu_hat[active[stop]]))  # their points go
         active, w = active[~stop], w[~stop]
         if progress is not None:
             progress(i, int(active.size))
@@ -121,12 +121,12 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step
         else:
             iterations[active[stalled]] = max_iter
             done = stalled
+        hulls.settle(to_numpy(active[done]), to_numpy(mu_hat[active[done]]))
         active = active[~done]
         if active.size == 0:
             break
-    lam, mu_tilde = hulls.closest(np.arange(N), to_numpy(mu_hat))
+    mixture, mu_tilde = hulls.results(to_numpy(mu_hat))
     return LearnResult(
         iterations=to_numpy(iterations), outcome=to_numpy(outcome), t=to_numpy(t_last),
-        t_history=to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde,
-        mixture=[lam[r, :hulls.counts[r]] for r in range(N)],
+        t_history=to_numpy(xp.stack(history, axis=1)), mu_tilde=mu_tilde, mixture=mixture,
         lower_bound=to_numpy(xp.where(lower > -xp.inf, lower, xp.nan)))
