@@ -606,3 +606,18 @@ def test_sequential_points_stop_once_decided_and_full_points_match_a_fixed_sampl
     for point in compared:
         assert sequential[point] == whole[point]
     assert sum(c["theorem"][1] for c in sequential.values()) < sum(c["theorem"][1] for c in whole.values())
+
+
+def test_dry_run_states_peak_memory_and_refuses_a_plan_the_machine_cannot_hold(
+        capsys, config_path, monkeypatch):
+    """Issue 48, item 3: the calibration's expected peak memory per task is stated, and a plan
+    whose tasks (one per worker at once) would not fit is refused in one line, exit 2."""
+    assert main(["sweep", str(config_path), "--dry-run", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    peak = plan["estimated_peak_bytes_per_task"]
+    assert 0 < peak < 2**30
+    monkeypatch.setattr("mcirl.cli.sweep._machine_bytes", lambda: int(1.5 * peak))
+    assert main(["sweep", str(config_path), "--dry-run", "--quiet"]) == 0
+    assert main(["sweep", str(config_path), "--dry-run", "--workers", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "instances.reps_per_task: must be lower" in err

@@ -3,6 +3,7 @@ progress, and print each search's m*."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ def run(args) -> None:
     if args.dry_run:  # checks all that the run checks, short of starting a cluster
         check_executor_options(args.workers, args.gpus, args.scheduler)
         plan = dry_run(config, calibrate=not args.no_calibrate, limits=_limits(args))
+        _check_memory(plan, args.workers)
         if args.json:
             return emit_json(plan)
         return _print_plan(plan)
@@ -53,6 +55,23 @@ def run(args) -> None:
     if args.json:
         return emit_json({"run_id": run_id, "db": str(args.db), "mstar": rows})
     print_mstar(rows, f"sweep {config.name} (run {run_id[:12]}) -> {args.db}")
+
+
+def _machine_bytes() -> int:
+    """Physical memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_memory(plan: dict, workers: int | None) -> None:
+    """Refuse a plan whose tasks, as many at once as there are workers, would not fit this
+    machine's memory by the calibration's estimate."""
+    peak = plan.get("estimated_peak_bytes_per_task")
+    at_once = max(1, workers or 1)
+    if peak is not None and peak * at_once > _machine_bytes():
+        raise InputError("instances.reps_per_task", f"must be lower: a task is expected to hold "
+                         f"{peak / 2**30:.1f} GiB, x {at_once} at once, and this machine has "
+                         f"{_machine_bytes() / 2**30:.1f} GiB (fewer replicates per task, or "
+                         "fewer workers)", plan["reps"])
 
 
 def _print_plan(plan: dict) -> None:
@@ -76,7 +95,8 @@ def _print_plan(plan: dict) -> None:
                      f"tasks of {plan['calibration_reps']} replicates, "
                      f"{plan['calibration_seconds']:.1f} s in all): grids "
                      f"{plan['estimated_seconds_grid']:.0f} s + bisection at most "
-                     f"{plan['estimated_seconds_bisect_at_most']:.0f} s, in process")
+                     f"{plan['estimated_seconds_bisect_at_most']:.0f} s, in process; expected "
+                     f"peak memory per task {plan['estimated_peak_bytes_per_task'] / 2**30:.2g} GiB")
     Console().print("\n".join(lines))
 
 

@@ -271,20 +271,28 @@ def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dic
 
     first = grid_task(picks[0])
     run_task(replace(first, reps=1, m=first.m[:1]))  # warm-up: JIT compilation, caches
-    measured, total = {}, 0.0
+    measured, total, points = {}, 0.0, {}
     for i in picks:
         task = replace(grid_task(i), reps=reps)
         t0 = time.perf_counter()
-        run_task(task)
+        out = run_task(task)
         measured[i] = time.perf_counter() - t0
         total += measured[i]
-    grid_seconds = bisect_seconds = 0.0
+        # hull points the learner computed: each is k floats held until its row stops
+        points[i] = sum(r["mean_iterations"] * r["reps"] for r in out) + len(out) * reps
+    grid_seconds = bisect_seconds = peak = 0.0
+    block = max(r for _, r in rep_blocks(config))
     for i, cell in enumerate(all_cells):
         nearest = min(measured, key=lambda j: abs(proxy(all_cells[j]) - proxy(cell)))
+        # a task's learner holds at most every hull point it computes (k float64 each) and the
+        # estimates mu_hat, its replicates x grid x k
+        peak = max(peak, 8.0 * cell.k * (points[nearest] * block / reps + 2 * block * rows[i]["grid"])
+                   + 8.0 * cell.family.S ** 2 * cell.family.A)
         cell_seconds = (measured[nearest] * proxy(cell) / proxy(all_cells[nearest])
                         * config.instances.reps / reps * per_cell_tasks / blocks)
         grid_seconds += cell_seconds
         bisect_seconds += cell_seconds / rows[i]["grid"] * criteria * config.search.bisect
     return {"calibration_seconds": total, "calibration_reps": reps,
             "calibration_cells": len(picks), "estimated_seconds_grid": grid_seconds,
-            "estimated_seconds_bisect_at_most": bisect_seconds}
+            "estimated_seconds_bisect_at_most": bisect_seconds,
+            "estimated_peak_bytes_per_task": peak}
