@@ -15,10 +15,14 @@ cell alternating in order from cell to cell; beside them the paper's line step (
 off), whose failure counts and terminated-but-far rows show what the segment step changes.
 Every run of a cell draws the same MDP and the same expert trajectories.
 
---lean compares policy iteration inside the learner (issue 48) with every evaluation certified
-to 1e-12 and no warm start (the code path it replaced) against today's: intermediate sweeps to
-a relative 1e-6, the final one certified, values warm-started from the previous learner
-iteration. Seconds per learner row-iteration, A/B alternating from cell to cell.
+--lean BASELINE_TREE compares the learner's seconds per row-iteration in a source tree of the
+code it replaced (every policy-iteration evaluation certified to 1e-12, NumPy's improvement
+step) with this tree's (issue 48: intermediate sweeps to a certified relative 1e-6, values
+warm-started across learner iterations, fused Numba improvement and row-gather kernels), each
+in a fresh process, A/B alternating from cell to cell:
+
+    git worktree add /tmp/before e1b67e2
+    python benchmarks/bench_learner.py --lean /tmp/before --reps 5 [--features dense] [--S 256]
 
 --reps shrinks the estimate (R = 1000 by default) so that the CPU can run the same cell: its
 iteration counts per m are what sets the learner's cost anywhere. On the CPU each per-iteration
@@ -30,10 +34,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from _common import partial
@@ -43,9 +47,6 @@ from mcirl.errors import InputError
 from mcirl.estimate import EstimateConfig, run_estimate
 from mcirl.learn import learn
 from mcirl.mdp import MDP, FamilySpec, make_mdp
-from mcirl.solve import plan
-
-projection_module = importlib.import_module("mcirl.learn.projection")  # not learn.projection()
 
 
 def per_iteration(backend, S, R, iterations=10, blas=contextlib.nullcontext):
@@ -105,40 +106,54 @@ LEARNERS = {"certificate off": ("segment", "off"), "certificate on": ("segment",
             "line step": ("line", "off")}
 
 
-def _certified_every_sweep(mdp, rewards, policy0=None, values0=None):
-    """Policy iteration as before issue 48: every evaluation certified, no warm values."""
-    return plan.optimal_policy(mdp, rewards, policy0, None, loose=None)
+#: One learner measurement in a fresh process, on the source tree PYTHONPATH names: seconds per
+#: learner row-iteration of an estimate (public API only, so an older tree runs it too).
+LEAN_PROGRAM = """
+import json, sys
+from mcirl.estimate import EstimateConfig, run_estimate
+from mcirl.mdp import FamilySpec, make_mdp
+k, gamma, features, S, reps, ms, certificate = json.loads(sys.argv[1])
+mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=k, gamma=gamma, features=features, seed=1))
+run_estimate(mdp, EstimateConfig(m=(10, 1000), reps=2, seed=2, certificate=certificate))  # compile
+est = run_estimate(mdp, EstimateConfig(m=tuple(ms), eps=0.1, delta=0.05, reps=reps, seed=1,
+                                       sampler="auto", certificate=certificate))
+print(json.dumps({"seconds_learn": est.seconds["learn"],
+                  "row_iterations": sum(r.mean_iterations for r in est.rows) * reps,
+                  "failures": [r.failures_by_criterion for r in est.rows]}))
+"""
 
 
-#: Policy iteration inside the learner: the code path replaced (A) and today's (B).
-PI_VARIANTS = {"certified sweeps": _certified_every_sweep, "lean": plan.optimal_policy}
+def _lean_run(tree, cell, features, S, reps, certificate):
+    import os
+    import subprocess
+
+    k, gamma, ms = cell
+    env = {**os.environ, "PYTHONPATH": str(Path(tree) / "src")}
+    out = subprocess.run([sys.executable, "-c", LEAN_PROGRAM,
+                          json.dumps([k, gamma, features, S, reps, list(ms), certificate])],
+                         env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def lean_rows(reps: int, which, S=1024, cells=SEED_CELLS, features="onehot") -> list[dict]:
-    """Learner seconds per row-iteration with every policy-iteration sweep certified (before)
-    and with loose intermediate sweeps and warm-started values (now), A/B in one run, the order
-    alternating from cell to cell, on the same MDP and expert trajectories; the failure
-    certificate only, so both run the same rows. Failure counts and iterations must agree."""
+def lean_rows(reps: int, which, baseline: str, S=1024, cells=SEED_CELLS, features="onehot") -> list[dict]:
+    """Learner seconds per row-iteration of the code path replaced (the source tree
+    ``baseline``, e.g. a worktree of the commit before issue 48: every policy-iteration sweep
+    certified, NumPy's improvement step) against this tree's, A/B in one run, the order
+    alternating from cell to cell, each in a fresh process on the same MDP and expert
+    trajectories, with the failure certificate only (the baseline's "on"), so both run the
+    same rows. Failure counts should agree (the final evaluations are certified alike)."""
+    here = Path(__file__).resolve().parents[1]
+    variants = {"before": (baseline, "on"), "now": (str(here), "failure")}
     out = []
     for index in which:
-        k, gamma, ms = cells[index]
-        mdp = make_mdp(FamilySpec(S=S, A=4, b=3, k=k, gamma=gamma, features=features, seed=1))
-        run_estimate(mdp, EstimateConfig(m=(10,), reps=2, seed=2))  # warm-up: kernels compiled
-        names = list(PI_VARIANTS) if index % 2 == 0 else list(PI_VARIANTS)[::-1]
+        names = ["before", "now"] if index % 2 == 0 else ["now", "before"]
         for name in names:
-            config = EstimateConfig(m=ms, eps=0.1, delta=0.05, reps=reps, seed=1, sampler="auto",
-                                    certificate="failure")
-            original = projection_module.optimal_policy
-            projection_module.optimal_policy = PI_VARIANTS[name]
-            try:
-                est = run_estimate(mdp, config)
-            finally:
-                projection_module.optimal_policy = original
-            iterations = sum(r.mean_iterations for r in est.rows) * reps
-            out.append({"k": k, "gamma": gamma, "features": features, "variant": name, "reps": reps,
-                        "seconds_learn": est.seconds["learn"], "row_iterations": iterations,
-                        "seconds_per_row_iteration": est.seconds["learn"] / max(iterations, 1),
-                        "failures": [r.failures_by_criterion for r in est.rows], "m": list(ms)})
+            tree, certificate = variants[name]
+            run = _lean_run(tree, cells[index], features, S, reps, certificate)
+            k, gamma, ms = cells[index]
+            out.append({"k": k, "gamma": gamma, "features": features, "S": S, "variant": name,
+                        "reps": reps, **run, "m": list(ms),
+                        "seconds_per_row_iteration": run["seconds_learn"] / max(run["row_iterations"], 1)})
             partial(out[-1])
     return out
 
@@ -148,11 +163,11 @@ def print_lean(rows) -> None:
     for r in rows:
         by_cell.setdefault((r["features"], r["k"], r["gamma"]), {})[r["variant"]] = r
     for (features, k, gamma), runs in by_cell.items():
-        old, new = runs["certified sweeps"], runs["lean"]
+        old, new = runs["before"], runs["now"]
         same = old["failures"] == new["failures"]
-        print(f"{features} k={k} gamma={gamma}: {1e3 * old['seconds_per_row_iteration']:.2f} ms per "
-              f"row-iteration with every sweep certified, {1e3 * new['seconds_per_row_iteration']:.2f} "
-              f"ms lean: {old['seconds_per_row_iteration'] / new['seconds_per_row_iteration']:.2f}x "
+        before, now = old["seconds_per_row_iteration"], new["seconds_per_row_iteration"]
+        print(f"{features} k={k} gamma={gamma}: {1e3 * before:.2f} ms per row-iteration before, "
+              f"{1e3 * now:.2f} ms now: {before / now:.2f}x "
               f"({old['row_iterations']:.0f} and {new['row_iterations']:.0f} row-iterations); "
               f"failure counts {'identical' if same else 'DIFFER'}")
 
@@ -251,8 +266,10 @@ def main() -> None:
                     help="one-hot phi's products, sparse against dense (CPU, S = 1024, k = 1000)")
     ap.add_argument("--caps", type=int, nargs="+",
                     help="the certified learner at these caps on the seed-table cells (CPU)")
-    ap.add_argument("--lean", action="store_true",
-                    help="policy iteration with every sweep certified vs lean (issue 48), A/B (CPU)")
+    ap.add_argument("--lean", metavar="BASELINE_TREE",
+                    help="learner seconds per row-iteration, a source tree of the code it replaced "
+                         "(e.g. a git worktree of e1b67e2) against this one, A/B (CPU)")
+    ap.add_argument("--S", type=int, default=1024, help="with --lean: states")
     ap.add_argument("--features", default="onehot", help="with --lean: onehot or dense")
     ap.add_argument("--cells", type=int, nargs="+", default=[0, 1, 2, 3],
                     help="with --certificate, --caps or --lean: which of the four cells")
@@ -274,7 +291,8 @@ def main() -> None:
                   f"{r['undecided']} rows undecided, theorem failures {r['failures']}")
         return None
     if args.lean:
-        rows = lean_rows(args.reps if args.reps != 1000 else 5, args.cells, features=args.features)
+        rows = lean_rows(args.reps if args.reps != 1000 else 5, args.cells, args.lean, S=args.S,
+                         features=args.features)
         return print(json.dumps(rows, indent=2)) if args.json else print_lean(rows)
     if args.certificate:
         rows = certificate_rows(args.reps if args.reps != 1000 else 5, args.cells)

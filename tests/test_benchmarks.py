@@ -35,6 +35,19 @@ def test_certificate_and_sparse_phi_rows(benchmarks, capsys):
     assert row["seconds_sparse"] > 0 and row["seconds_dense"] > 0
 
 
+@pytest.mark.slow
+def test_lean_rows_run_both_trees(benchmarks, capsys):
+    """bench_learner --lean at a tiny size, this tree standing in for the baseline (its "on"
+    then runs both certificates, so only the plumbing is checked here)."""
+    import bench_learner
+
+    rows = bench_learner.lean_rows(2, [0], str(BENCHMARKS.parent), S=16, cells=[(4, 0.5, (1, 30))])
+    assert [r["variant"] for r in rows] == ["before", "now"]
+    assert all(r["seconds_per_row_iteration"] > 0 for r in rows)
+    bench_learner.print_lean(rows)
+    assert "ms per row-iteration before" in capsys.readouterr().out
+
+
 def test_learner_per_iteration_on_the_gpu_backend(benchmarks, fake_cupy):
     import bench_learner
 

@@ -108,3 +108,55 @@ def iterate_occupancy(nxt, prob, gamma, rhs, tol, sweeps):
                 break
         out[r] = x + rest * q
     return out, err, done
+
+
+@njit(parallel=True)
+def improve_policies(nxt, prob, gamma, rewards, values, policy, slack):
+    """Policy iteration's improvement step, fused: per row r and state s,
+    Q(s, a) = rewards[r, s] + gamma sum_j prob[s, a, j] values[r, nxt[s, a, j]], and the action
+    switches to the first argmax of Q only where it beats the current one by more than
+    slack[r] (the rule of :mod:`mcirl.solve.plan`).
+
+    nxt: (S, A, B) int64 and prob: (S, A, B) float64 the MDP's rows; rewards, values: (R, S)
+    float64; policy: (R, S) int64; slack: (R,) float64. Returns the new policy (R, S) int64 and
+    changed (R,) bool.
+    """
+    R, S = policy.shape
+    A, B = nxt.shape[1], nxt.shape[2]
+    out = np.empty((R, S), dtype=np.int64)
+    changed = np.zeros(R, dtype=np.bool_)
+    for r in nb.prange(R):
+        for s in range(S):
+            best, best_a, current = -np.inf, 0, 0.0
+            for a in range(A):
+                acc = 0.0
+                for j in range(B):
+                    acc += prob[s, a, j] * values[r, nxt[s, a, j]]
+                q = rewards[r, s] + gamma * acc
+                if q > best:
+                    best, best_a = q, a
+                if a == policy[r, s]:
+                    current = q
+            if best > current + slack[r]:
+                out[r, s] = best_a
+                changed[r] = True
+            else:
+                out[r, s] = policy[r, s]
+    return out, changed
+
+
+@njit(parallel=True)
+def gather_rows(nxt, prob, policy):
+    """Rows of P_pi for deterministic policies: nxt_pi, prob_pi (R, S, B) from the MDP's nxt,
+    prob (S, A, B) and policy (R, S) int64 (what NumPy's fancy indexing builds, in parallel)."""
+    R, S = policy.shape
+    B = nxt.shape[2]
+    nxt_pi = np.empty((R, S, B), dtype=np.int64)
+    prob_pi = np.empty((R, S, B))
+    for r in nb.prange(R):
+        for s in range(S):
+            a = policy[r, s]
+            for j in range(B):
+                nxt_pi[r, s, j] = nxt[s, a, j]
+                prob_pi[r, s, j] = prob[s, a, j]
+    return nxt_pi, prob_pi

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import array_module
+from ..kernels import linalg
 
 
 def policy_rows(mdp, policy):
@@ -13,6 +16,8 @@ def policy_rows(mdp, policy):
     deterministic and A*B for stochastic policies (slot order: action-major).
     """
     xp = array_module(policy, mdp.nxt)
+    if policy.ndim == 2 and xp is np:
+        return linalg.gather_rows(mdp.nxt, mdp.prob, policy.astype(np.int64, copy=False))
     if policy.ndim == 2:
         states = xp.arange(mdp.S)[None, :]
         return mdp.nxt[states, policy], mdp.prob[states, policy]
