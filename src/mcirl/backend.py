@@ -12,7 +12,7 @@ import importlib.util
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_choice
 
 BACKENDS = ("cpu", "gpu", "auto")
 GPU_HINT = "pip install 'mcirl[gpu]' (numba-cuda and CuPy) on a machine with an NVIDIA GPU and driver"
@@ -96,8 +96,7 @@ def backend_module(name: str):
 def resolve_backend(name: str) -> str:
     """The backend a run uses: 'cpu', 'gpu' (or a one-line error naming what is missing), and
     for 'auto' the GPU when CuPy and a CUDA device are present, else the CPU."""
-    if name not in BACKENDS:
-        raise InputError("backend", f"must be one of {', '.join(BACKENDS)}", name)
+    check_choice("backend", name, BACKENDS)
     if name == "cpu":
         return "cpu"
     missing = gpu_missing()

@@ -77,6 +77,14 @@ def check_horizon(horizon: int, limit: int, gamma: float, k: int, eps: float) ->
     return horizon
 
 
+def check_choice(field: str, value: object, allowed) -> object:
+    """``value`` if it is one of ``allowed`` (a tuple of names), else the usual error listing
+    them: the one "must be one of" rule of every option with named choices."""
+    if not isinstance(value, (str, int, float)) or value not in allowed:
+        raise InputError(field, f"must be one of {', '.join(map(str, allowed))}", value)
+    return value
+
+
 def check_int(field: str, value: object, low: int, high: int | None = SIZE_MAX) -> int:
     """``value`` as an int in [low, high] (high=None: no upper limit)."""
     ok = isinstance(value, (int,)) and not isinstance(value, bool)

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import bounds
 from .backend import array_module, backend_module, resolve_backend, single_threaded_blas, to_numpy
-from .errors import HORIZON_MAX, M_MAX, SEED_MAX, InputError, check_int, check_real
+from .errors import HORIZON_MAX, M_MAX, SEED_MAX, InputError, check_choice, check_int, check_real
 from .learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, learn,
                     resolve_certificate, successes)
 from .learn.certificate import success_certificate
@@ -77,8 +77,7 @@ class EstimateConfig:
         for name, allowed in (("algorithm", ALGORITHMS), ("criterion", CRITERIA),
                               ("sampler", SAMPLERS), ("lengths", LENGTHS),
                               ("projection_step", PROJECTION_STEPS)):
-            if getattr(self, name) not in allowed:
-                raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
+            check_choice(name, getattr(self, name), allowed)
         object.__setattr__(self, "certificate", resolve_certificate(
             self.certificate, self.algorithm, self.projection_step))
         object.__setattr__(self, "backend", resolve_backend(self.backend))

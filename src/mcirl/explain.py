@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from . import ladder
-from .errors import InputError, check_int, check_real
+from .errors import InputError, check_choice, check_int, check_real
 from .mdp.validate import require_mdp
 from .backend import to_numpy
 from .mdp import FamilySpec, make_mdp
@@ -43,15 +43,12 @@ class ExplainConfig:
     def __post_init__(self):
         check_real("eps", self.eps, 0.0, np.inf, low_open=True, high_open=True)
         check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
-        if self.lengths not in LENGTHS:
-            raise InputError("lengths", f"must be one of {', '.join(LENGTHS)}", self.lengths)
+        check_choice("lengths", self.lengths, LENGTHS)
         check_int("draws", self.draws, 100, MAX_DRAWS)
         check_int("seed", self.seed, 0, 2**63 - 1)
         if self.termination_draws is not None:
             check_int("termination_draws", self.termination_draws, 0, self.draws)
-        if self.termination not in ladder.TERMINATIONS:
-            raise InputError("termination", f"must be one of {', '.join(ladder.TERMINATIONS)}",
-                             self.termination)
+        check_choice("termination", self.termination, ladder.TERMINATIONS)
 
     def check(self, mdp) -> int | None:
         """The horizon H (None for geometric lengths), refusing an MDP these lengths cannot

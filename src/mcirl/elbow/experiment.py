@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backend import to_numpy
-from ..errors import SEED_MAX, TABLE_MAX, InputError, check_int, check_real
+from ..errors import SEED_MAX, TABLE_MAX, InputError, check_choice, check_int, check_real
 from ..output import counted
 from ..provenance import content_hash, read_toml, run_metadata
 from .fit import EVIDENCE, bayes, cross_validated_ridge, fit_evidence, fit_logistic, held_out, principal_directions
@@ -90,8 +90,7 @@ class ElbowConfig:
         check_int("bootstrap", self.bootstrap, 1)
         check_int("seed", self.seed, 0, SEED_MAX)
         check_int("instances", self.instances, 1)
-        if self.elbow not in ELBOW_METHODS:
-            raise InputError("elbow", f"must be one of {', '.join(ELBOW_METHODS)}", self.elbow)
+        check_choice("elbow", self.elbow, ELBOW_METHODS)
         check_real("fraction", self.fraction, 0.0, 1.0, low_open=True, high_open=True)
         check_real("threshold", self.threshold, 0.0, 1.0, low_open=True, high_open=True)
         for name, entries in (("d*d", d * d), ("n_items*d", self.n_items * d),

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, check_real
+from ..errors import InputError, check_choice, check_real
 from .fit import EVIDENCE, fit_evidence, fit_logistic
 from .knee import gap_elbows, percentile_interval
 
@@ -151,7 +151,7 @@ def split(data: Comparisons, how: str, fraction: float, seed: int) -> tuple[Comp
         held = set(names[rng.random(names.size) < fraction])
         test = np.array([a in held for a in data.annotator])
     else:
-        raise InputError("split", f"must be one of {', '.join(SPLITS)}", how)
+        check_choice("split", how, SPLITS)
     if test.all() or not test.any():
         raise InputError("split", f"left {'no training' if test.all() else 'no test'} comparisons; use more "
                          "data or another `test_fraction`", how)

@@ -12,7 +12,7 @@
 import numpy as np
 
 from ..backend import to_numpy
-from ..errors import InputError
+from ..errors import InputError, check_choice
 from ..mdp.validate import require_mdp, require_rows
 from ..solve import feature_error
 from .certificate import (CERTIFICATES, PROJECTION_STEPS, failure_applies, success_applies,
@@ -46,8 +46,7 @@ def resolve_certificate(certificate: str, algorithm: str, step: str) -> str:
     "on" wherever a certificate applies. "on" or "failure" with projection's line step is
     refused: mu_bar can leave the hull there, so neither proof holds."""
     certificate = default_certificate(certificate, step if algorithm == "projection" else "segment")
-    if certificate not in CERTIFICATES + ("auto",):
-        raise InputError("certificate", f"must be one of {', '.join(CERTIFICATES)}", certificate)
+    check_choice("certificate", certificate, CERTIFICATES + ("auto",))
     if certificate in ("on", "failure") and algorithm == "projection" and step == "line":
         raise InputError("certificate", "must be off with the line projection step (mu_bar can "
                          "leave the hull, so no row can be certified)", certificate)
@@ -70,8 +69,7 @@ def learn(mdp, mu_hat, eps, *, algorithm="projection", max_iter=DEFAULT_CAP, ste
     """
     require_mdp(mdp)
     require_rows("mu_hat", mu_hat, mdp.k)
-    if algorithm not in ALGORITHMS:
-        raise InputError("algorithm", f"must be one of {', '.join(ALGORITHMS)}", algorithm)
+    check_choice("algorithm", algorithm, ALGORITHMS)
     certificate = resolve_certificate(certificate, algorithm, step)
     if certificate == "on" and expert is not None:
         assured, _ = success_certificate(mu_hat, expert, eps, feature_error(mdp))

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..errors import SEED_MAX, SIZE_MAX, TABLE_MAX, InputError, check_int, check_real
+from ..errors import SEED_MAX, SIZE_MAX, TABLE_MAX, InputError, check_choice, check_int, check_real
 from . import features as F
 from .model import MDP
 
@@ -40,15 +40,12 @@ class FamilySpec:
     seed: int = 0  #: seed of the MDP's random draws
 
     def __post_init__(self):
-        if self.family not in FAMILIES:
-            raise InputError("family", f"must be one of {', '.join(FAMILIES)}", self.family)
+        check_choice("family", self.family, FAMILIES)
         grid = self.family == "gridworld"
         features = self.features or ("macrocell" if grid else "onehot")
         weights = self.weights or ("sparse" if grid else "dense")
-        if features not in FEATURES:
-            raise InputError("features", f"must be one of {', '.join(FEATURES)}", features)
-        if weights not in WEIGHTS:
-            raise InputError("weights", f"must be one of {', '.join(WEIGHTS)}", weights)
+        check_choice("features", features, FEATURES)
+        check_choice("weights", weights, WEIGHTS)
         if grid:
             N = check_int("N", self.N, 1, math.isqrt(SIZE_MAX))
             M = check_int("macro", self.macro, 1, N)

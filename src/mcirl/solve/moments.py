@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..backend import sparse_module
+from ..errors import check_choice
 from .cone import feature_values
 from .evaluate import occupancy
 from .rows import policy_rows
@@ -65,12 +66,11 @@ def trajectory_moments(mdp, policy, lengths="truncated", horizon=None):
     ``horizon``, H >= 1). Returns mean: (R, k) float64 E G and cov: (R, k, k) float64 Sigma,
     symmetric positive semi-definite up to rounding.
     """
+    check_choice("lengths", lengths, LENGTH_LAWS)
     if lengths == "truncated":
         mean, second = _truncated(mdp, policy, int(horizon))
-    elif lengths in ("geometric", "infinite"):
-        mean, second = _solved(mdp, policy, geometric=lengths == "geometric")
     else:
-        raise ValueError(f"lengths must be one of {LENGTH_LAWS}, not {lengths!r}")
+        mean, second = _solved(mdp, policy, geometric=lengths == "geometric")
     cov = second - mean[:, :, None] * mean[:, None, :]
     return mean, (cov + cov.transpose(0, 2, 1)) / 2
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..backend import resolve_backend
 from ..provenance import content_hash, read_toml  # noqa: F401  (sweep.config's own API)
-from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
+from ..errors import M_MAX, SEED_MAX, InputError, check_choice, check_int, check_real, show_limit
 from ..learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, default_certificate,
                      resolve_certificate)
 from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
@@ -38,10 +38,9 @@ class MDPSection:
     weight_density: float = 0.1  #: sparse w*: P(w_j != 0)
 
     def __post_init__(self):
-        if self.family not in FAMILIES:
-            raise InputError("family", f"must be one of {', '.join(FAMILIES)}", self.family)
-        if self.weights and self.weights not in WEIGHTS:
-            raise InputError("weights", f"must be one of {', '.join(WEIGHTS)}", self.weights)
+        check_choice("family", self.family, FAMILIES)
+        if self.weights:
+            check_choice("weights", self.weights, WEIGHTS)
         for name in ("S", "A", "b", "N", "macro"):
             check_int(name, getattr(self, name), 1)
         check_int("S_per_k", self.S_per_k, 0)
@@ -84,9 +83,7 @@ class CellsSection:
                 raise InputError(name, "must list at least one value")
         check_real("eps", self.eps, 0.0, math.inf, low_open=True, high_open=True)
         check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
-        if self.projection_step not in PROJECTION_STEPS:
-            raise InputError("projection_step", f"must be one of {', '.join(PROJECTION_STEPS)}",
-                             self.projection_step)
+        check_choice("projection_step", self.projection_step, PROJECTION_STEPS)
         for algorithm in self.algorithms:  # refuses what no cell could use
             resolve_certificate(self.certificate, algorithm, self.projection_step)
         object.__setattr__(self, "certificate", default_certificate(self.certificate, self.projection_step))
@@ -130,8 +127,7 @@ class SearchSection:
         check_real("factor", self.factor, 1.0, math.inf, low_open=True, high_open=True)
         self.cap_for(1.0)  # validates the cap's form
         check_int("bisect", self.bisect, 0, 60)
-        if self.sampler not in SAMPLERS:
-            raise InputError("sampler", f"must be one of {', '.join(SAMPLERS)}", self.sampler)
+        check_choice("sampler", self.sampler, SAMPLERS)
         check_int("max_iter", self.max_iter, 1)
         check_real("confidence", self.confidence, 0.0, 1.0, low_open=True, high_open=True)
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, check_choice
 from ..learn.criteria import CRITERIA
 from ..output import output_dir
 
@@ -498,8 +498,7 @@ class Store:
 
     def table(self, name: str, run_id: str) -> list[dict]:
         """All rows of a table for one run, in a stable order."""
-        if name not in TABLE:
-            raise InputError("table", f"must be one of {', '.join(TABLES)}", name)
+        check_choice("table", name, TABLES)
         return self._rows(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {TABLE[name].order}",
                           (run_id,))
 

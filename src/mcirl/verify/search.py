@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import M_MAX, SEED_MAX, InputError, check_int, check_real, show_limit
+from ..errors import M_MAX, SEED_MAX, InputError, check_choice, check_int, check_real, show_limit
 from ..estimate import EstimateConfig, run_estimate
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
 from ..mdp import FamilySpec, make_mdp, save_npz
@@ -63,8 +63,7 @@ class VerifyConfig:
         check_real("alpha", self.alpha, 0.0, 1.0, low_open=True, high_open=True)
         for name, allowed in (("criterion", CRITERIA), ("algorithm", ALGORITHMS), ("sampler", SAMPLERS),
                               ("lengths", LENGTHS)):
-            if getattr(self, name) not in allowed:
-                raise InputError(name, f"must be one of {', '.join(allowed)}", getattr(self, name))
+            check_choice(name, getattr(self, name), allowed)
         # the learner's options are checked, and auto resolved, as the estimates will take them
         learner = EstimateConfig(m=(1,), algorithm=self.algorithm,
                                  projection_step=self.projection_step, certificate=self.certificate)
