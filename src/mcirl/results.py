@@ -55,8 +55,10 @@ class CellSummary:
     mstar_instances: dict = field(default_factory=dict)  #: criterion -> per-instance rows
     run_ids: tuple = ()  #: every run holding this cell (a cell shared by runs is stored once)
     lengths: str = "truncated"  #: expert trajectory lengths (mcirl.sample)
-    projection_step: str = "line"  #: the learner's options (mcirl.learn); line and off before
-    certificate: str = "off"  #: issue 28
+    #: the learner's options (mcirl.learn); a cell stored before they existed ran the line step
+    #: with no certificate
+    projection_step: str = "line"
+    certificate: str = "off"
     outcomes: dict = field(default_factory=dict)  #: outcome -> (n,) int64 pooled row counts
     max_gap: float = float("nan")  #: MWAL: largest certified duality gap stored for the cell
     #: (low, high): (n,) each, a 95% bootstrap band over MDP instances of the mean performance

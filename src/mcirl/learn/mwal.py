@@ -15,7 +15,7 @@ With ``certificate=True`` a row stops as soon as its certified duality gap is at
 (:mod:`.certificate`: the game accuracy the theorem's T buys), outcome ``terminated``; a row
 still above it after T rounds is ``terminated`` when T is the theorem's (the theorem's own
 guarantee) and ``undecided`` when the cap cut T short. Without the certificate every row runs
-T rounds and counts as terminated (the behaviour before issue 28: then a cap below the
+T rounds and counts as terminated (the behaviour before certificates: then a cap below the
 theorem's T guarantees nothing; :func:`guarantee` says what it does guarantee).
 
 The payoff and beta are those of a public MATLAB implementation of the paper, MWAL.m

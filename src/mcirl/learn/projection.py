@@ -15,7 +15,7 @@ conv{mu_0..mu_n} relative to mu_hat_E. At most ``max_iter`` policies are compute
 t never reaches eps / 2 is not terminated (a failure under every criterion), and its final
 mixture is still computed and recorded.
 
-Two amendments to the paper (issue 28), both defaults:
+Two amendments to the paper, both defaults:
 
 - ``step="segment"`` clips the projection coefficient to [0, 1], so mu_bar_i stays on the
   segment [mu_bar_{i-1}, mu_i] and hence in the hull. When mu_hat_E is achievable the

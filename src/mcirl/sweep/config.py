@@ -192,7 +192,8 @@ class SweepConfig:
         if not self.search.sequential:  # a search as before sequential replication keeps its id
             del out["search"]["sequential"]
         if (self.cells.projection_step, self.cells.certificate) == ("line", "off"):
-            del out["cells"]["projection_step"], out["cells"]["certificate"]  # likewise (issue 28)
+            # likewise the learner as it was before these options existed
+            del out["cells"]["projection_step"], out["cells"]["certificate"]
         return out
 
     def with_learner(self, projection_step: str | None, certificate: str | None) -> "SweepConfig":

@@ -47,7 +47,8 @@ class Cell:
                "eps": self.eps, "delta": self.delta}
         if self.lengths != "truncated":  # truncated cells keep the ids they had before lengths
             out["lengths"] = self.lengths
-        # likewise cells run as before issue 28 (line step, no certificate) keep their ids
+        # likewise cells run before the learner had options (line step, no certificate) keep
+        # their ids
         if self.algorithm == "projection" and self.projection_step != "line":
             out["projection_step"] = self.projection_step
         if self.certificate != "off":
