@@ -651,15 +651,15 @@ def write_plots(cells, out_dir, fmt="png", criterion="theorem", elbow=None,
     errors). PNG at 200 dpi; PDF and SVG are vector files with their fonts embedded."""
     out_dir = output_dir(out_dir, field)
     kinds, skipped = plan_figures(cells, criterion, elbow, explanations)
-    written = Figures(skipped=skipped)
+    paths, alts = [], {}
     for name, (draw, alt) in kinds.items():
         fig = draw()
         path = out_dir / f"{name}.{fmt}"
         with house_style(), atomic_path(path, field) as tmp:
             fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt, alt))
-        written.paths.append(path)
-        written.alt[path] = alt
-    return written
+        paths.append(path)
+        alts[path] = alt
+    return Figures(paths=paths, alt=alts, skipped=skipped)
 
 
 def _metadata(fmt: str, alt: str) -> dict:
