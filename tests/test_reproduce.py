@@ -79,7 +79,7 @@ def slow_estimate(monkeypatch):
     def plan(config, calibrate=True, limits=None):
         return {**real(config, calibrate=False), "estimated_seconds_grid": 3600.0,
                 "estimated_seconds_bisect_at_most": 600.0, "calibration_cells": 1,
-                "calibration_reps": 4, "calibration_seconds": 1.0}
+                "calibration_reps": 4, "calibration_seconds": 1.0, "estimated_peak_bytes_per_task": 1e8}
 
     real = runner.dry_run
     monkeypatch.setattr(runner, "dry_run", plan)
