@@ -73,3 +73,18 @@ def test_the_readme_headline_is_the_stored_one_hot_table():
     assert {cell_key(r[0]) for r in rows} == {(10, 0.9), (10, 0.99), (1000, 0.9), (1000, 0.99)}
     for row in rows:
         assert row[1] == "4 × 250" and row[3] == truth[(*cell_key(row[0]), "theorem")], row
+
+
+def test_the_decided_runs_publish_their_stored_mstar():
+    """docs/results.md's "Deciding rather than simulating" table states, for each run it shows,
+    every criterion's pooled m* [m_lo, m_hi] as results/decided.sqlite holds it."""
+    lines = (ROOT / "docs" / "results.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("## Deciding rather than simulating"))
+    table = "\n".join(line for line in lines[start:start + 20] if line.startswith("| "))
+    with Store(ROOT / "results" / "decided.sqlite", readonly=True) as store:
+        runs = {r["run_id"][:12]: r["run_id"] for r in store.runs()}
+        for short in ("a16c6c6e849d", "47502e35001e", "1958fcfe2e6a"):
+            for row in mstar_summary(store, runs[short]):
+                if row["instance"] == -1:
+                    text = mstar_text(row)
+                    assert f"{row['criterion']} {text}" in table, (short, row["criterion"], text)
