@@ -69,7 +69,8 @@ def optimal_policy(mdp, rewards, policy0=None, values0=None, loose=LOOSE_TOLERAN
         policy = policy0.astype(xp.int64, copy=True)
     values = xp.empty((R, S)) if values0 is None else values0.astype(xp.float64, copy=True)
     started = values0 is not None
-    tight = xp.full(R, loose is None or loose <= tolerance(mdp.gamma))
+    certified_only = loose is None or loose <= tolerance(mdp.gamma)  # no loose sweep to save
+    tight = xp.full(R, certified_only)
     active = xp.arange(R)
     for sweep in range(MAX_SWEEPS):
         pi = policy[active]
@@ -84,7 +85,7 @@ def optimal_policy(mdp, rewards, policy0=None, values0=None, loose=LOOSE_TOLERAN
         values[active] = V
         policy[active], changed = improve(mdp, r, V, pi, improvement_slack(xp.abs(V).max(axis=1), err))
         # a settled loose row is certified next; a switched row goes back to loose sweeps
-        tight[active] = ~changed | (loose is None)
+        tight[active] = ~changed | certified_only
         active = active[changed | ~certify]
         if active.size == 0:
             return policy, values
