@@ -18,8 +18,8 @@ from pathlib import Path
 from mcirl.sweep.config import config_from_dict
 from mcirl.sweep.execute import InProcessExecutor
 from mcirl.sweep.plan import Task
-from mcirl.sweep.runner import run_sweep
-from mcirl.sweep.store import Store
+from mcirl.sweep.runner import drive_sweep
+from mcirl.store import Store
 from mcirl.sweep.tasks import run_task
 
 CONFIG = {
@@ -56,12 +56,12 @@ def main() -> None:
     wall = reference = recorded = float("inf")
     with tempfile.TemporaryDirectory() as tmp:
         with Store(Path(tmp) / "warm.sqlite") as store:  # JIT compilation out of the timings
-            run_sweep(config_from_dict({**CONFIG, "name": "warm-up"}), store, Recording())
+            drive_sweep(config_from_dict({**CONFIG, "name": "warm-up"}), store, Recording())
         for attempt in range(ROUNDS):  # alternate; keep each side's best (a noisy machine)
             executor = Recording()
             with Store(Path(tmp) / f"bench{attempt}.sqlite") as store:
                 t0 = time.perf_counter()
-                run_id = run_sweep(config, store, executor)
+                run_id = drive_sweep(config, store, executor)
                 wall = min(wall, time.perf_counter() - t0)
                 recorded = min(recorded, sum(r["seconds_total"] for r in store.table("timings", run_id)))
             t0 = time.perf_counter()

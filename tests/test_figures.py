@@ -16,7 +16,7 @@ from matplotlib.ticker import LogFormatterSciNotation
 from mcirl.cli import main
 from mcirl.plots import plan_figures, write_plots
 from mcirl.results import collect, collect_elbows
-from mcirl.sweep.store import Store
+from mcirl.store import Store
 from tests.sweep.configs import tiny_sweep
 
 
@@ -43,7 +43,7 @@ def _figures(db, explain=True):
     with Store(db, readonly=True) as store:
         cells = collect(store)
         elbow = collect_elbows(store)
-        explanations = explain_cells(store, cells, ExplainConfig(draws=500)) if explain else None
+        explanations = explain_cells(cells, ExplainConfig(draws=500)) if explain else None
     kinds, skipped = plan_figures(cells, "theorem", elbow, explanations)
     return {name: draw() for name, (draw, _) in kinds.items()}, skipped
 

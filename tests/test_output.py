@@ -76,7 +76,7 @@ def test_a_report_renders_sweeps_and_elbow_runs_alike(capsys, tmp_path, mixed_db
     """The Runs table read every run's sweep config (an elbow run has none: KeyError), and a
     database holding only elbow runs was refused ('holds no finished cells'), though `plot`
     drew it (issue 32)."""
-    from mcirl.sweep.store import Store
+    from mcirl.store import Store
 
     out = tmp_path / "report.md"
     assert main(["report", "--db", str(mixed_db), "-o", str(out), "--no-figures", "--no-ladder"]) == 0
@@ -123,7 +123,7 @@ def test_a_store_that_cannot_be_written_is_one_line_and_keeps_what_it_held(tmp_p
                                                                           monkeypatch):
     import sqlite3
 
-    from mcirl.sweep.store import Store
+    from mcirl.store import Store
 
     db = tmp_path / "r.sqlite"
     calls = {"n": 0}

@@ -12,13 +12,14 @@ import pytest
 from mcirl import bounds
 from mcirl.cli import main
 from mcirl.plots import (applicable_bounds, plot_failure_curves, plot_looseness, plot_mstar_vs_k,
-                         plot_performance, plot_seed_table, slope)
+                         plot_performance, plot_seed_table)
 from mcirl.output import count_text
 from mcirl.results import collect
+from mcirl.stats import slope
 from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor
-from mcirl.sweep.runner import run_sweep
-from mcirl.sweep.store import Store
+from mcirl.sweep.runner import drive_sweep
+from mcirl.store import Store
 
 TINY = Path(__file__).parents[1] / "examples" / "tiny.toml"
 
@@ -27,7 +28,7 @@ TINY = Path(__file__).parents[1] / "examples" / "tiny.toml"
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("plots") / "small.sqlite"
     with Store(path) as store:
-        run_sweep(load_config(TINY), store, InProcessExecutor())
+        drive_sweep(load_config(TINY), store, InProcessExecutor())
     return path
 
 
@@ -89,7 +90,7 @@ def test_mstar_vs_k(cells):
 
 
 def test_slope_interval_is_the_range_of_lines_through_the_intervals():
-    from mcirl.plots import slope_interval
+    from mcirl.stats import slope_interval
 
     low, high = slope_interval([10, 1000], [100, 1000], [200, 4000])
     # the flattest line joins (10, 200) to (1000, 1000), the steepest (10, 100) to (1000, 4000)
@@ -154,7 +155,7 @@ def test_the_ladder_figure_and_report_tables_are_explains(capsys, db, tmp_path):
     from mcirl.plots import plot_ladder
 
     with Store(db) as store:
-        explained = [explain_stored(store, c, ExplainConfig()) for c in collect(store)]
+        explained = [explain_stored(c, ExplainConfig()) for c in collect(store)]
     out = tmp_path / "report.md"
     assert main(["report", "--db", str(db), "-o", str(out)]) == 0
     rows = parse_table(out.read_text(), "| cell | instances | Abbeel-Ng bound |")
@@ -167,7 +168,7 @@ def test_the_ladder_figure_and_report_tables_are_explains(capsys, db, tmp_path):
     assert {r[3] for r in predictions} == {"cone, 1,000 draws"}  # k <= 20: the default models it
     # the report's termination options are explain's: the same model, draws and predictions
     with Store(db) as store:
-        exact = [explain_stored(store, c, ExplainConfig(termination="exact", termination_draws=5))
+        exact = [explain_stored(c, ExplainConfig(termination="exact", termination_draws=5))
                  for c in collect(store)]
     assert main(["report", "--db", str(db), "-o", str(out), "--termination", "exact",
                  "--termination-draws", "5"]) == 0

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mcirl.cli.sweep import mstar_summary
+from mcirl.results import mstar_summary
 from mcirl.results import mstar_text
-from mcirl.sweep.store import Store
+from mcirl.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL = re.compile(r"k = (\d+), gamma = ([\d.]+)")

@@ -20,8 +20,8 @@ def run_sweep(config, db="mcirl-results.sqlite", *, resume: bool = False, worker
 
     from .sweep.config import SweepConfig, config_from_dict, load_config
     from .sweep.execute import make_executor
-    from .sweep.runner import run_sweep as run
-    from .sweep.store import Store
+    from .sweep.runner import drive_sweep
+    from .store import Store
 
     if isinstance(config, (str, Path)):
         config = load_config(config)
@@ -34,6 +34,6 @@ def run_sweep(config, db="mcirl-results.sqlite", *, resume: bool = False, worker
     with Store(db) as store:
         executor = make_executor(workers)
         try:
-            return run(config, store, executor, resume=resume)
+            return drive_sweep(config, store, executor, resume=resume)
         finally:
             executor.close()

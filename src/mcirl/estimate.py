@@ -17,7 +17,7 @@ import numpy as np
 from . import bounds
 from .backend import array_module, backend_module, resolve_backend, single_threaded_blas, to_numpy
 from .errors import HORIZON_MAX, M_MAX, SEED_MAX, InputError, check_choice, check_int, check_real
-from .learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, learn,
+from .learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, DEFAULT_PROJECTION_STEP, PROJECTION_STEPS, learn,
                     resolve_certificate, successes)
 from .learn.certificate import success_certificate
 from .learn.mwal import guarantee, rounds
@@ -46,7 +46,7 @@ class EstimateConfig:
     confidence: float = 0.95  #: level of the Clopper-Pearson intervals
     rep_offset: int = 0  #: first replicate's index (its RNG streams): replicate blocks of a sweep
     lengths: str = "truncated"  #: truncated (H steps) | geometric (unbiased): see mcirl.sample
-    projection_step: str = "segment"  #: segment (clipped to the hull) | line (the paper's)
+    projection_step: str = DEFAULT_PROJECTION_STEP  #: segment (clipped to the hull) | line (the paper's)
     #: on | failure | off; "" (the default) or auto: on, off with the line step
     #: (mcirl.learn.certificate); resolved on construction to what the learner uses
     certificate: str = ""
@@ -197,7 +197,7 @@ def run_estimate(mdp, config: EstimateConfig, progress=None) -> Estimate:
     t0 = time.perf_counter()
     with single_threaded_blas():
         result = learn(device, estimates, eps, algorithm=config.algorithm, max_iter=config.max_iter,
-                       step=config.projection_step, certificate=config.certificate,
+                       projection_step=config.projection_step, certificate=config.certificate,
                        expert=array_module(estimates).asarray(mu_E),
                        progress=lambda i, running: progress("learn", R * C - running, R * C))
     seconds["learn"] = time.perf_counter() - t0

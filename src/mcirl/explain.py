@@ -6,7 +6,6 @@ sums (:mod:`mcirl.solve.moments`) and the ladder and predictions (:mod:`mcirl.la
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -15,12 +14,14 @@ import numpy as np
 from . import ladder
 from .errors import InputError, check_choice, check_int, check_real
 from .mdp.validate import require_mdp
+from .results import method
 from .backend import to_numpy
 from .mdp import FamilySpec, make_mdp
 from .sample import LENGTHS, check_law
 from .solve import expert, reach
 from .solve.cone import switch_directions
 from .solve.moments import trajectory_moments
+from .sweep.plan import cells
 
 #: Most Monte Carlo draws of Z per instance (memory is CHUNK x k at a time; time draws x k^2).
 MAX_DRAWS = 10**7
@@ -50,7 +51,7 @@ class ExplainConfig:
             check_int("termination_draws", self.termination_draws, 0, self.draws)
         check_choice("termination", self.termination, ladder.TERMINATIONS)
 
-    def check(self, mdp) -> int | None:
+    def check_mdp(self, mdp) -> int | None:
         """The horizon H (None for geometric lengths), refusing an MDP these lengths cannot
         sample or whose H passes errors.HORIZON_MAX (:func:`mcirl.sample.check_law`)."""
         return check_law(mdp.k, mdp.gamma, self.eps, self.lengths)
@@ -106,7 +107,7 @@ def explain_mdp(mdp, config: ExplainConfig, mdp_seed: int | None = None,
     require_mdp(mdp)
     if not isinstance(config, ExplainConfig):
         raise InputError("config", "must be an mcirl.ExplainConfig", type(config).__name__)
-    H = config.check(mdp)
+    H = config.check_mdp(mdp)
     k, gamma, eps, delta = mdp.k, mdp.gamma, config.eps, config.delta
     policy, _ = expert(mdp)
     mu_E, cov = trajectory_moments(mdp, policy, config.lengths, H)
@@ -198,8 +199,6 @@ def explain_instances(cell, family: FamilySpec, seeds, config: ExplainConfig, me
     """A cell (a :class:`mcirl.sweep.plan.Cell` or :class:`mcirl.results.CellSummary`: its
     eps, delta, lengths and learner) explained on the MDPs of ``family`` with each of the
     ``seeds``; progress: optional callable(instances done)."""
-    from .results import method
-
     config = replace(config, eps=cell.eps, delta=cell.delta, lengths=cell.lengths)
     instances = []
     for seed in seeds:
@@ -209,17 +208,17 @@ def explain_instances(cell, family: FamilySpec, seeds, config: ExplainConfig, me
     label = (f"{family.features or 'onehot'} k={family.k} gamma={family.gamma:g} "
              f"{method(cell.algorithm, cell.lengths, cell.projection_step, cell.certificate)}")
     return CellExplanation(
-        cell_id=getattr(cell, "cell_id", None) or cell.id, label=label,
+        cell_id=cell.cell_id, label=label,
         features=family.features or "onehot", k=family.k, gamma=family.gamma,
         instances=instances, predicted=pooled_prediction(instances, cell.eps, cell.delta),
         measured=measured or {}, ladder=pooled_ladder(instances, family.gamma, cell.eps, cell.delta),
         run_id=run_id)
 
 
-def explain_stored(store, cell, config: ExplainConfig, progress=None) -> CellExplanation:
+def explain_stored(cell, config: ExplainConfig, progress=None) -> CellExplanation:
     """A stored cell (:class:`mcirl.results.CellSummary`) on its stored instances' MDPs, beside
     its measured m*."""
-    ((_, family, seeds),) = stored_families(store, [cell])
+    ((_, family, seeds),) = stored_families([cell])
     return explain_instances(cell, family, seeds, config,
                              measured={c: cell.mstar.get(c) for c in ladder.PREDICTED},
                              run_id=cell.run_id, progress=progress)
@@ -241,46 +240,38 @@ def plan_explanations(cells_and_families, config: ExplainConfig, calibrate: bool
     return plan
 
 
-def stored_families(store, cells) -> list:
-    """[(cell, FamilySpec, seeds)] of stored cells (what :func:`explain_stored` explains)."""
-    out = []
-    for cell in cells:
-        spec = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
-        out.append((cell, FamilySpec(**spec["family"]),
-                    [seed for _, seed in store.instance_seeds(cell.run_id, cell.cell_id)]))
-    return out
+def stored_families(summaries) -> list:
+    """[(cell, FamilySpec, seeds)] of stored cells (:class:`mcirl.results.CellSummary`: what
+    :func:`explain_stored` explains)."""
+    return [(cell, cell.spec, [seed for _, seed in cell.seeds]) for cell in summaries]
 
 
 def sweep_families(sweep_config) -> list:
     """[(cell, FamilySpec, seeds)] of a sweep config's cells: the MDPs its instances will draw."""
-    from .sweep.plan import cells
-
     count = sweep_config.instances.count
     return [(cell, cell.family, [cell.seeds(sweep_config.seed, i)[0] for i in range(count)])
             for cell in cells(sweep_config)]
 
 
-def explain_cells(store, cells, config: ExplainConfig, progress=None) -> list:
+def explain_cells(cells, config: ExplainConfig, progress=None) -> list:
     """:func:`explain_stored` for each stored cell in turn; progress: optional callable(cells
     done, total)."""
     out = []
     for cell in cells:
-        out.append(explain_stored(store, cell, config))
+        out.append(explain_stored(cell, config))
         if progress is not None:
             progress(len(out), len(cells))
     return out
 
 
-def explain_sweep(sweep_config, config: ExplainConfig, store=None, progress=None) -> list:
+def explain_sweep(sweep_config, config: ExplainConfig, measured=(), progress=None) -> list:
     """Every cell of a sweep config (:class:`mcirl.sweep.config.SweepConfig`) on the MDPs its
-    instances will draw, before (or without) running it; with ``store``, beside the m* it
-    holds for the same cells."""
-    from .results import collect
-
-    stored = {} if store is None else {c.cell_id: c for c in collect(store)}
+    instances will draw, before (or without) running it, beside the m* of the same cells among
+    ``measured`` (stored :class:`mcirl.results.CellSummary`, e.g. :func:`mcirl.results.collect`)."""
+    stored = {c.cell_id: c for c in measured}
     out = []
     for cell, _, seeds in sweep_families(sweep_config):
-        summary = stored.get(cell.id)
+        summary = stored.get(cell.cell_id)
         measured = None if summary is None else {c: summary.mstar.get(c) for c in ladder.PREDICTED}
         out.append(explain_instances(cell, cell.family, seeds, config, measured,
                                      None if summary is None else summary.run_id))

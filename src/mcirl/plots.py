@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from . import bounds
 from .output import atomic_path, count_text, number_text, output_dir
 from .results import most_replicated, mstar_text
+from .stats import slope, slope_interval
 
 STYLE_FILE = Path(__file__).parent / "styles" / "mcirl.mplstyle"
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -154,28 +155,6 @@ def _mstar_points(cells, criterion):
     return out
 
 
-def slope(ks, ms) -> float:
-    """Least-squares slope of log m* against log k (nan with fewer than two distinct k)."""
-    ks, ms = np.asarray(ks, float), np.asarray(ms, float)
-    if np.unique(ks).size < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(ks), np.log(ms), 1)[0])
-
-
-def slope_interval(ks, lows, highs) -> tuple[float, float]:
-    """The slopes of log m against log k that the m* intervals allow at their extremes: the
-    least-squares slope through the lower ends at the smaller half of the k values and the upper
-    ends at the larger half (the steepest the intervals permit), and the reverse (the
-    flattest). With two k this is exactly the range of lines through both intervals."""
-    ks, lows, highs = (np.asarray(v, float) for v in (ks, lows, highs))
-    if np.unique(ks).size < 2:
-        return float("nan"), float("nan")
-    large = ks > np.median(ks) if np.unique(ks).size > 2 else ks == ks.max()
-    steep = slope(ks, np.where(large, highs, lows))
-    flat = slope(ks, np.where(large, lows, highs))
-    return min(steep, flat), max(steep, flat)
-
-
 def _predicted(explanations, criterion) -> dict:
     """cell id -> the predicted m* of mcirl.explain for criterion."""
     return {e.cell_id: e.predicted[criterion]["m"] for e in explanations or ()
@@ -186,7 +165,7 @@ def plot_mstar_vs_k(cells, criterion="theorem", explanations=None):
     """(a) the headline: measured m* with [m_lo, m_hi] against k, log-log, per feature family
     and learner; colour and marker by gamma; Abbeel & Ng's bound bold in its gamma's colour and
     the other bounds thin and grey; the fitted slope of log m* against log k with the range the
-    intervals allow (:func:`slope_interval`) in the legend; mcirl explain's predicted m* as a
+    intervals allow (:func:`mcirl.stats.slope_interval`) in the legend; mcirl explain's predicted m* as a
     dotted line where given."""
     groups = _panels(cells)
     predicted = _predicted(explanations, criterion)

@@ -89,15 +89,15 @@ def reproduce(study: str, quick: bool, store, executor, out_dir: Path, fmt: str 
     from .plots import write_plots
     from .report import write_report
     from .results import collect, run_rows
-    from .sweep.runner import run_sweep
+    from .sweep.runner import drive_sweep
 
     out_dir = output_dir(out_dir, "out")  # a bad folder is found before the sweeps, not after
-    run_ids = [run_sweep(config, store, executor, resume=True, progress=progress)
+    run_ids = [drive_sweep(config, store, executor, resume=True, progress=progress)
                for config in configs(study, quick, backend, projection_step, certificate)]
     cells = collect(store, run_ids)
     from .explain import ExplainConfig, explain_cells
 
-    explained = explain_cells(store, cells, ExplainConfig())
+    explained = explain_cells(cells, ExplainConfig())
     figures = write_plots(cells, out_dir / "figures", fmt, explanations=explained)
     report = write_report(cells, run_rows(store, run_ids), out_dir / "report.md", figures=figures,
                           field="out", explanations=explained)

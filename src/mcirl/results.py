@@ -19,9 +19,13 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from .learn import CRITERIA, OUTCOMES, failure_applies, success_applies
+from .errors import InputError
+from .learn import (CRITERIA, DEFAULT_CERTIFICATE, DEFAULT_PROJECTION_STEP, OUTCOMES, failure_applies,
+                    success_applies)
+from .mdp import FamilySpec
 from .output import count_text
-from .stats import bootstrap_mean_band
+from .stats import bootstrap_mean_band, point_interval
+from .store import TABLE, Store
 
 #: The columns of a stored m* that its optimistic twin (undecided rows as successes) repeats.
 MSTAR_FIELDS = ("status", "m_star", "m_lo", "m_hi")
@@ -55,10 +59,10 @@ class CellSummary:
     mstar_instances: dict = field(default_factory=dict)  #: criterion -> per-instance rows
     run_ids: tuple = ()  #: every run holding this cell (a cell shared by runs is stored once)
     lengths: str = "truncated"  #: expert trajectory lengths (mcirl.sample)
-    #: the learner's options (mcirl.learn); a cell stored before they existed ran the line step
-    #: with no certificate
-    projection_step: str = "line"
-    certificate: str = "off"
+    #: the learner's options (mcirl.learn), as stored (a cell stored before they existed reads
+    #: the line step with no certificate: mcirl.store.schema)
+    projection_step: str = field(kw_only=True)
+    certificate: str = field(kw_only=True)
     outcomes: dict = field(default_factory=dict)  #: outcome -> (n,) int64 pooled row counts
     max_gap: float = float("nan")  #: MWAL: largest certified duality gap stored for the cell
     #: (low, high): (n,) each, a 95% bootstrap band over MDP instances of the mean performance
@@ -67,6 +71,10 @@ class CellSummary:
     #: rows of a point that draws all its replicates under sequential replication (instances x
     #: replicates); a point with fewer stopped early. 0: every point ran all its rows.
     full_reps: int = 0
+    #: the MDP family the cell's instances were drawn from (its stored spec; None in a
+    #: database that predates stored specs), and (instance, MDP seed) of each stored instance
+    spec: FamilySpec | None = None
+    seeds: tuple = ()
 
     @property
     def method(self) -> str:
@@ -77,8 +85,6 @@ class CellSummary:
         """(low, high), (n,) each: every point's interval on its failure rate, Clopper-Pearson
         where it ran all its rows and the confidence sequence where sequential replication
         stopped it early (:func:`mcirl.stats.point_interval`)."""
-        from .stats import point_interval
-
         full = self.full_reps or int(self.reps.max())
         pairs = [point_interval(int(f), int(n), max(full, int(n)), self.delta, confidence)
                  for f, n in zip(self.failures[criterion], self.reps)]
@@ -90,8 +96,8 @@ class CellSummary:
         return None if hit.size == 0 else (int(self.failures[criterion][hit[0]]), int(self.reps[hit[0]]))
 
 
-def method(algorithm: str, lengths: str, projection_step: str = "segment",
-           certificate: str = "on") -> str:
+def method(algorithm: str, lengths: str, projection_step: str = DEFAULT_PROJECTION_STEP,
+           certificate: str = DEFAULT_CERTIFICATE) -> str:
     """'projection', or e.g. 'projection (geometric lengths, line step)': how a cell's m* was
     measured, as tables and plots label it; only what differs from the defaults is named."""
     notes = [] if lengths == "truncated" else [f"{lengths} lengths"]
@@ -170,8 +176,34 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                 run_ids=tuple(holders[c["cell_id"]]), lengths=c["lengths"],
                 projection_step=c["projection_step"], certificate=c["certificate"],
                 outcomes=outcomes, max_gap=max(gaps) if gaps else float("nan"), performance_band=band,
-                full_reps=_full_reps(run))
+                full_reps=_full_reps(run), spec=stored_family(c),
+                seeds=tuple(sorted({(e["instance"], e["mdp_seed"]) for e in rows
+                                    if e.get("mdp_seed") is not None})))
     return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
+
+
+def stored_family(cell: dict) -> FamilySpec | None:
+    """The MDP family of a stored cells row (its spec column), None where it has none."""
+    if not cell.get("spec"):
+        return None
+    return FamilySpec(**json.loads(cell["spec"])["family"])
+
+
+def mstar_summary(store, run_id: str) -> list[dict]:
+    """Every m* row of a run (per instance, and pooled as instance -1) with its cell's
+    description and the undecided-as-success twin, sorted for tables."""
+    cells = {c["cell_id"]: c for c in store.table("cells", run_id)}
+    out = []
+    for r in store.table("mstar", run_id):
+        c = cells[r["cell_id"]]
+        out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "lengths",
+                                            "projection_step", "certificate", "bound")}
+                   | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
+                                              "m_lo", "m_hi", "cap", "reps", "evaluated")}
+                   | {"undecided_as_success": optimistic(r),
+                      "cap_sensitive": cap_sensitive(r)})
+    return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],
+                                      r["lengths"], r["criterion"], r["instance"]))
 
 
 def _full_reps(run) -> int:
@@ -284,8 +316,6 @@ def tables(store, run_ids=None) -> dict:
     sequential replication stopped early, whose ``reps`` are the rows it used; where runs
     share a cell, the latest run's rows, as :func:`collect`); ``cells``, ``mstar`` and ``estimates`` carry
     :data:`CELL_PARAMETERS`; the others are as stored."""
-    from .sweep.store import TABLE
-
     runs = run_rows(store, run_ids)
     ids = [r["run_id"] for r in runs]
     out = {"runs": (list(TABLE["runs"].names) + ["cells", "tasks"], runs)}
@@ -336,8 +366,6 @@ def frames(db, runs=None) -> dict:
     """
     import pandas as pd
 
-    from .sweep.store import Store
-
     with Store(db, readonly=True) as store:  # a missing file is the store's one-line error
 
         ids = None if runs is None else [store.resolve_run(r) for r in _as_list(runs, "runs")]
@@ -349,8 +377,6 @@ def frames(db, runs=None) -> dict:
 
 
 def _as_list(value, field: str) -> list:
-    from .errors import InputError
-
     if isinstance(value, str):
         return [value]
     try:

@@ -205,3 +205,28 @@ def bootstrap_mean_band(weights, values, draws: int = 400, level: float = 0.95, 
         if column.size:
             low[c], high[c] = np.quantile(column, tail), np.quantile(column, 1 - tail)
     return low, high
+
+
+def slope(ks, ms) -> float:
+    """The exponent b of the least-squares fit log m = a + b log k (m* or N_elbow against the
+    number of features); NaN with fewer than two distinct k.
+
+    ks, ms: (n,) positive numbers."""
+    ks, ms = np.asarray(ks, float), np.asarray(ms, float)
+    if np.unique(ks).size < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(ks), np.log(ms), 1)[0])
+
+
+def slope_interval(ks, lows, highs) -> tuple[float, float]:
+    """The slopes of log m against log k that the m* intervals allow at their extremes: the
+    least-squares slope through the lower ends at the smaller half of the k values and the upper
+    ends at the larger half (the steepest the intervals permit), and the reverse (the
+    flattest). With two k this is exactly the range of lines through both intervals."""
+    ks, lows, highs = (np.asarray(v, float) for v in (ks, lows, highs))
+    if np.unique(ks).size < 2:
+        return float("nan"), float("nan")
+    large = ks > np.median(ks) if np.unique(ks).size > 2 else ks == ks.max()
+    steep = slope(ks, np.where(large, highs, lows))
+    flat = slope(ks, np.where(large, lows, highs))
+    return min(steep, flat), max(steep, flat)

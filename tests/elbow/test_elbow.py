@@ -155,7 +155,7 @@ def test_elbow_command_stores_and_plots(capsys, tmp_path):
     files = json.loads(capsys.readouterr().out)["figures"]
     assert {p.split("/")[-1] for p in files} == {"elbow_curves.png", "elbow_scaling.png"}
     from mcirl.results import collect_elbows
-    from mcirl.sweep.store import Store
+    from mcirl.store import Store
 
     with Store(db) as store:
         curves, elbows = collect_elbows(store)
@@ -179,7 +179,7 @@ def test_elbow_on_the_gpu_backend_gives_the_cpu_numbers(capsys, tmp_path, fake_c
         results[backend] = json.loads(capsys.readouterr().out)
     assert_same_rows(results["gpu"]["elbows"], results["cpu"]["elbows"])
     from mcirl.results import collect_elbows
-    from mcirl.sweep.store import Store
+    from mcirl.store import Store
 
     curves = {}
     for backend in ("cpu", "gpu"):

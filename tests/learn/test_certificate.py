@@ -119,8 +119,8 @@ def test_segment_equals_line_for_achievable_targets(rng, certificate):
 
     _, mu_E = expert(mdp)
     targets = np.vstack([mu_E[None], achievable_targets(mdp, 8, rng)])
-    line = learn(mdp, targets, 0.05, max_iter=300, step="line", certificate="off")
-    segment = learn(mdp, targets, 0.05, max_iter=300, step="segment", certificate=certificate)
+    line = learn(mdp, targets, 0.05, max_iter=300, projection_step="line", certificate="off")
+    segment = learn(mdp, targets, 0.05, max_iter=300, projection_step="segment", certificate=certificate)
     np.testing.assert_array_equal(segment.outcome, line.outcome)
     np.testing.assert_array_equal(segment.iterations, line.iterations)
     np.testing.assert_allclose(segment.mu_tilde, line.mu_tilde, rtol=0, atol=1e-9)
@@ -131,8 +131,8 @@ def test_segment_and_line_differ_off_the_hull(rng):
     """The comparison above can see a difference: off the hull the paper's step overshoots."""
     mdp = tiny(3)
     targets = far_targets(mdp, rng)
-    line = learn(mdp, targets, 0.1, max_iter=20, step="line", certificate="off")
-    segment = learn(mdp, targets, 0.1, max_iter=20, step="segment", certificate="off")
+    line = learn(mdp, targets, 0.1, max_iter=20, projection_step="line", certificate="off")
+    segment = learn(mdp, targets, 0.1, max_iter=20, projection_step="segment", certificate="off")
     n = min(segment.t_history.shape[1], line.t_history.shape[1])
     assert not np.allclose(np.nan_to_num(segment.t_history[:, :n]),
                            np.nan_to_num(line.t_history[:, :n]))
@@ -189,5 +189,5 @@ def test_certificate_refused_with_the_line_step():
     mdp = tiny(1)
     with pytest.raises(InputError, match="certificate"):
         projection_module.projection(mdp, far_targets(mdp, np.random.default_rng(0)), 0.1,
-                                     step="line", certificate=True)
+                                     projection_step="line", certificate=True)
     assert OUTCOMES == ("terminated", "certified", "undecided", "assured")

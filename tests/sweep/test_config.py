@@ -37,11 +37,11 @@ def test_ids_from_before_lengths_existed_are_kept():
     config = default.with_learner("line", "off")
     config = replace(config, search=replace(config.search, sequential=False))  # as then
     assert default.run_id != config.run_id  # today's learner is another run, with other cells
-    assert not {c.id for c in cells(default)} & {c.id for c in cells(config)}
+    assert not {c.cell_id for c in cells(default)} & {c.cell_id for c in cells(config)}
     assert replace(config, cells=replace(config.cells, certificate="auto")).run_id == config.run_id  # off
     tiny = cells(config)
     assert config.run_id == "9936aef2646a62cd7aea0eaa89d09db7"
-    assert [c.id for c in tiny] == ["0e49b536983aebdfeb0b2b6e51bb0463",
+    assert [c.cell_id for c in tiny] == ["0e49b536983aebdfeb0b2b6e51bb0463",
                                     "2f4b363dd4a80736e5cf338e7b2ff7c8"]
     assert next(iter_tasks(config, tiny[0], grid_for(config, tiny[0]))).key == \
         "0639f4b3a7fd2742beba21bd2f196c41"
@@ -56,8 +56,8 @@ def test_lengths_are_a_dimension_of_the_cell_grid():
     assert plain.run_id != both.run_id
     truncated = [c for c in cells(both) if c.lengths == "truncated"]
     geometric = [c for c in cells(both) if c.lengths == "geometric"]
-    assert [c.id for c in truncated] == [c.id for c in cells(plain)]
-    assert len(geometric) == 2 and not {c.id for c in geometric} & {c.id for c in truncated}
+    assert [c.cell_id for c in truncated] == [c.cell_id for c in cells(plain)]
+    assert len(geometric) == 2 and not {c.cell_id for c in geometric} & {c.cell_id for c in truncated}
     assert geometric[0].horizon is None and geometric[0].mean_length == pytest.approx(10.0)
     assert truncated[0].mean_length == truncated[0].horizon > 10
 

@@ -15,8 +15,8 @@ from mcirl.cli import main
 from mcirl.sweep import execute
 from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor, make_executor
-from mcirl.sweep.runner import run_sweep
-from mcirl.sweep.store import Store
+from mcirl.sweep.runner import drive_sweep
+from mcirl.store import Store
 from tests.fake_cupy import assert_same_rows
 from tests.sweep.configs import tiny_sweep
 
@@ -37,7 +37,7 @@ def reference_db(tmp_path_factory, config_path):
     """An uninterrupted in-process run."""
     db = tmp_path_factory.mktemp("ref") / "ref.sqlite"
     with Store(db) as store:
-        run_sweep(load_config(config_path), store, InProcessExecutor())
+        drive_sweep(load_config(config_path), store, InProcessExecutor())
     return db
 
 
@@ -190,7 +190,7 @@ def test_dask_local_cluster_gives_the_same_rows(tmp_path, config_path, reference
     executor = make_executor(workers=2)
     try:
         with Store(db) as store:
-            run_sweep(load_config(config_path), store, executor)
+            drive_sweep(load_config(config_path), store, executor)
     finally:
         executor.close()
     assert dump(db)[0] == dump(reference_db)[0]
@@ -242,7 +242,7 @@ def test_export_round_trip(tmp_path, reference_db, capsys, fmt):
     import pandas as pd
 
     from mcirl.results import CELL_PARAMETERS, FRAMES
-    from mcirl.sweep.store import TABLE
+    from mcirl.store import TABLE
 
     out = tmp_path / "export"
     assert main(["results", "export", "--db", str(reference_db), "--format", fmt, "-o", str(out)]) == 0
@@ -377,13 +377,13 @@ def test_scheduler_address_joins_an_existing_cluster(tmp_path):
 
     config = load_config(Path(__file__).parents[2] / "examples" / "tiny.toml")
     with Store(tmp_path / "local.sqlite") as store:
-        local = store.table("mstar", run_sweep(config, store, InProcessExecutor()))
+        local = store.table("mstar", drive_sweep(config, store, InProcessExecutor()))
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                       dashboard_address=None) as cluster:
         executor = make_executor(scheduler=cluster.scheduler_address)
         try:
             with Store(tmp_path / "remote.sqlite") as store:
-                remote = store.table("mstar", run_sweep(config, store, executor))
+                remote = store.table("mstar", drive_sweep(config, store, executor))
         finally:
             executor.close()
     assert remote == local
@@ -488,9 +488,9 @@ def test_mstar_is_stored_twice_and_the_optimistic_one_is_the_counts_without_unde
     config = load_config(path).with_learner("segment", "off")
     db = tmp_path / "caps.sqlite"
     with Store(db) as store:
-        run_id = run_sweep(config, store, InProcessExecutor())
+        run_id = drive_sweep(config, store, InProcessExecutor())
         estimates, mstar = store.table("estimates", run_id), store.table("mstar", run_id)
-        certified = run_sweep(load_config(path), store, InProcessExecutor())
+        certified = drive_sweep(load_config(path), store, InProcessExecutor())
         certified_mstar = store.table("mstar", certified)
     assert sum(e["undecided"] for e in estimates) > 0 and all(e["certified"] == 0 for e in estimates)
     for row in mstar:
@@ -592,7 +592,7 @@ def test_sequential_points_stop_once_decided_and_full_points_match_a_fixed_sampl
     fixed_config.write_text(CONFIG.replace("max_iter = 400", "max_iter = 400\nsequential = false"))
     fixed = tmp_path / "fixed.sqlite"
     with Store(fixed) as store:
-        run_sweep(load_config(fixed_config), store, InProcessExecutor())
+        drive_sweep(load_config(fixed_config), store, InProcessExecutor())
     sequential, whole = _points(reference_db), _points(fixed)
     stopped = [p for p, counts in sequential.items() if counts["theorem"][1] < 120]
     full = [p for p, counts in sequential.items() if counts["theorem"][1] == 120]

@@ -183,13 +183,13 @@ def print_table(table: Table) -> None:
 def add_learner_options(p, override: bool = False) -> None:
     """The learner's options shared by every command that runs it; with ``override`` (a sweep)
     they default to None, the config's own."""
-    from ..learn import CERTIFICATES, PROJECTION_STEPS
+    from ..learn import CERTIFICATES, DEFAULT_PROJECTION_STEP, PROJECTION_STEPS
 
     config = " (default: the config's, else %s)" if override else " (default %s)"
     p.add_argument("--projection-step", dest="projection_step", choices=PROJECTION_STEPS,
-                   default=None if override else "segment",
+                   default=None if override else DEFAULT_PROJECTION_STEP,
                    help="projection's step: segment, clipped so mu_bar stays in the hull, or "
-                        "line, the paper's unclipped step" + config % "segment")
+                        "line, the paper's unclipped step" + config % DEFAULT_PROJECTION_STEP)
     p.add_argument("--certificate", choices=CERTIFICATES + ("auto",), default=None if override else "",
                    help="on: skip rows proven to succeed (assured) and stop rows proven to fail; "
                         "failure: the second only; off: every row runs to its stop or the cap; "

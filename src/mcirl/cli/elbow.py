@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..backend import BACKENDS
 from ..elbow.knee import ELBOW_METHODS
-from ..sweep.store import DEFAULT_DB, Store
+from ..store import DEFAULT_DB, Store
 from ..report import ELBOW_HEADER, elbow_rows
 from ..errors import InputError
 from ..output import count_text, counted, number_text

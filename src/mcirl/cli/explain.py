@@ -67,7 +67,7 @@ def _one_mdp(args, config) -> None:
 
     spec = None if args.mdp is not None else family_spec(args)
     mdp = load_npz(args.mdp) if spec is None else make_mdp(spec)
-    config.check(mdp)
+    config.check_mdp(mdp)
     with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
         task = None if bar is None else bar.add_task("termination", total=None)
         progress = None if bar is None else (
@@ -82,7 +82,7 @@ def _one_mdp(args, config) -> None:
             if cell is not None:
                 store, summary = cell
                 with store:
-                    cell = explain_stored(store, summary, config)
+                    cell = explain_stored(summary, config)
     if args.json:
         out = result.as_dict()
         if args.db is not None:
@@ -98,17 +98,14 @@ def _matching_cell(db: Path, spec, result):
     lengths (the most replicated if several), or None."""
     from dataclasses import replace
 
-    from ..mdp import FamilySpec
     from ..results import collect
-    from ..sweep.store import Store
-    import json
+    from ..store import Store
 
     store = Store(db, readonly=True)
     target = replace(spec, seed=0)
     hits = []
     for cell in collect(store):
-        stored = json.loads(store.cell(cell.run_id, cell.cell_id)["spec"])
-        if (FamilySpec(**stored["family"]) == target and cell.eps == result.eps
+        if (cell.spec == target and cell.eps == result.eps
                 and cell.delta == result.delta and cell.lengths == result.lengths):
             hits.append(cell)
     if not hits:
@@ -187,7 +184,7 @@ def _print_cells(cells, title) -> None:
 def _stored_cells(args, config) -> None:
     from ..explain import explain_cells
     from ..results import collect
-    from ..sweep.store import Store
+    from ..store import Store
 
     with Store(args.db, readonly=True) as store:
         run_ids = None if not args.run else [store.resolve_run(r) for r in args.run]
@@ -196,30 +193,30 @@ def _stored_cells(args, config) -> None:
             raise InputError("db", "holds no cells with stored estimates", str(args.db))
         with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
             task = None if bar is None else bar.add_task("cells", total=len(cells))
-            out = explain_cells(store, cells, config, progress=None if bar is None else (
+            out = explain_cells(cells, config, progress=None if bar is None else (
                 lambda done, total: bar.update(task, completed=done)))
     _print_many(args, out, f"every cell of {args.db}, pooled over each cell's instances")
 
 
 def _config_cells(args, config) -> None:
     from ..explain import explain_sweep
+    from ..results import collect
     from ..sweep.config import load_config
     from ..sweep.plan import cells
-    from ..sweep.store import Store
+    from ..store import Store
 
     sweep = load_config(args.config)
     if sweep.instances.count > MAX_INSTANCES:
         raise InputError("instances.count", f"explain draws every instance's MDP: at most "
                          f"{MAX_INSTANCES:,}", sweep.instances.count)
-    store = Store(args.db, readonly=True) if args.db is not None else None
-    try:
-        with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
-            task = None if bar is None else bar.add_task("cells", total=len(cells(sweep)))
-            out = explain_sweep(sweep, config, store, progress=None if bar is None else (
-                lambda done: bar.update(task, completed=done)))
-    finally:
-        if store is not None:
-            store.close()
+    measured = []
+    if args.db is not None:
+        with Store(args.db, readonly=True) as store:
+            measured = collect(store)
+    with bars(not (args.json or args.quiet), *_progress_columns()) as bar:
+        task = None if bar is None else bar.add_task("cells", total=len(cells(sweep)))
+        out = explain_sweep(sweep, config, measured, progress=None if bar is None else (
+            lambda done: bar.update(task, completed=done)))
     where = f", measured in {args.db}" if args.db is not None else ""
     _print_many(args, out, f"the cells of {args.config}, pooled over each cell's "
                            f"{counted(sweep.instances.count, 'instance')}{where}")
@@ -235,11 +232,11 @@ def _dry_run(args, config) -> None:
         planned, source = sweep_families(load_config(args.config)), str(args.config)
     else:
         from ..results import collect
-        from ..sweep.store import Store
+        from ..store import Store
 
         with Store(args.db, readonly=True) as store:
             run_ids = None if not args.run else [store.resolve_run(r) for r in args.run]
-            planned, source = stored_families(store, collect(store, run_ids)), str(args.db)
+            planned, source = stored_families(collect(store, run_ids)), str(args.db)
     plan = plan_explanations(planned, config, calibrate=not args.no_calibrate)
     if args.json:
         return emit_json(plan)

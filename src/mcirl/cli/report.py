@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..learn import CRITERIA
-from ..sweep.store import DEFAULT_DB, Store
+from ..store import DEFAULT_DB, Store
 from .common import emit_json
 from .explain import add_termination_options
 
@@ -37,7 +37,7 @@ def _explanations(store, cells, args) -> list:
 
     config = ExplainConfig(termination=args.termination, termination_draws=args.termination_draws)
     with phase_bars(not args.json) as progress:
-        return explain_cells(store, cells, config, progress=None if progress is None else (
+        return explain_cells(cells, config, progress=None if progress is None else (
             lambda done, total: progress("explain", done, total)))
 
 

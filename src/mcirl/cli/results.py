@@ -10,10 +10,10 @@ from rich.table import Table
 from ..errors import InputError
 from ..learn import OUTCOMES
 from ..output import counted
-from ..results import run_rows, stored_outcomes
-from ..sweep.store import DEFAULT_DB, TABLES, Store
+from ..results import mstar_summary, run_rows, stored_outcomes
+from ..store import DEFAULT_DB, TABLES, Store
 from .common import emit_json, print_table
-from .sweep import mstar_summary, print_mstar
+from .sweep import print_mstar
 
 
 def run(args) -> None:

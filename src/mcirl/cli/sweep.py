@@ -16,8 +16,8 @@ from rich.table import Table
 
 from ..backend import BACKENDS
 from ..errors import HORIZON_MAX, TASKS_MAX, InputError
-from ..results import cap_sensitive, method_of, mstar_text, optimistic
-from ..sweep.store import DEFAULT_DB, Store
+from ..results import method_of, mstar_summary, mstar_text
+from ..store import DEFAULT_DB, Store
 from ..output import count_text, counted, number_text
 from .common import add_learner_options, bars, count_arg, emit_json, print_table
 
@@ -27,7 +27,7 @@ def run(args) -> None:
 
     from ..sweep.config import load_config
     from ..sweep.execute import check_executor_options, make_executor
-    from ..sweep.runner import dry_run, run_sweep
+    from ..sweep.runner import dry_run, drive_sweep
 
     config = load_config(args.config)
     if args.backend is not None:  # part of the run id: a GPU run never resumes a CPU one
@@ -47,7 +47,7 @@ def run(args) -> None:
         executor = make_executor(args.workers, args.gpus, args.scheduler)
         try:
             with _sweep_progress(not (args.quiet or args.json)) as progress:
-                run_id = run_sweep(config, store, executor, resume=args.resume, limits=_limits(args),
+                run_id = drive_sweep(config, store, executor, resume=args.resume, limits=_limits(args),
                                    progress=progress if not args.quiet else _log_progress())
         finally:
             executor.close()
@@ -98,21 +98,6 @@ def _print_plan(plan: dict) -> None:
                      f"{plan['estimated_seconds_bisect_at_most']:.0f} s, in process; expected "
                      f"peak memory per task {plan['estimated_peak_bytes_per_task'] / 2**30:.2g} GiB")
     Console().print("\n".join(lines))
-
-
-def mstar_summary(store, run_id: str) -> list[dict]:
-    cells = {c["cell_id"]: c for c in store.table("cells", run_id)}
-    out = []
-    for r in store.table("mstar", run_id):
-        c = cells[r["cell_id"]]
-        out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "lengths",
-                                            "projection_step", "certificate", "bound")}
-                   | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
-                                              "m_lo", "m_hi", "cap", "reps", "evaluated")}
-                   | {"undecided_as_success": optimistic(r),
-                      "cap_sensitive": cap_sensitive(r)})
-    return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],
-                                      r["lengths"], r["criterion"], r["instance"]))
 
 
 def print_mstar(rows: list[dict], title: str) -> None:

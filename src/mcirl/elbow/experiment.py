@@ -29,6 +29,7 @@ from ..provenance import content_hash, read_toml, run_metadata
 from .fit import EVIDENCE, bayes, cross_validated_ridge, fit_evidence, fit_logistic, held_out, principal_directions
 from .knee import ELBOW_METHODS, elbow_status, elbows, nested_bootstrap, percentile_interval
 from .model import comparisons, make_model
+from ..stats import slope
 
 
 #: Largest feature noise: 1e6 times the latent signal's unit scale hides the k-dim structure
@@ -305,12 +306,6 @@ def fit_scalings(k, n):
     return out
 
 
-def free_slope(k, n) -> float:
-    """The exponent b of the least-squares fit log n = a + b log k (NaN with one k)."""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    return float(np.polyfit(np.log(k), np.log(n), 1)[0]) if np.unique(k).size > 1 else float("nan")
-
-
 def scaling_fits(elbow_rows, level=0.95) -> dict:
     """Scaling of N_elbow with k from the full-rank elbows of one temperature, with the
     uncertainty of the instances: each bootstrap draw (stored per k, draws independent across
@@ -331,10 +326,10 @@ def scaling_fits(elbow_rows, level=0.95) -> dict:
         ok = np.isfinite(nb)
         if np.unique(k[ok]).size < 2:
             continue
-        slopes.append(free_slope(k[ok], nb[ok]))
+        slopes.append(slope(k[ok], nb[ok]))
         fits = fit_scalings(k[ok], nb[ok])
         wins[min(fits, key=lambda name: fits[name][1])] += 1
     total = sum(wins.values())
     low, high = percentile_interval(slopes, level)
-    return {"forms": fit_scalings(k, n), "slope": [free_slope(k, n), low, high],
+    return {"forms": fit_scalings(k, n), "slope": [slope(k, n), low, high],
             "wins": {name: (w / total if total else None) for name, w in wins.items()}, "draws": total}

@@ -38,6 +38,12 @@ from ..backend import array_module
 #: projection's line step, where no certificate is valid.
 CERTIFICATES = ("on", "failure", "off")
 PROJECTION_STEPS = ("segment", "line")
+#: The learner's defaults, wherever a learner is configured (run_learner, estimate, sweep and
+#: verify configs, the command line): the clipped step and both certificates. (A cell stored
+#: before these options existed ran the line step with no certificate: the store's column
+#: defaults say so, mcirl.store.schema.)
+DEFAULT_PROJECTION_STEP = "segment"
+DEFAULT_CERTIFICATE = "on"
 #: Relative slack of the success certificate for rounding in the learner's own stop and in
 #: Wolfe's min-norm point (relative 1e-12 of the squared scale): far inside it.
 SUCCESS_SLACK = 1e-9

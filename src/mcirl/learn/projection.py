@@ -17,7 +17,7 @@ mixture is still computed and recorded.
 
 Two amendments to the paper, both defaults:
 
-- ``step="segment"`` clips the projection coefficient to [0, 1], so mu_bar_i stays on the
+- ``projection_step="segment"`` clips the projection coefficient to [0, 1], so mu_bar_i stays on the
   segment [mu_bar_{i-1}, mu_i] and hence in the hull. When mu_hat_E is achievable the
   coefficient is already in [0, 1] (pi_i is a best response, so (mu_i - mu_bar) . (mu_hat_E -
   mu_i) <= 0 up to the solver's slack), and nothing changes; when it is not, the paper's
@@ -25,7 +25,7 @@ Two amendments to the paper, both defaults:
   row can stop at t <= eps/2 while its output is farther than eps/2 from mu_hat_E.
 - ``certificate=True`` stops a row as soon as it is proven never to terminate
   (:mod:`.certificate`): outcome ``certified``, a failure under every criterion, as a row at
-  the cap is. It is valid only while mu_bar stays in the hull: not with ``step="line"``.
+  the cap is. It is valid only while mu_bar stays in the hull: not with ``projection_step="line"``.
 
 Rows are independent problems (one per replicate and checkpoint): each step is one batched call
 over the rows still running. A row whose mu_bar stops changing exactly is stalled: its
@@ -39,21 +39,22 @@ from __future__ import annotations
 from ..backend import array_module
 from ..solve import (feature_error, feature_expectations, optimal_policy, optimality_gap,
                      uniform_policy)
-from .certificate import distance_lower_bound
+from .certificate import DEFAULT_PROJECTION_STEP, distance_lower_bound
 from .hulls import HullPoints
 from ..backend import to_numpy
 from ..errors import InputError
 from .result import CERTIFIED, DEFAULT_CAP, TERMINATED, UNDECIDED, LearnResult
 
 
-def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step="segment",
+def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP,
+               projection_step=DEFAULT_PROJECTION_STEP,
                certificate=True, progress=None):
     """Run the projection (or max-margin) learner on every row of mu_hat: (N, k) float64
-    estimates of mu_E. step: "segment" | "line" (projection only); certificate: stop rows proven
-    never to terminate (not with step="line"). progress: optional callable(iteration,
+    estimates of mu_E. projection_step: "segment" | "line" (projection only); certificate: stop rows proven
+    never to terminate (not with the line step). progress: optional callable(iteration,
     rows_still_running). Returns a :class:`LearnResult`.
     """
-    if certificate and step == "line" and not max_margin:
+    if certificate and projection_step == "line" and not max_margin:
         raise InputError("certificate", "needs mu_bar in the hull: the segment step", "on")
     xp = array_module(mu_hat)
     N, k = mu_hat.shape
@@ -107,7 +108,7 @@ def projection(mdp, mu_hat, eps, *, max_margin=False, max_iter=DEFAULT_CAP, step
             v = mu_i - mu_bar[active]
             vv = (v * v).sum(axis=1)
             coef = xp.where(vv > 0, (v * w).sum(axis=1) / xp.where(vv > 0, vv, 1.0), 0.0)
-            if step == "segment":
+            if projection_step == "segment":
                 coef = xp.clip(coef, 0.0, 1.0)
             new = mu_bar[active] + coef[:, None] * v
         else:

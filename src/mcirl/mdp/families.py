@@ -46,12 +46,16 @@ class FamilySpec:
         weights = self.weights or ("sparse" if grid else "dense")
         check_choice("features", features, FEATURES)
         check_choice("weights", weights, WEIGHTS)
+        # every field is checked whatever the family, so a sweep's [mdp] section (which holds
+        # them all) refuses what no family could use
+        N = check_int("N", self.N, 1, math.isqrt(SIZE_MAX))
+        M = check_int("macro", self.macro, 1, N if grid else SIZE_MAX)
+        check_real("p_fail", self.p_fail, 0.0, 1.0)
+        check_real("alpha", self.alpha, 0.0, np.inf, low_open=True, high_open=True)
+        check_int("b", self.b, 1)
         if grid:
-            N = check_int("N", self.N, 1, math.isqrt(SIZE_MAX))
-            M = check_int("macro", self.macro, 1, N)
             if N % M:
                 raise InputError("macro", f"must divide N = {N}", M)
-            check_real("p_fail", self.p_fail, 0.0, 1.0)
             if self.A != 4:
                 raise InputError("A", "a gridworld has A = 4 actions (N, E, S, W)", self.A)
             S = N * N
@@ -62,8 +66,6 @@ class FamilySpec:
                 raise InputError("features", "macrocell features need `family` gridworld")
         if self.family == "garnet":
             check_int("b", self.b, 1, S)
-        if self.family == "dirichlet":
-            check_real("alpha", self.alpha, 0.0, np.inf, low_open=True, high_open=True)
         if features == "macrocell":
             k = (self.N // self.macro) ** 2
             if self.k is not None and self.k != k:

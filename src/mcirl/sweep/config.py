@@ -8,46 +8,58 @@ file has top-level ``name``, ``seed``, ``backend`` and the sections ``[mdp]``, `
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, make_dataclass
 from pathlib import Path
 
 from ..backend import resolve_backend
 from ..provenance import content_hash, read_toml  # noqa: F401  (sweep.config's own API)
 from ..errors import M_MAX, SEED_MAX, InputError, check_choice, check_int, check_real, show_limit
-from ..learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, PROJECTION_STEPS, default_certificate,
+from ..learn import (ALGORITHMS, CRITERIA, DEFAULT_CAP, DEFAULT_PROJECTION_STEP, PROJECTION_STEPS,
+                     default_certificate,
                      resolve_certificate)
-from ..mdp.families import FAMILIES, FEATURES, WEIGHTS
+from ..mdp.families import FEATURES, FamilySpec
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 
 
-@dataclass(frozen=True)
-class MDPSection:
-    """The MDP family shared by all cells (docs/method.md)."""
+#: FamilySpec's fields that a cell sets (the grid's k, features and gamma; the instance's seed);
+#: the others make up the sweep's [mdp] section.
+PER_CELL = ("k", "features", "gamma", "seed")
 
-    family: str = "garnet"  #: garnet | dirichlet | gridworld
-    S: int = 64  #: states (garnet, dirichlet)
-    S_per_k: int = 0  #: each cell uses S = max(S, S_per_k * k) (one-hot features need S >= k)
-    A: int = 4  #: actions
-    b: int = 3  #: garnet successors
-    alpha: float = 1.0  #: dirichlet concentration
-    N: int = 16  #: gridworld side
-    macro: int = 4  #: gridworld macrocell side
-    p_fail: float = 0.3  #: gridworld failure probability
-    weights: str = ""  #: dense | sparse true reward ("" = the family's default)
-    feature_density: float = 0.1  #: sparse features: P(phi = 1)
-    weight_density: float = 0.1  #: sparse w*: P(w_j != 0)
 
-    def __post_init__(self):
-        check_choice("family", self.family, FAMILIES)
-        if self.weights:
-            check_choice("weights", self.weights, WEIGHTS)
-        for name in ("S", "A", "b", "N", "macro"):
-            check_int(name, getattr(self, name), 1)
-        check_int("S_per_k", self.S_per_k, 0)
-        check_real("alpha", self.alpha, 0.0, math.inf, low_open=True, high_open=True)
-        check_real("p_fail", self.p_fail, 0.0, 1.0)
-        check_real("feature_density", self.feature_density, 0.0, 1.0, low_open=True)
-        check_real("weight_density", self.weight_density, 0.0, 1.0, low_open=True)
+def _section_fields() -> list:
+    """[mdp]'s fields: FamilySpec's shared ones, same names and defaults ("" where FamilySpec's
+    is None, i.e. the family's default, which TOML cannot write), then S_per_k."""
+    out = []
+    for f in fields(FamilySpec):
+        if f.name not in PER_CELL:
+            default = "" if f.default is None else f.default
+            out.append((f.name, type(default), field(default=default)))
+    return out + [("S_per_k", int, field(default=0))]
+
+
+def _check_section(self) -> None:
+    """Every shared field checked as FamilySpec checks it (on a nominal one-feature cell: the
+    cells themselves are checked again with their k, features and gamma)."""
+    check_int("S_per_k", self.S_per_k, 0)
+    self.family_spec(1, "macrocell" if self.family == "gridworld" else "onehot", 0.5)
+
+
+def _family_spec(self, k: int, features: str, gamma: float) -> FamilySpec:
+    """The MDP family of a cell with these features, k and gamma (seed 0; instances reseed
+    it): S = max(S, S_per_k * k)."""
+    shared = {name: getattr(self, name) for name, _, _ in _section_fields() if name != "S_per_k"}
+    shared.update(S=max(self.S, self.S_per_k * k), weights=self.weights or None)
+    return FamilySpec(**shared, k=None if features == "macrocell" else k, features=features,
+                      gamma=float(gamma), seed=0)
+
+
+#: The MDP family shared by all cells (docs/method.md): FamilySpec's fields but the per-cell
+#: ones, plus S_per_k (one-hot features need S >= k).
+MDPSection = make_dataclass("MDPSection", _section_fields(), frozen=True, namespace={
+    "__post_init__": _check_section, "family_spec": _family_spec,
+    "__doc__": "The MDP family shared by all cells: mcirl.mdp.FamilySpec's fields but "
+               f"{', '.join(PER_CELL)}, plus S_per_k (each cell uses S = max(S, S_per_k * k))."})
+MDPSection.__module__ = __name__
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ class CellsSection:
     lengths: tuple = ("truncated",)  #: expert trajectory lengths: truncated | geometric
     eps: float = 0.1  #: accuracy
     delta: float = 0.05  #: target failure probability
-    projection_step: str = "segment"  #: projection's step: segment (clipped) | line (the paper's)
+    projection_step: str = DEFAULT_PROJECTION_STEP  #: projection's step: segment (clipped) | line (the paper's)
     #: on | failure | off; "" (not given) or auto: on, off with the line step (mcirl.learn.certificate)
     certificate: str = ""
 

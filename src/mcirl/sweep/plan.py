@@ -16,6 +16,7 @@ from .. import bounds
 from ..errors import HORIZON_MAX, TASKS_MAX, InputError, check_horizon
 from ..learn import resolve_certificate
 from ..mdp import FamilySpec
+from ..results import method
 from .config import SweepConfig, content_hash
 
 
@@ -39,7 +40,7 @@ class Cell:
     certificate: str = "off"
 
     @property
-    def id(self) -> str:
+    def cell_id(self) -> str:
         return content_hash(self.as_dict())
 
     def as_dict(self) -> dict:
@@ -58,8 +59,6 @@ class Cell:
     @property
     def method(self) -> str:
         """How the cell's m* was measured, as tables and figures label it."""
-        from ..results import method
-
         return method(self.algorithm, self.lengths, self.projection_step, self.certificate)
 
     @property
@@ -156,13 +155,8 @@ def cells(config: SweepConfig) -> list[Cell]:
     out = []
     for features, k, gamma, algorithm, lengths in product(grid.features, grid.k, grid.gamma,
                                                           grid.algorithms, grid.lengths):
-        options = dict(family=mdp.family, S=max(mdp.S, mdp.S_per_k * k), A=mdp.A, b=mdp.b,
-                       alpha=mdp.alpha, N=mdp.N, macro=mdp.macro, p_fail=mdp.p_fail,
-                       k=None if features == "macrocell" else k, features=features,
-                       feature_density=mdp.feature_density, weights=mdp.weights or None,
-                       weight_density=mdp.weight_density, gamma=float(gamma), seed=0)
         try:
-            family = FamilySpec(**options)
+            family = mdp.family_spec(k, features, gamma)
         except InputError as exc:
             raise InputError(f"cell (features={features}, k={k}, gamma={gamma}): {exc.field}",
                              exc.allowed, exc.got) from None

@@ -15,17 +15,18 @@ from dataclasses import replace
 
 from ..provenance import run_metadata
 from ..results import stored_outcomes
+from ..stats import decided, sample_complexity
 from .config import SweepConfig
 from .plan import Cell, cells, check_limits, grid_for, iter_tasks, rep_blocks
 from .search import MStarSearch
-from .store import Store
+from ..store import Store
 
 
 def cell_row(cell: Cell, config: SweepConfig) -> dict:
     import json
 
     grid = grid_for(config, cell)
-    return {"cell_id": cell.id, "family": cell.family.family, "features": cell.family.features,
+    return {"cell_id": cell.cell_id, "family": cell.family.family, "features": cell.family.features,
             "k": cell.k, "gamma": cell.gamma, "S": cell.family.S, "algorithm": cell.algorithm,
             "eps": cell.eps, "delta": cell.delta, "horizon": cell.horizon, "bound": cell.bound,
             "cap": grid[-1], "spec": json.dumps(cell.as_dict(), sort_keys=True),
@@ -49,9 +50,11 @@ def _pool(rows_by_task, criterion, ms, by_instance=False, undecided_fail=True):
     return pooled
 
 
-def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = False,
+def drive_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = False,
               progress=None, limits=None) -> str:
-    """Run (or resume) a sweep to the end; returns its run id.
+    """Drive a sweep's m* searches through ``executor`` into ``store`` to the end (or resume
+    them); returns the run id. The public entry point is :func:`mcirl.run_sweep` (a config
+    path and a database path); the command line and :mod:`mcirl.reproduce` call this.
 
     limits: optional {"max_tasks", "max_horizon"} overriding plan.check_limits' defaults.
     progress: optional callable(event, **info) with events "start" (cells, searches),
@@ -63,12 +66,12 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
     run_id = config.run_id
     all_cells = cells(config)
     check_limits(config, all_cells, **(limits or {}))
-    by_id = {c.id: c for c in all_cells}
+    by_id = {c.cell_id: c for c in all_cells}
     cell_rows = [cell_row(c, config) for c in all_cells]  # plans every grid: fails before storing
     store.start_run(run_id, config.name, config.as_dict(), run_metadata(config.backend), resume)
     store.add_cells(run_id, cell_rows)
     full = _full_rows(config)
-    searches = {(c.id, crit): MStarSearch(grid_for(config, c), c.delta, config.search.bisect,
+    searches = {(c.cell_id, crit): MStarSearch(grid_for(config, c), c.delta, config.search.bisect,
                                           config.search.confidence, full)
                 for c in all_cells for crit in config.cells.criteria}
     history = {key: [] for key in searches}  # the task lists each search has evaluated
@@ -146,7 +149,7 @@ def run_sweep(config: SweepConfig, store: Store, executor, *, resume: bool = Fal
                 if finished == len(searches):
                     break
                 task, rows = executor.next_done()
-                annotated = [{**row, "cell_id": task.cell.id, "instance": task.instance,
+                annotated = [{**row, "cell_id": task.cell.cell_id, "instance": task.instance,
                               "seed": task.seed, "mdp_seed": task.mdp_seed} for row in rows]
                 timing = {field: rows[0][field] for field in
                           ("seconds_sample", "seconds_learn", "seconds_total")}
@@ -184,8 +187,6 @@ def _undecided(rows_by_task, batch, criteria, delta, confidence) -> tuple:
     """The m of the batch whose pooled failure rate some criterion's confidence sequence
     (:func:`mcirl.stats.decided`) does not yet separate from delta. Every criterion of the
     cell counts, so all its searches make the same decisions and share their tasks."""
-    from ..stats import decided
-
     pooled = {c: _pool(rows_by_task, c, batch) for c in criteria}
     return tuple(m for m in sorted(batch)
                  if not all(decided(*pooled[c][m], delta, confidence) for c in criteria))
@@ -193,8 +194,6 @@ def _undecided(rows_by_task, batch, criteria, delta, confidence) -> tuple:
 
 def _finish_search(store, run_id, config, cell_id, criterion, search, batches, results):
     """Store m* per instance and pooled for a finished search."""
-    from ..stats import sample_complexity
-
     ms = set(search.counts)
     rows_by_task = [(t.instance, results[t.key]) for tasks in batches for t in tasks]
     counts = {fail: (_pool(rows_by_task, criterion, ms, undecided_fail=fail),
@@ -222,7 +221,7 @@ def _finish_search(store, run_id, config, cell_id, criterion, search, batches, r
 def dry_run(config: SweepConfig, calibrate: bool = True, limits=None) -> dict:
     """The plan of a sweep without running it: cells, tasks, walker-equivalent trajectory
     steps and, from one short calibration task, a rough time estimate; limits as for
-    :func:`run_sweep` (the dry run refuses what the run refuses)."""
+    :func:`drive_sweep` (the dry run refuses what the run refuses)."""
     all_cells = cells(config)
     check_limits(config, all_cells, **(limits or {}))
     blocks = len(rep_blocks(config))
@@ -255,9 +254,7 @@ CALIBRATION_REPS = 4
 def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dict:
     """Time a 4-replicate grid task on up to 12 cells spread over a cost proxy
     (S x H x k x max_iter); other cells scale from the calibrated cell nearest in the proxy."""
-    from dataclasses import replace
-
-    from .tasks import run_task
+    from .tasks import run_task  # the math it runs loads only when a task is calibrated
 
     def proxy(cell):
         return cell.family.S * cell.mean_length * cell.k

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import M_MAX, SEED_MAX, InputError, check_choice, check_int, check_real, show_limit
 from ..estimate import EstimateConfig, run_estimate
-from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
+from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP, DEFAULT_PROJECTION_STEP
 from ..mdp import FamilySpec, make_mdp, save_npz
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 from ..stats import clopper_pearson_lower, detectable_rate
@@ -47,7 +47,7 @@ class VerifyConfig:
     max_iter: int = DEFAULT_CAP
     sampler: str = "auto"
     lengths: str = "truncated"  #: the expert's trajectory lengths (mcirl.sample)
-    projection_step: str = "segment"  #: the learner's (mcirl.learn.projection)
+    projection_step: str = DEFAULT_PROJECTION_STEP  #: the learner's (mcirl.learn.projection)
     certificate: str = ""  #: on | failure | off; "" or auto: on, off with the line step (mcirl.learn)
     alpha: float = 1e-3  #: family-wise probability of a false alarm
     seed: int = 0

@@ -12,8 +12,8 @@ from mcirl.report import growth_rows
 from mcirl.results import collect
 from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor
-from mcirl.sweep.runner import run_sweep
-from mcirl.sweep.store import TABLES, Store
+from mcirl.sweep.runner import drive_sweep
+from mcirl.store import TABLES, Store
 from tests.sweep.configs import tiny_sweep
 
 
@@ -27,7 +27,7 @@ def two_runs(tmp_path_factory):
         config.write_text(tiny_sweep(name, (k,)))
         dbs[name] = root / f"{name}.sqlite"
         with Store(dbs[name]) as store:
-            run_sweep(load_config(config), store, InProcessExecutor())
+            drive_sweep(load_config(config), store, InProcessExecutor())
     return dbs
 
 
@@ -283,7 +283,7 @@ def test_the_schema_is_generated_from_one_declaration():
     """Every table's SQL, column list, key and migrations come from SCHEMA_TABLES; the failure
     counts are one column per criterion; a database created now has exactly those columns."""
     from mcirl.learn import CRITERIA
-    from mcirl.sweep.store import ESTIMATE_COLUMNS, SCHEMA, SCHEMA_TABLES
+    from mcirl.store.schema import ESTIMATE_COLUMNS, SCHEMA, SCHEMA_TABLES
 
     assert [f"failures_{c}" for c in CRITERIA] == [c for c in ESTIMATE_COLUMNS if c.startswith("failures_")]
     con = sqlite3.connect(":memory:")
@@ -334,12 +334,14 @@ def test_a_database_written_with_fewer_criteria_resumes_takes_runs_and_reports(t
 def test_a_hand_written_migration_list_fails_on_a_new_criterion(tmp_path, two_runs, monkeypatch):
     """The planted bug: migrating only the columns a list names (as before issue 49) cannot
     write a database that lacks a criterion's column."""
-    from mcirl.sweep import store as store_module
+    from mcirl import store as store_module
+    from mcirl.store import files, schema
 
     def listed_only(con):  # the old `added` lists named no failures_<criterion> column
-        con.executescript(store_module.SCHEMA)
+        con.executescript(schema.SCHEMA)
 
-    monkeypatch.setattr(store_module, "_migrate", listed_only)
+    monkeypatch.setattr(store_module, "migrate", listed_only)
+    monkeypatch.setattr(files, "migrate", listed_only)
     old = copy(two_runs["small"], tmp_path / "old.sqlite")
     _written_before_regret(old)
     with pytest.raises((sqlite3.OperationalError, KeyError), match="failures_regret"):
@@ -352,7 +354,7 @@ def test_a_writer_on_another_host_holds_a_lease_until_its_heartbeat_goes_stale(t
     older than the lease; a stale one reads 'interrupted'."""
     import time
 
-    from mcirl.sweep import store as store_module
+    from mcirl.store.leases import LEASE_SECONDS
 
     config = tmp_path / "tiny.toml"
     config.write_text(tiny_sweep(k=(2,)))
@@ -369,7 +371,7 @@ def test_a_writer_on_another_host_holds_a_lease_until_its_heartbeat_goes_stale(t
     assert "being written by process 4242 on far-away-host" in err and len(err.strip().splitlines()) == 1
     with Store(db) as store:
         assert store.runs()[0]["status"] == "running"
-        store.db.execute("UPDATE runs SET heartbeat = ?", (time.time() - store_module.LEASE_SECONDS - 1,))
+        store.db.execute("UPDATE runs SET heartbeat = ?", (time.time() - LEASE_SECONDS - 1,))
         store.db.commit()
         assert store.runs()[0]["status"] == "interrupted"
     assert main(["sweep", str(config), "--db", str(db), "--resume", "--quiet"]) == 0
@@ -414,7 +416,7 @@ def test_a_database_that_cannot_be_written_is_refused_before_sqlite_opens_it(tmp
     exit 2 from a writing command, with the file's bytes kept and no -wal/-shm beside it; the
     reading commands still read it. Permission bits do not bind root (the suite may run as
     root), so os.access is what is made to say no; the planted twin shows the refusal is that."""
-    from mcirl.sweep import store as store_module
+    from mcirl.store import files as store_module
 
     db = tmp_path / "r.sqlite"
     shutil.copy(two_runs["small"], db)
