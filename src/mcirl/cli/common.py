@@ -180,6 +180,14 @@ def print_table(table: Table) -> None:
     console.print(table)
 
 
+def add_dry_run_options(p, plan: str, calibration: str) -> None:
+    """--dry-run (``plan``: what it prints instead of running) and --no-calibrate (``calibration``:
+    what it skips), as every command that can cost its time first does."""
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help=plan)
+    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
+                   help=f"with --dry-run: {calibration}")
+
+
 def add_learner_options(p, override: bool = False) -> None:
     """The learner's options shared by every command that runs it; with ``override`` (a sweep)
     they default to None, the config's own."""

@@ -13,7 +13,7 @@ from ..store import DEFAULT_DB, Store
 from ..report import ELBOW_HEADER, elbow_rows
 from ..errors import InputError
 from ..output import count_text, counted, number_text
-from .common import count_arg, emit_json, phase_bars, print_table, real_arg
+from .common import add_dry_run_options, count_arg, emit_json, phase_bars, print_table, real_arg
 
 
 #: Options of the synthetic model only, refused with --comparisons.
@@ -212,10 +212,8 @@ def register(sub) -> None:
                         "item features to FILE-features, and stop")
     g.add_argument("--annotators", type=count_arg, help="with --write-comparisons: an annotator column of N "
                    "annotators")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true",
-                   help="print the plan and a time estimate; run nothing")
-    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
-                   help="with --dry-run: skip the timed fit (no estimate)")
+    add_dry_run_options(p, "print the plan and a time estimate; run nothing",
+                        "skip the timed fit (no estimate)")
     p.add_argument("--db", type=Path, default=Path(DEFAULT_DB))
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--resume", action="store_true")

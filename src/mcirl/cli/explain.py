@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..ladder import CONE_DRAWS, CONE_K_AUTO, DRAWS, EXACT_DRAWS, TERMINATIONS
 from ..sample import LENGTHS
 from ..output import count_text, counted, number_text
-from .common import bars, count_arg, emit_json, print_table, real_arg
+from .common import add_dry_run_options, bars, count_arg, emit_json, print_table, real_arg
 from .mdp import add_family_options, family_spec
 
 
@@ -294,10 +294,8 @@ def register(sub) -> None:
     p.add_argument("--db", type=Path, help="a results database: the measured m* of the same "
                    "cell; alone, every stored cell predicted against measured")
     p.add_argument("--run", nargs="+", help="with --db alone: these runs only (ids or names)")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true",
-                   help="with --config or --db: the cells and instances, and a rough estimate; explain nothing")
-    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
-                   help="with --dry-run: skip the timed instance (no estimate)")
+    add_dry_run_options(p, "with --config or --db: the cells and instances, and a rough estimate; explain nothing",
+                        "skip the timed instance (no estimate)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(handler=run)

@@ -19,7 +19,7 @@ from ..errors import HORIZON_MAX, TASKS_MAX, InputError
 from ..results import method_of, mstar_summary, mstar_text
 from ..store import DEFAULT_DB, Store
 from ..output import count_text, counted, number_text
-from .common import add_learner_options, bars, count_arg, emit_json, print_table
+from .common import add_dry_run_options, add_learner_options, bars, count_arg, emit_json, print_table
 
 
 def run(args) -> None:
@@ -245,10 +245,8 @@ def register(sub) -> None:
     p = sub.add_parser("sweep", help="run a TOML experiment config: m* per cell, into SQLite")
     p.add_argument("config", type=Path, help="CONFIG.toml (see examples/)")
     p.add_argument("--db", type=Path, default=Path(DEFAULT_DB), help=f"results file (default {DEFAULT_DB})")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true",
-                   help="print the plan and a time estimate; run nothing")
-    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
-                   help="with --dry-run: skip the calibration task")
+    add_dry_run_options(p, "print the plan and a time estimate; run nothing",
+                        "skip the calibration task")
     p.add_argument("--resume", action="store_true", help="continue a sweep already in the database")
     p.add_argument("--backend", choices=BACKENDS,
                    help="overrides the config's backend (default: the config's, else cpu)")
@@ -267,10 +265,8 @@ def register(sub) -> None:
     p = sub.add_parser("reproduce", help="run a study end to end: sweeps, figures, report")
     p.add_argument("study", choices=("seed-table", "gridworld"))
     p.add_argument("--quick", action="store_true", help="a CPU-sized version (minutes on 2 cores)")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true",
-                   help="print each sweep's plan and a time estimate; run nothing")
-    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
-                   help="with --dry-run: skip the calibration tasks (no time estimate)")
+    add_dry_run_options(p, "print each sweep's plan and a time estimate; run nothing",
+                        "skip the calibration tasks (no time estimate)")
     p.add_argument("--yes", action="store_true",
                    help="run a full study on a CPU without asking, whatever its estimate (without "
                         "it, one estimated above an hour asks, or stops when not at a terminal)")

@@ -9,7 +9,7 @@ from ..errors import InputError
 from ..learn import ALGORITHMS, CRITERIA, DEFAULT_CAP
 from ..output import counted, number_text
 from ..sample import LENGTHS, SAMPLERS
-from .common import add_learner_options, count_arg, emit_json, phase_bars, real_arg
+from .common import add_dry_run_options, add_learner_options, count_arg, emit_json, phase_bars, real_arg
 
 
 def _range(name, values, kind):
@@ -120,10 +120,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=count_arg, default=0, help="seed of the search (cells and trajectories)")
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
     p.add_argument("--out", default="mcirl-verify", help="folder for a counterexample (.npz)")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true",
-                   help="print the plan and a rough time estimate; search nothing")
-    p.add_argument("--no-calibrate", dest="no_calibrate", action="store_true",
-                   help="with --dry-run: skip the timed example (no estimate)")
+    add_dry_run_options(p, "print the plan and a rough time estimate; search nothing",
+                        "skip the timed example (no estimate)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)
