@@ -76,7 +76,7 @@ def test_a_report_renders_sweeps_and_elbow_runs_alike(capsys, tmp_path, mixed_db
     """The Runs table read every run's sweep config (an elbow run has none: KeyError), and a
     database holding only elbow runs was refused ('holds no finished cells'), though `plot`
     drew it (issue 32)."""
-    from mcirl.store import Store
+    from mcirl.store import Store, merge_into
 
     out = tmp_path / "report.md"
     assert main(["report", "--db", str(mixed_db), "-o", str(out), "--no-figures", "--no-ladder"]) == 0
@@ -87,7 +87,7 @@ def test_a_report_renders_sweeps_and_elbow_runs_alike(capsys, tmp_path, mixed_db
     elbow_only = tmp_path / "elbow.sqlite"
     with Store(mixed_db, readonly=True) as source, Store(elbow_only) as store:
         (run,) = [r for r in source.runs() if r["name"] == "elbow"]
-        store.merge([mixed_db])
+        merge_into(store, [mixed_db])
         store.db.execute("DELETE FROM cells"), store.db.execute("DELETE FROM estimates")
         store.db.execute("DELETE FROM runs WHERE run_id != ?", (run["run_id"],))
         store.db.commit()

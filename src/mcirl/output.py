@@ -39,6 +39,9 @@ def file_target(path: str | os.PathLike, field: str) -> Path:
     output_dir(path.parent, field)
     if path.is_dir():
         raise InputError(field, "must be a file name, not a folder", str(path))
+    if path.exists() and not path.is_file():  # replacing it would destroy what it is
+        raise InputError(field, "must name a regular file, not a FIFO, socket or device; it is "
+                         "left as it was", str(path))
     return path
 
 

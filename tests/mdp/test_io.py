@@ -175,3 +175,27 @@ def test_a_drawn_mdp_carries_its_spec_and_mdp_info_shows_it(tmp_path, capsys, rn
         with pytest.raises(InputError, match="spec"):
             npz_spec(write(tmp_path / "b.npz", **valid_arrays(rng), spec=bad))
         load_npz(tmp_path / "b.npz")  # loading the MDP ignores it
+
+
+def test_an_unused_key_is_never_decompressed(tmp_path, rng):
+    """A small file carrying a large compressed array under a key no MDP has (issue 50: a 1 MB
+    file cost 1.1 GB of memory) loads within a few MB; the planted twin that reads every key
+    costs the array's size."""
+    import tracemalloc
+    import zipfile
+
+    path = tmp_path / "m.npz"
+    np.savez_compressed(path, **valid_arrays(rng), stray=np.zeros(2**25))  # 256 MiB of zeros
+    assert path.stat().st_size < 2**20
+
+    def peak(load):
+        tracemalloc.start()
+        try:
+            load()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    assert peak(lambda: load_npz(path)) < 16 * 2**20
+    with zipfile.ZipFile(path):  # the twin: every key read, as before
+        assert peak(lambda: dict(np.load(path))) > 2**28

@@ -8,12 +8,13 @@ import sqlite3
 import pytest
 
 from mcirl.cli import main
+from mcirl.errors import InputError
 from mcirl.report import growth_rows
 from mcirl.results import collect
 from mcirl.sweep.config import load_config
 from mcirl.sweep.execute import InProcessExecutor
 from mcirl.sweep.runner import drive_sweep
-from mcirl.store import TABLES, Store
+from mcirl.store import TABLES, Store, merge_into
 from tests.sweep.configs import tiny_sweep
 
 
@@ -75,9 +76,9 @@ def test_a_row_already_stored_is_kept(tmp_path, two_runs):
     with sqlite3.connect(dest) as con:  # as if computed by other code: the merge must not overwrite it
         con.execute("UPDATE estimates SET failures_theorem = -1 WHERE m = (SELECT MIN(m) FROM estimates)")
     before = rows_by_run(dest)
-    with Store(dest) as store:
-        (report,) = store.merge([two_runs["small"]])
-    assert sum(report["added"].values()) == 0
+    with Store(dest) as store:  # nor mix them: the twin run is refused (issue 50, item 8)
+        with pytest.raises(InputError, match="estimates rows differ"):
+            merge_into(store, [two_runs["small"]])
     assert rows_by_run(dest) == before
 
 
@@ -94,11 +95,11 @@ def test_an_unfinished_run_is_completed_and_a_finished_one_kept(tmp_path, two_ru
 
     done = copy(two_runs["small"], tmp_path / "done.sqlite")
     with Store(done) as store:  # the unfinished copy does not undo the finished run
-        store.merge([partial])
+        merge_into(store, [partial])
     assert rows_by_run(done) == full
 
     with Store(partial) as store:  # the finished run completes the unfinished one
-        (report,) = store.merge([two_runs["small"]])
+        (report,) = merge_into(store, [two_runs["small"]])
     assert report["added"]["runs"] == 1 and report["present"]["estimates"] > 0
     assert rows_by_run(partial) == full
     assert interrupted["small"]["runs"][0]["status"] == "interrupted"
@@ -119,7 +120,7 @@ def test_an_older_database_merges_with_its_missing_columns_null(tmp_path, two_ru
         con.execute("DROP TABLE elbows")
     dest = tmp_path / "dest.sqlite"
     with Store(dest) as store:
-        store.merge([old])
+        merge_into(store, [old])
     got = rows_by_run(dest)["large"]
     want = rows_by_run(two_runs["large"])["large"]
     assert all(r[c] is None for r in got["estimates"] for c in later)
@@ -334,13 +335,12 @@ def test_a_database_written_with_fewer_criteria_resumes_takes_runs_and_reports(t
 def test_a_hand_written_migration_list_fails_on_a_new_criterion(tmp_path, two_runs, monkeypatch):
     """The planted bug: migrating only the columns a list names (as before issue 49) cannot
     write a database that lacks a criterion's column."""
-    from mcirl import store as store_module
-    from mcirl.store import files, schema
+    from mcirl.store import database, files, schema
 
     def listed_only(con):  # the old `added` lists named no failures_<criterion> column
         con.executescript(schema.SCHEMA)
 
-    monkeypatch.setattr(store_module, "migrate", listed_only)
+    monkeypatch.setattr(database, "migrate", listed_only)
     monkeypatch.setattr(files, "migrate", listed_only)
     old = copy(two_runs["small"], tmp_path / "old.sqlite")
     _written_before_regret(old)

@@ -21,7 +21,10 @@ from .common import Parser
 
 EXIT_INPUT = 2
 #: SQLite's messages for a store that cannot be written, as opposed to a bug.
-STORE_FAILURES = ("disk is full", "readonly database", "disk I/O error", "unable to open")
+STORE_FAILURES = ("disk is full", "readonly database", "disk I/O error", "unable to open",
+                  "database is locked")
+#: ... and for one whose pages are damaged.
+STORE_DAMAGE = ("malformed", "file is not a database")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,7 +97,13 @@ def _run(argv) -> int:
             return 128 + signal.SIGTERM
         print("mcirl: interrupted", file=sys.stderr)
         return 130
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:
+        if any(text in str(exc) for text in STORE_DAMAGE):
+            # damage that appeared after the open's quick_check (pages read later, or written
+            # by another process meanwhile)
+            print(f"mcirl: error: db: the results database is damaged ({exc}); restore it from a "
+                  "copy (docs/cli.md, 'Sharing a results database')", file=sys.stderr)
+            return EXIT_INPUT
         if not any(text in str(exc) for text in STORE_FAILURES):
             raise
         # what was committed stays: every task is one transaction, and this one rolled back

@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..learn import OUTCOMES
 from ..output import counted
 from ..results import mstar_summary, run_rows, stored_outcomes
-from ..store import DEFAULT_DB, TABLES, Store
+from ..store import DEFAULT_DB, TABLES, Store, merge_files
 from .common import emit_json, print_table
 from .sweep import print_mstar
 
@@ -19,8 +19,6 @@ from .sweep import print_mstar
 def run(args) -> None:
     if args.action == "merge":
         return _merge_results(args)
-    if not Path(args.db).exists():
-        raise InputError("db", "no such results database", str(args.db))
     if args.action == "export":
         return _export_all(args)
     if len(args.run) > 1:
@@ -87,19 +85,10 @@ def _export_all(args) -> None:
 
 
 def _merge_results(args) -> None:
-    created = not Path(args.db).exists()
-    try:
-        with Store(args.db) as store:
-            merged = store.merge(args.sources)
-            runs = store.runs()
-    except InputError:
-        if created:  # a refused merge into a new file leaves no empty database behind
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{args.db}{suffix}").unlink(missing_ok=True)
-        raise
+    merged, runs = merge_files(Path(args.db), args.sources)
     if args.json:
-        return emit_json({"db": str(args.db), "sources": merged, "runs": len(runs)})
-    out = Table(title=f"merged into {args.db} ({counted(len(runs), 'run')} now): rows added (already there)")
+        return emit_json({"db": str(args.db), "sources": merged, "runs": runs})
+    out = Table(title=f"merged into {args.db} ({counted(runs, 'run')} now): rows added (already there)")
     tables = [t for t in TABLES if any(m["added"][t] + m["present"][t] for m in merged)]
     out.add_column("from", overflow="fold")  # paths that differ only at the end stay apart
     for name in tables:

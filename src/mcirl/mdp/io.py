@@ -22,6 +22,8 @@ from ..output import atomic_path
 from .model import MDP
 from .validate import checked_mdp
 
+#: The arrays an MDP file is read from.
+MDP_KEYS = ("P", "next", "prob", "phi", "w", "d0", "gamma")
 #: Files whose dense P would exceed this many entries are written as next/prob rows.
 DENSE_LIMIT = 2**22
 
@@ -33,7 +35,9 @@ def load_npz(path: str | os.PathLike) -> MDP:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
             with loaded as data:
-                arrays = {key: data[key] for key in data.files}
+                # only the keys an MDP has: another key (a spec, or a stray huge array) is
+                # never decompressed
+                arrays = {key: data[key] for key in data.files if key in MDP_KEYS}
     except FileNotFoundError:
         raise InputError("mdp", "file not found", str(path)) from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:

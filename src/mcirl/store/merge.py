@@ -1,13 +1,56 @@
-"""Merging results databases: every row of the sources copied into one, idempotently."""
+"""Merging results databases: every row of the sources copied into one, idempotently, all or
+nothing, never mixing two different contents under one run id."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
 from pathlib import Path
 
 from ..errors import InputError
-from .files import current_reader, identify
-from .schema import TABLES, insert_sql
+from ..output import output_dir
+from .database import Store
+from .files import check_path, open_reader
+from .schema import TABLE, TABLES, insert_sql
+
+#: Rows copied per statement: a merge holds one batch of a table in memory, not the table.
+BATCH = 5000
+#: The tables whose rows are results (a twin run's must agree); runs rows carry times and
+#: status, and timings never reproduce.
+RESULT_TABLES = ("cells", "estimates", "mstar", "elbow_curves", "elbows")
+
+
+def merge_files(target: Path, sources: list[str | Path]) -> tuple[list[dict], int]:
+    """Merge sources into the database at target: ([per-source report], runs in target).
+
+    An existing target takes the rows in one transaction (:func:`merge_into`): on any error it
+    is left as it was. A new target is written whole or not at all: the merge runs into a
+    temporary file beside it, which is checkpointed, closed and then linked to the target's
+    name only if no one has made that name meanwhile; the target is never deleted.
+    """
+    target = Path(target)
+    check_path(target, "db", write=True)
+    if target.exists():
+        with Store(target) as store:
+            return merge_into(store, sources), len(store.runs())
+    output_dir(target.parent, "db")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".merging")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        with Store(tmp) as store:
+            report, runs = merge_into(store, sources), len(store.runs())
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise InputError("db", "was made by another process while the merge ran; it is left "
+                             "as it was and nothing was merged into it: run the merge again",
+                             str(target)) from None
+        return report, runs
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
 
 
 def merge_into(store, sources: list[str | Path]) -> list[dict]:
@@ -17,27 +60,31 @@ def merge_into(store, sources: list[str | Path]) -> list[dict]:
     IGNORE, so merging is idempotent and its order does not matter; a row this database
     already holds is kept. The one exception is a run that is unfinished here and done in a
     source: it takes the source's runs row (status, wall time), since its remaining task
-    and m* rows arrive with it. Sources are opened read-only and all are checked before
-    anything is written. Returns, per source, {"path", "added": {table: rows},
-    "present": {table: rows already here}}.
+    and m* rows arrive with it. A run id both hold with different results (the same config
+    computed by different code) is refused (:func:`check_twins`): nothing is merged. Sources
+    are opened read-only, each one consistent snapshot, and all are checked before anything
+    is written; rows are copied in batches of BATCH. Returns, per source, {"path", "added":
+    {table: rows}, "present": {table: rows already here}}.
     """
     opened, report = [], []
     try:
         for source in sources:
             opened.append((Path(source), open_source(Path(source), store.path)))
         columns = {table: store.columns(table) for table in TABLES}
-        with store.db:
+        with store.write():
             for path, src in opened:
+                check_twins(store.db, src, path, store.path)
                 added, present = {}, {}
                 for table in TABLES:
-                    rows = _source_rows(src, table, columns[table])
-                    before = store.db.total_changes
-                    if table == "runs":
-                        _upsert_runs(store.db, rows)
-                    elif rows:
-                        store.insert(table, tuple(rows[0]), rows)
+                    before, seen = store.db.total_changes, 0
+                    for rows in _source_batches(src, table, columns[table]):
+                        seen += len(rows)
+                        if table == "runs":
+                            _upsert_runs(store.db, rows)
+                        else:
+                            store.insert(table, tuple(rows[0]), rows)
                     added[table] = store.db.total_changes - before
-                    present[table] = len(rows) - added[table]
+                    present[table] = seen - added[table]
                 report.append({"path": str(path), "added": added, "present": present})
     finally:
         for _, src in opened:
@@ -45,10 +92,39 @@ def merge_into(store, sources: list[str | Path]) -> list[dict]:
     return report
 
 
+def check_twins(db: sqlite3.Connection, src: sqlite3.Connection, path: Path, target: Path) -> None:
+    """Refuse a source holding a run id this database holds too, with a row under the same
+    key whose stored values differ (compared where both hold a value: a column an older mcirl
+    did not write is NULL in its rows). Equal run ids mean equal configs, not equal code: a
+    fixed bug or a changed kernel gives other rows, which must not be mixed with these."""
+    here = {r[0] for r in db.execute("SELECT run_id FROM runs")}
+    shared = [r["run_id"] for r in src.execute("SELECT run_id FROM runs") if r["run_id"] in here]
+    for run_id in shared:
+        for table in RESULT_TABLES:
+            key = TABLE[table].key
+            mine = {tuple(r[c] for c in key): r for r in _rows(db, table, run_id)}
+            for row in _rows(src, table, run_id):
+                other = mine.get(tuple(row[c] for c in key))
+                if other is None:
+                    continue
+                differ = [c for c in row.keys() if c in other.keys() and row[c] is not None
+                          and other[c] is not None and row[c] != other[c]]
+                if differ:
+                    raise InputError("sources", f"holds run {run_id[:12]} as {target} does, but "
+                                     f"its {table} rows differ ({differ[0]} of "
+                                     f"{dict(zip(key, (row[c] for c in key)))}): the same config "
+                                     "computed by different code; nothing was merged", str(path))
+
+
+def _rows(con: sqlite3.Connection, table: str, run_id: str) -> list:
+    try:
+        return con.execute(f"SELECT * FROM {table} WHERE run_id = ?", (run_id,)).fetchall()
+    except sqlite3.OperationalError:  # a table an older database lacks
+        return []
+
+
 def _upsert_runs(db: sqlite3.Connection, rows: list[dict]) -> None:
     """Insert runs rows; an unfinished run here takes a source's finished row."""
-    if not rows:
-        return
     columns = tuple(rows[0])
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "run_id")
     db.executemany(
@@ -58,24 +134,28 @@ def _upsert_runs(db: sqlite3.Connection, rows: list[dict]) -> None:
 
 def open_source(path: Path, target: Path) -> sqlite3.Connection:
     """A read-only connection to a results database to merge from, checked."""
+    check_path(path, "sources", write=False)
     if not path.is_file():
         raise InputError("sources", "no such results database", str(path))
-    if target.exists() and path.resolve() == target.resolve():
+    if target.exists() and os.path.samefile(path, target):
         raise InputError("sources", "must differ from `db` (a database merged into itself)", str(path))
-    if identify(path, "sources") == "new":
+    if path.stat().st_size == 0:
         raise InputError("sources", "is not an mcirl results database (an empty file)", str(path))
-    con = current_reader(path)
+    con = open_reader(path, "sources")
     # One read transaction: every table is read from the same snapshot even while a sweep is
     # still writing to the source, so no task arrives with its timing row but not its estimates.
     con.execute("BEGIN")
     return con
 
 
-def _source_rows(src: sqlite3.Connection, table: str, columns: list[str]) -> list[dict]:
-    """A source table's rows, restricted to the columns both databases have (an older
-    database lacks the later estimate columns, which stay NULL, and maybe the elbow tables)."""
+def _source_batches(src: sqlite3.Connection, table: str, columns: list[str]):
+    """A source table's rows in batches of BATCH dicts, restricted to the columns both
+    databases have (an older database lacks the later estimate columns, which stay NULL, and
+    maybe the elbow tables)."""
     have = [r["name"] for r in src.execute(f"PRAGMA table_info({table})")]
     shared = [c for c in columns if c in have]
     if not shared:
-        return []
-    return [dict(r) for r in src.execute(f"SELECT {', '.join(shared)} FROM {table}")]
+        return
+    cursor = src.execute(f"SELECT {', '.join(shared)} FROM {table}")
+    while rows := cursor.fetchmany(BATCH):
+        yield [dict(r) for r in rows]

@@ -137,7 +137,7 @@ def check_limits(config: SweepConfig, planned: list, max_tasks: int = TASKS_MAX,
                  max_horizon: int = HORIZON_MAX) -> None:
     """Refuse, before any work, a plan of more than max_tasks grid tasks or a cell whose
     truncation horizon passes max_horizon steps (errors.TASKS_MAX, errors.HORIZON_MAX)."""
-    blocks = len(rep_blocks(config))
+    blocks = block_count(config)
     tasks = len(planned) * config.instances.count * blocks
     if tasks > max_tasks:
         raise InputError("instances.count", f"plans {tasks:,} grid tasks ({len(planned):,} cell(s) x "
@@ -172,11 +172,20 @@ def cells(config: SweepConfig) -> list[Cell]:
 SEQUENTIAL_BLOCK = 25
 
 
+def _block_size(config: SweepConfig) -> int:
+    return config.instances.reps_per_task or (SEQUENTIAL_BLOCK if config.search.sequential
+                                              else config.instances.reps)
+
+
+def block_count(config: SweepConfig) -> int:
+    """len(rep_blocks(config)), without making the list (a plan is sized before it is made)."""
+    return -(-config.instances.reps // _block_size(config))
+
+
 def rep_blocks(config: SweepConfig) -> list[tuple[int, int]]:
     """(first replicate, count) blocks covering config.instances.reps: reps_per_task each, or
     SEQUENTIAL_BLOCK for a sequential search that sets none, else one block."""
-    reps = config.instances.reps
-    size = config.instances.reps_per_task or (SEQUENTIAL_BLOCK if config.search.sequential else reps)
+    reps, size = config.instances.reps, _block_size(config)
     return [(start, min(size, reps - start)) for start in range(0, reps, size)]
 
 

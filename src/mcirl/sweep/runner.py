@@ -17,7 +17,7 @@ from ..provenance import run_metadata
 from ..results import stored_outcomes
 from ..stats import decided, sample_complexity
 from .config import SweepConfig
-from .plan import Cell, cells, check_limits, grid_for, iter_tasks, rep_blocks
+from .plan import Cell, block_count, cells, check_limits, grid_for, iter_tasks, rep_blocks
 from .search import MStarSearch
 from ..store import Store
 
@@ -224,7 +224,7 @@ def dry_run(config: SweepConfig, calibrate: bool = True, limits=None) -> dict:
     :func:`drive_sweep` (the dry run refuses what the run refuses)."""
     all_cells = cells(config)
     check_limits(config, all_cells, **(limits or {}))
-    blocks = len(rep_blocks(config))
+    blocks = block_count(config)
     per_cell_tasks = config.instances.count * blocks
     criteria = len(config.cells.criteria)
     rows, grid_steps, bisect_steps = [], 0.0, 0.0
