@@ -465,3 +465,22 @@ def test_errors_raised_below_the_cli_name_the_flag_there_and_the_parameter_in_py
     assert list(tmp_path.iterdir()) == []
     error = InputError("eps", "`eps` and `not_an_option` and `m`", 1)
     assert error.text({"eps": "--eps", "m": "--m"}.get) == "--eps: --eps and not_an_option and --m (got 1)"
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(monkeypatch, capsys):
+    """The console script (pyproject.toml) catches a Ctrl-C that lands while it imports the
+    command line (the first ~0.3 s), which used to print a traceback."""
+    import builtins
+
+    from mcirl import console
+
+    real = builtins.__import__
+
+    def interrupted(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "cli" and level == 1:
+            raise KeyboardInterrupt
+        return real(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert console.main() == 130
+    assert capsys.readouterr().err == "mcirl: interrupted\n"

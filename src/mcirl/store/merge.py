@@ -73,7 +73,8 @@ def merge_into(store, sources: list[str | Path]) -> list[dict]:
         columns = {table: store.columns(table) for table in TABLES}
         with store.write():
             for path, src in opened:
-                check_twins(store.db, src, path, store.path)
+                here = {r[0] for r in store.db.execute("SELECT run_id FROM runs")}
+                shared = {r["run_id"] for r in src.execute("SELECT run_id FROM runs")} & here
                 added, present = {}, {}
                 for table in TABLES:
                     before, seen = store.db.total_changes, 0
@@ -81,8 +82,11 @@ def merge_into(store, sources: list[str | Path]) -> list[dict]:
                         seen += len(rows)
                         if table == "runs":
                             _upsert_runs(store.db, rows)
-                        else:
-                            store.insert(table, tuple(rows[0]), rows)
+                            continue
+                        if shared and table in RESULT_TABLES:
+                            check_twins(store.db, table, [r for r in rows if r["run_id"] in shared],
+                                        path, store.path)
+                        store.insert(table, tuple(rows[0]), rows)
                     added[table] = store.db.total_changes - before
                     present[table] = seen - added[table]
                 report.append({"path": str(path), "added": added, "present": present})
@@ -92,35 +96,24 @@ def merge_into(store, sources: list[str | Path]) -> list[dict]:
     return report
 
 
-def check_twins(db: sqlite3.Connection, src: sqlite3.Connection, path: Path, target: Path) -> None:
-    """Refuse a source holding a run id this database holds too, with a row under the same
-    key whose stored values differ (compared where both hold a value: a column an older mcirl
-    did not write is NULL in its rows). Equal run ids mean equal configs, not equal code: a
-    fixed bug or a changed kernel gives other rows, which must not be mixed with these."""
-    here = {r[0] for r in db.execute("SELECT run_id FROM runs")}
-    shared = [r["run_id"] for r in src.execute("SELECT run_id FROM runs") if r["run_id"] in here]
-    for run_id in shared:
-        for table in RESULT_TABLES:
-            key = TABLE[table].key
-            mine = {tuple(r[c] for c in key): r for r in _rows(db, table, run_id)}
-            for row in _rows(src, table, run_id):
-                other = mine.get(tuple(row[c] for c in key))
-                if other is None:
-                    continue
-                differ = [c for c in row.keys() if c in other.keys() and row[c] is not None
-                          and other[c] is not None and row[c] != other[c]]
-                if differ:
-                    raise InputError("sources", f"holds run {run_id[:12]} as {target} does, but "
-                                     f"its {table} rows differ ({differ[0]} of "
-                                     f"{dict(zip(key, (row[c] for c in key)))}): the same config "
-                                     "computed by different code; nothing was merged", str(path))
-
-
-def _rows(con: sqlite3.Connection, table: str, run_id: str) -> list:
-    try:
-        return con.execute(f"SELECT * FROM {table} WHERE run_id = ?", (run_id,)).fetchall()
-    except sqlite3.OperationalError:  # a table an older database lacks
-        return []
+def check_twins(db: sqlite3.Connection, table: str, rows: list[dict], path: Path, target: Path) -> None:
+    """Refuse source rows of a run this database holds too whose stored values differ from the
+    row here under the same key (compared where both hold a value: a column an older mcirl did
+    not write is NULL in its rows). Equal run ids mean equal configs, not equal code: a fixed
+    bug or a changed kernel gives other rows, which must not be mixed with these. Each row is
+    looked up by its key, so the check holds no more than a batch in memory."""
+    key = TABLE[table].key
+    where = " AND ".join(f"{c} = ?" for c in key)
+    for row in rows:
+        other = db.execute(f"SELECT * FROM {table} WHERE {where}", [row[c] for c in key]).fetchone()
+        if other is None:
+            continue
+        differ = [c for c in row if c in other.keys() and row[c] is not None
+                  and other[c] is not None and row[c] != other[c]]
+        if differ:
+            raise InputError("sources", f"holds run {row['run_id'][:12]} as {target} does, but its "
+                             f"{table} rows differ ({differ[0]} of {dict((c, row[c]) for c in key)}): "
+                             "the same config computed by different code; nothing was merged", str(path))
 
 
 def _upsert_runs(db: sqlite3.Connection, rows: list[dict]) -> None:
