@@ -484,3 +484,25 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", interrupted)
     assert console.main() == 130
     assert capsys.readouterr().err == "mcirl: interrupted\n"
+
+
+def test_an_interrupted_sweep_names_the_command_that_resumes_it_and_a_finished_one_says_so(
+        tmp_path, capsys, monkeypatch):
+    from tests.sweep.configs import tiny_sweep
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    db = tmp_path / "r.sqlite"
+    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", str(config), "--db", str(db)]) == 2
+    assert "finished (run resume-test" in capsys.readouterr().err
+    import mcirl.sweep.runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mcirl.sweep.runner, "drive_sweep", interrupted)
+    assert main(["sweep", str(config), "--db", str(db), "--resume", "--quiet"]) == 130
+    assert capsys.readouterr().err.endswith(
+        f"mcirl: interrupted; `mcirl sweep {config} --db {db} --resume --quiet` continues it\n")

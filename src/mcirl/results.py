@@ -314,8 +314,9 @@ def tables(store, run_ids=None) -> dict:
     runs (default: all). ``curves`` pools each cell's estimates per (m, criterion) with a 95%
     interval on the failure rate (Clopper-Pearson; the confidence sequence's at a point
     sequential replication stopped early, whose ``reps`` are the rows it used; where runs
-    share a cell, the latest run's rows, as :func:`collect`); ``cells``, ``mstar`` and ``estimates`` carry
-    :data:`CELL_PARAMETERS`; the others are as stored."""
+    share a cell, the latest run's rows, as :func:`collect`); ``cells``, ``mstar``, ``estimates``
+    and ``curves`` carry their run's name (``run_name``) and :data:`CELL_PARAMETERS`; the others
+    are as stored."""
     runs = run_rows(store, run_ids)
     ids = [r["run_id"] for r in runs]
     out = {"runs": (list(TABLE["runs"].names) + ["cells", "tasks"], runs)}
@@ -323,10 +324,12 @@ def tables(store, run_ids=None) -> dict:
     for run in ids:
         for cell in store.table("cells", run):
             params[(run, cell["cell_id"])] = _parameters(cell)
-    keyed = ["run_id", "cell_id", *CELL_PARAMETERS]
+    names = {r["run_id"]: r["name"] for r in runs}
+    keyed = ["run_id", "run_name", "cell_id", *CELL_PARAMETERS]
 
     def joined(name):
-        rows = [{"run_id": r["run_id"], "cell_id": r["cell_id"], **params[(r["run_id"], r["cell_id"])],
+        rows = [{"run_id": r["run_id"], "run_name": names[r["run_id"]], "cell_id": r["cell_id"],
+                 **params[(r["run_id"], r["cell_id"])],
                  **{c: v for c, v in r.items() if c not in CELL_PARAMETERS or c in ("horizon", "bound", "cap")}}
                 for run in ids for r in store.table(name, run)]
         columns = keyed + [c for c in TABLE[name].names if c not in keyed]
@@ -336,7 +339,8 @@ def tables(store, run_ids=None) -> dict:
     out["cells"] = ([c for c in cell_columns if c != "spec"] + ["spec"], cell_rows)
     curves = []
     for cell in collect(store, ids):
-        base = {"run_id": cell.run_id, "cell_id": cell.cell_id, **params[(cell.run_id, cell.cell_id)]}
+        base = {"run_id": cell.run_id, "run_name": names[cell.run_id], "cell_id": cell.cell_id,
+                **params[(cell.run_id, cell.cell_id)]}
         for criterion in CRITERIA:
             low, high = cell.interval(criterion)
             for i, m in enumerate(cell.m.tolist()):

@@ -199,3 +199,16 @@ def test_an_unused_key_is_never_decompressed(tmp_path, rng):
     assert peak(lambda: load_npz(path)) < 16 * 2**20
     with zipfile.ZipFile(path):  # the twin: every key read, as before
         assert peak(lambda: dict(np.load(path))) > 2**28
+
+
+def test_a_float32_transition_table_that_fails_the_sum_names_its_dtype(rng):
+    from mcirl import mdp_from_arrays
+
+    arrays = valid_arrays(rng, S=50)
+    arrays["P"] = arrays["P"].astype(np.float32)
+    with pytest.raises(InputError, match="float32: pass float64"):
+        mdp_from_arrays(**arrays)
+    arrays["P"] = arrays["P"].astype(np.float64) * 1.01  # float64 that fails: no dtype note
+    with pytest.raises(InputError) as err:
+        mdp_from_arrays(**arrays)
+    assert "float" not in str(err.value.allowed)

@@ -263,6 +263,7 @@ def test_export_round_trip(tmp_path, reference_db, capsys, fmt):
                     table, column)
             if table != "timings":
                 assert set(CELL_PARAMETERS) <= set(got.columns)
+                assert set(got["run_name"]) == {"resume-test"}
                 for _, row in got.iterrows():
                     assert (row["k"], row["gamma"], row["A"]) == (cells[row["cell_id"]]["k"],
                                                                   cells[row["cell_id"]]["gamma"], 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sqlite3
 import sys
@@ -72,6 +73,16 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _resume_hint(argv, args) -> str:
+    """'; `mcirl sweep ... --resume` continues it' for a command that stores its work and
+    resumes (it has --resume), else ''."""
+    if args is None or not hasattr(args, "resume"):
+        return ""
+    words = list(sys.argv[1:] if argv is None else argv)
+    words += [] if "--resume" in words else ["--resume"]
+    return f"; `mcirl {shlex.join(words)}` continues it"
+
+
 def _run(argv) -> int:
     parser = build_parser()
     try:
@@ -92,10 +103,11 @@ def _run(argv) -> int:
         interrupt = _interrupt_in(exc)
         if interrupt is None:
             raise
+        hint = _resume_hint(argv, locals().get("args"))
         if isinstance(interrupt, Terminated):
-            print("mcirl: terminated", file=sys.stderr)
+            print(f"mcirl: terminated{hint}", file=sys.stderr)
             return 128 + signal.SIGTERM
-        print("mcirl: interrupted", file=sys.stderr)
+        print(f"mcirl: interrupted{hint}", file=sys.stderr)
         return 130
     except sqlite3.DatabaseError as exc:
         if any(text in str(exc) for text in STORE_DAMAGE):

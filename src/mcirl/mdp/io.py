@@ -79,8 +79,11 @@ def npz_spec(path: str | os.PathLike) -> dict | None:
 def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None,
              field: str = "output", spec: dict | None = None) -> Path:
     """Write ``mdp`` atomically (:func:`mcirl.output.atomic_path`; ``field`` names the path in
-    errors). dense=None: dense P when it is small and B is close to S. spec: the family spec
-    that drew it (``FamilySpec.relevant()``), stored as JSON under ``spec``."""
+    errors) as an .npz with the keys :func:`load_npz` reads: ``phi`` (S, k), ``w`` (k,), ``d0``
+    (S,), ``gamma`` (0-d) and either ``P`` (S, A, S) or ``next`` (S, A, B) int64 with ``prob``
+    (S, A, B). dense=None: ``P`` when it is small (at most DENSE_LIMIT entries) and B is close
+    to S, else ``next``/``prob`` (``mdp.dense`` gives P back). spec: the family spec that drew
+    it (``FamilySpec.relevant()``), stored as JSON under ``spec``."""
     path = Path(path)
     if dense is None:
         dense = mdp.S * mdp.A * mdp.S <= DENSE_LIMIT and 2 * mdp.B > mdp.S

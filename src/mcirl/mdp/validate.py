@@ -34,13 +34,17 @@ def _check_shape(field: str, a: np.ndarray, expected: tuple, shape_text: str) ->
         raise InputError(field, f"must have shape {shape_text} = {expected}", f"shape {a.shape}")
 
 
-def _check_distribution(field: str, p: np.ndarray, what: str) -> None:
+def _check_distribution(field: str, p: np.ndarray, what: str, given=None) -> None:
+    """given: the array as passed, whose dtype the sum error names when it was not float64
+    (float32 rows rarely sum to 1 within SUM_TOLERANCE)."""
     if (p < 0).any():
         raise InputError(field, f"{what} must be non-negative", float(p.min()))
     sums = p.sum(axis=-1)
     worst = np.abs(sums - 1.0).max()
     if worst > SUM_TOLERANCE:
-        raise InputError(field, f"{what} must sum to 1 within {SUM_TOLERANCE:g}",
+        dtype = getattr(given, "dtype", np.dtype(np.float64))
+        note = "" if dtype == np.float64 else f" (the array is {dtype}: pass float64)"
+        raise InputError(field, f"{what} must sum to 1 within {SUM_TOLERANCE:g}{note}",
                          f"a sum of {float(sums.flat[np.abs(sums - 1.0).argmax()]):.12g}")
 
 
@@ -70,11 +74,11 @@ def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
     gamma = check_real("gamma", gamma_arr.reshape(()).item(), 0.0, 1.0, high_open=True)
 
     if P is not None:
-        P = _real_array("P", P, 3, "(S, A, S)")
+        given_P, P = P, _real_array("P", P, 3, "(S, A, S)")
         S, A, S2 = P.shape
         if S < 1 or A < 1 or S2 != S:
             raise InputError("P", "must have shape (S, A, S) with S, A >= 1", f"shape {P.shape}")
-        _check_distribution("P", P, "each row P[s, a, :]")
+        _check_distribution("P", P, "each row P[s, a, :]", given_P)
         nxt, prob = dense_to_rows(P)
     else:
         if nxt is None or prob is None:
@@ -89,9 +93,9 @@ def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
         if nxt_raw.min() < 0 or nxt_raw.max() >= S:
             raise InputError("next", f"successor states must lie in [0, {S - 1}]",
                              f"range [{nxt_raw.min()}, {nxt_raw.max()}]")
-        prob = _real_array("prob", prob, 3, "(S, A, B)")
+        given_prob, prob = prob, _real_array("prob", prob, 3, "(S, A, B)")
         _check_shape("prob", prob, nxt_raw.shape, "(S, A, B)")
-        _check_distribution("prob", prob, "each row prob[s, a, :]")
+        _check_distribution("prob", prob, "each row prob[s, a, :]", given_prob)
         nxt = nxt_raw.astype(np.int64)
 
     phi = _real_array("phi", phi, 2, "(S, k)")
@@ -105,9 +109,9 @@ def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
     _check_shape("w", w, (k,), "(k,)")
     if np.abs(w).sum() > 1 + 1e-9:
         raise InputError("w", "must have ||w||_1 <= 1", f"||w||_1 = {np.abs(w).sum():.6g}")
-    d0 = _real_array("d0", d0, 1, "(S,)")
+    given_d0, d0 = d0, _real_array("d0", d0, 1, "(S,)")
     _check_shape("d0", d0, (S,), "(S,)")
-    _check_distribution("d0", d0, "d0")
+    _check_distribution("d0", d0, "d0", given_d0)
     return MDP(nxt=nxt, prob=prob, phi=phi, w=w, d0=d0, gamma=gamma)
 
 

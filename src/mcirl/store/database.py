@@ -134,7 +134,7 @@ class Store:
         me = writer_token()
         self._begin()
         try:
-            row = self.db.execute("SELECT status, writer, heartbeat FROM runs WHERE run_id = ?",
+            row = self.db.execute("SELECT name, status, writer, heartbeat FROM runs WHERE run_id = ?",
                                   (run_id,)).fetchone()
             live = (row is not None and row["status"] == "running"
                     and writer_alive(row["writer"], row["heartbeat"]))
@@ -145,6 +145,10 @@ class Store:
             if row is not None and not resume:
                 done = self.db.execute("SELECT COUNT(*) FROM timings WHERE run_id = ?",
                                        (run_id,)).fetchone()[0]
+                if row["status"] == "done":
+                    raise InputError("resume", f"{self.path} already holds this sweep, finished "
+                                     f"(run {row['name']} {run_id[:12]}, {done} tasks): "
+                                     "`mcirl results show` prints its m*; nothing is left to run")
                 raise InputError("resume", f"{self.path} already holds this sweep (run "
                                  f"{run_id[:12]}, {row['status']}, {done} tasks stored): pass "
                                  "`resume` to continue it")
