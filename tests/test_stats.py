@@ -115,3 +115,15 @@ def test_an_early_stopped_point_reads_its_sequence_interval():
     assert point_interval(0, 90, 100, 0.05) == confidence_sequence(0, 90, 0.05)
     curve = sample_complexity([10, 100, 1000], [9, 2, 0], [10, 100, 100], 0.05, full=100)
     assert curve.m_lo == 10 and curve.m_star == 100 and curve.m_hi == 1000  # CP at 100 rows: 2/100 not below
+
+
+def test_an_mstar_found_only_at_the_cap_reads_as_such_and_takes_no_ratio():
+    """Issue 51, item 5: a pooled m* equal to the search's cap is not a measurement (the rate
+    reached delta only there); it reads '~cap (at the cap)' and no bound / m* is taken."""
+    from mcirl.results import at_cap, mstar_text, resolved
+
+    found = {"status": "found", "m_star": 168_443, "m_lo": 141_000, "m_hi": 230_733, "cap": 230_733}
+    capped = {**found, "m_star": 230_733, "m_lo": 168_443, "m_hi": None}
+    assert resolved(found) and not at_cap(found) and mstar_text(found) == "168,443 [141,000, 230,733]"
+    assert at_cap(capped) and not resolved(capped) and mstar_text(capped) == "~230,733 (at the cap)"
+    assert not resolved({**found, "status": "above_cap"}) and not resolved(None)

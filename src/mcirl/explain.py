@@ -14,7 +14,7 @@ import numpy as np
 from . import ladder
 from .errors import InputError, check_choice, check_int, check_real
 from .mdp.validate import require_mdp
-from .results import method
+from .results import method, resolved
 from .backend import to_numpy
 from .mdp import FamilySpec, make_mdp
 from .sample import LENGTHS, check_law
@@ -178,7 +178,7 @@ class CellExplanation:
     def ratio(self, criterion: str) -> float:
         """Predicted / measured m* (NaN where m* was not found: above the cap or below the grid)."""
         row = self.measured.get(criterion)
-        if row is None or row["status"] != "found":
+        if not resolved(row):
             return float("nan")
         return self.predicted[criterion]["m"] / row["m_star"]
 

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from . import bounds
 from .output import atomic_path, count_text, number_text, output_dir
-from .results import most_replicated, mstar_text
+from .results import most_replicated, mstar_text, resolved
 from .stats import slope, slope_interval
 
 STYLE_FILE = Path(__file__).parent / "styles" / "mcirl.mplstyle"
@@ -345,7 +345,7 @@ def plot_seed_table(cells, criterion="theorem"):
                 line.append("")
                 continue
             row = c.mstar.get(criterion)
-            ratio = (f"{number_text(c.bound / row['m_star'])}x" if row is not None and row["status"] == "found"
+            ratio = (f"{number_text(c.bound / row['m_star'])}x" if resolved(row)
                      else "-")
             line.append(f"m_AN {count_text(c.bound)}\nm* {mstar_text(row)}\nm_AN/m* {ratio}")
         text.append(line)
@@ -510,7 +510,7 @@ def _ladder_figure(explanations, groups, ks, two, STEPS):
                         drawstyle="steps-mid", label=label)
         line.set_gid(f"ladder:{e.label}")
         row = e.measured.get("l2")
-        if row is not None and row["status"] == "found":
+        if resolved(row):
             point, = ax.plot([x[-1] + 0.3], [row["m_star"]], ls="none", marker=marker,
                              mfc="none", color=colour)
             point.set_gid(f"measured:{e.label}")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .output import atomic_path, count_text, number_text
 from .learn import OUTCOMES
-from .results import cap_sensitive, most_replicated, mstar_text, optimistic
+from .results import cap_sensitive, most_replicated, mstar_text, optimistic, resolved
 
 
 def _rate_at_bound(cell, criterion) -> str:
@@ -36,7 +36,7 @@ def cell_rows(cells, criterion):
     rows = []
     for c in cells:
         row = c.mstar.get(criterion)
-        ratio = number_text(c.bound / row['m_star']) if row is not None and row["status"] == "found" else "-"
+        ratio = number_text(c.bound / row['m_star']) if resolved(row) else "-"
         rows.append([c.features, c.method, str(c.k), f"{c.gamma:g}", str(c.S), count_text(c.bound),
                      mstar_text(row), _undecided_as_success(row), ratio,
                      _rate_at_bound(c, criterion), _outcomes(c)])

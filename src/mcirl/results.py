@@ -261,12 +261,28 @@ def cap_sensitive(row) -> bool:
     return any(row[key] != twin[key] for key in MSTAR_FIELDS)
 
 
+def at_cap(row) -> bool:
+    """Whether a stored m* row was found at the search's cap: the failure rate dropped to delta
+    only there, so the grid cannot say where below or beyond it m* lies (a ratio against it
+    would read as a measurement; issue 51)."""
+    return row["status"] == "found" and row["cap"] is not None and row["m_star"] >= row["cap"]
+
+
+def resolved(row) -> bool:
+    """Whether a stored m* row is a measured value that ratios may be taken against: found,
+    and below the cap."""
+    return row is not None and row["status"] == "found" and not at_cap(row)
+
+
 def mstar_text(row) -> str:
-    """An m* row as text: 'm* [m_lo, m_hi]', '<= m*' below the grid, '> cap' above it."""
+    """An m* row as text: 'm* [m_lo, m_hi]', '<= m*' below the grid, '> cap' above it and
+    '~cap (at the cap)' where the rate reached delta only at the cap."""
     if row is None:
         return "not measured"
     if row["status"] == "above_cap":
         return f"> {count_text(row['cap'])}"
+    if at_cap(row):
+        return f"~{count_text(row['cap'])} (at the cap)"
     lo, hi = count_text(row["m_lo"]), count_text(row["m_hi"])
     prefix = "<= " if row["status"] == "below_min" else ""
     return f"{prefix}{count_text(row['m_star'])} [{lo}, {hi}]"

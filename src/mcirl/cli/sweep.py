@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ..backend import BACKENDS
 from ..errors import HORIZON_MAX, TASKS_MAX, InputError
-from ..results import method_of, mstar_summary, mstar_text
+from ..results import method_of, mstar_summary, mstar_text, resolved
 from ..store import DEFAULT_DB, Store
 from ..output import count_text, counted, number_text
 from .common import add_dry_run_options, add_learner_options, bars, count_arg, emit_json, print_table
@@ -107,7 +107,7 @@ def print_mstar(rows: list[dict], title: str) -> None:
         out.add_column(col, justify="right")
     flagged = False
     for r in rows:
-        ratio = number_text(r["bound"] / r["m_star"]) if r["status"] == "found" else "-"
+        ratio = number_text(r["bound"] / r["m_star"]) if resolved(r) else "-"
         other = mstar_text(r["undecided_as_success"]) if r["cap_sensitive"] else "same"
         flagged |= bool(r["cap_sensitive"])
         out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}",
