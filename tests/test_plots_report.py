@@ -405,3 +405,26 @@ def test_the_ladder_figure_draws_a_waterfall_for_few_cells_only():
     assert sorted(gids(fig.axes[0], "ladder:")) == sorted(
         f"ladder:{f} {k}" for f in ("onehot", "dense") for k in (2, 100))
     assert len(gids(fig.axes[1], "factor:")) == 8  # 4 steps x 2 families, every k on each
+
+
+def test_a_sweep_over_eps_shows_every_eps_in_tables_and_figures(tmp_path, capsys):
+    """Issue 51, item 2: cells differing only in eps each appear, named by their eps, in the
+    m* table, the seed-table figure and the failure-rate panels (one of them was shown)."""
+    from tests.sweep.configs import tiny_sweep
+
+    from mcirl.plots import plot_failure_curves, plot_seed_table
+    from mcirl.store import Store
+
+    config = tmp_path / "eps.toml"
+    config.write_text(tiny_sweep("eps-grid", (2,)).replace("eps = 0.5", "eps = [0.5, 0.8]"))
+    db = tmp_path / "r.sqlite"
+    assert main(["sweep", str(config), "--db", str(db), "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "eps" in table.splitlines()[2] and "0.5" in table and "0.8" in table
+    with Store(db, readonly=True) as store:
+        cells = collect(store)
+    assert sorted(c.eps for c in cells) == [0.5, 0.8]
+    texts = [t.get_text().get_text() for t in plot_seed_table(cells).axes[0].tables[0].get_celld().values()]
+    assert any("eps = 0.5" in t for t in texts) and any("eps = 0.8" in t for t in texts)
+    titles = [ax.get_title() for ax in plot_failure_curves(cells).axes if ax.get_title()]
+    assert sorted(t.split("eps = ")[1].split(",")[0] for t in titles) == ["0.5", "0.8"]

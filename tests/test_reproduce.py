@@ -17,7 +17,7 @@ def test_study_configs_are_valid():
     grid = {(c.k, c.gamma) for c in cells(seed[0])}
     assert grid == {(10, 0.9), (10, 0.99), (1000, 0.9), (1000, 0.99)}
     assert all(c.family.S >= c.k for c in cells(seed[0]))
-    assert seed[0].cells.eps == 0.1 and seed[0].cells.delta == 0.05
+    assert seed[0].cells.eps == (0.1,) and seed[0].cells.delta == (0.05,)
     assert list(seed[1].cells.k) == [2, 5, 10, 20, 50, 100, 200, 500, 1000]
     (grid_full,) = configs("gridworld", quick=False)
     (cell,) = cells(grid_full)

@@ -51,10 +51,11 @@ def house_style():
 
 
 def _panels(cells):
-    """Cells grouped by (features, method): one panel each."""
+    """Cells grouped by (features, method) and, where the cells hold several, (eps, delta):
+    one panel each (the panel's title names eps and delta)."""
     groups: dict[tuple, list] = {}
     for c in cells:
-        groups.setdefault((c.features, c.method), []).append(c)
+        groups.setdefault((c.features, c.method, c.eps, c.delta), []).append(c)
     return groups
 
 
@@ -173,10 +174,10 @@ def plot_mstar_vs_k(cells, criterion="theorem", explanations=None):
     grey = {name: (LINESTYLES[i % 4], None if i < 4 else "x") for i, name in enumerate(others)}
     with house_style():
         fig, axes = _figure(len(groups), height=3.2)
-        for ax, ((features, method), group) in zip(axes, groups.items()):
+        for ax, ((features, method, eps, delta), group) in zip(axes, groups.items()):
             ks_all = np.array([c.k for c in group], dtype=float)
             ks = np.geomspace(ks_all.min(), ks_all.max(), 60)
-            eps, delta = group[0].eps, group[0].delta
+
             for gi, g in enumerate(_gammas(group)):
                 colour, marker = OKABE_ITO[gi % len(OKABE_ITO)], MARKERS[gi % len(MARKERS)]
                 at = sorted((c for c in group if c.gamma == g), key=lambda c: c.k)
@@ -235,6 +236,7 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanation
     run; terminated; certified: proven never to stop; undecided: stopped by the cap; the last
     two are failures)."""
     predicted = _predicted(explanations, criterion)
+    swept = len({(c.eps, c.delta) for c in cells}) > 1  # then each panel names its eps, delta
     columns = 2 if len(cells) in (2, 4) else min(len(cells), 3)
     rows = -(-len(cells) // columns)
     with house_style():
@@ -272,7 +274,8 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanation
             ax.set_ylim(-0.02, 1.02)
             if col == 0:
                 ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
-            ax.set_title(f"{c.features}, k = {c.k}, gamma = {c.gamma:g}, {c.method}", fontsize=7)
+            ax.set_title(f"{c.features}, k = {c.k}, gamma = {c.gamma:g}, {c.method}"
+                         + (f", eps = {c.eps:g}, delta = {c.delta:g}" if swept else ""), fontsize=7)
             ax.tick_params(labelbottom=False)
             shares = [c.outcomes[name] / n for name in STRIP] if c.outcomes \
                 else [np.zeros(c.m.size), np.ones(c.m.size), np.zeros(c.m.size), np.zeros(c.m.size)]
@@ -300,7 +303,7 @@ def plot_looseness(cells, criterion="theorem"):
     groups = _panels(cells)
     with house_style():
         fig, axes = _figure(len(groups), height=2.8)
-        for ax, ((features, method), group) in zip(axes, groups.items()):
+        for ax, ((features, method, eps, delta), group) in zip(axes, groups.items()):
             for gi, g in enumerate(_gammas(group)):
                 found = sorted((c for c in group if c.gamma == g
                                 and c.mstar.get(criterion, {}).get("status") in ("found", "below_min")),
@@ -325,7 +328,8 @@ def plot_looseness(cells, criterion="theorem"):
             ax.set_xlim(*_around(min(c.k for c in cells), max(c.k for c in cells)))  # shared by panels
             ax.set_xlabel(LABELS["k"])
             ax.set_ylabel("bound / empirical m*")
-            ax.set_title(f"how loose each bound is: {features} features\n{method}, criterion {criterion}")
+            ax.set_title(f"how loose each bound is: {features} features\n{method}, criterion {criterion}"
+                         + (f", eps = {eps:g}, delta = {delta:g}" if len(groups) > 1 else ""))
             _legend_below(ax, ncol=2 if len(groups) == 1 else 1)
     return fig
 
@@ -334,8 +338,8 @@ def plot_seed_table(cells, criterion="theorem"):
     """(d) the seed table: per (features, gamma) x k, m_AN, empirical m* [interval], ratio; of
     cells two runs measured, the one with more replicates (as the report)."""
     ks = sorted({c.k for c in cells})
-    rows = sorted({(c.features, c.method, c.gamma) for c in cells})
-    by_key = most_replicated(cells, lambda c: (c.features, c.method, c.gamma, c.k))
+    rows = sorted({(c.features, c.method, c.eps, c.delta, c.gamma) for c in cells})
+    by_key = most_replicated(cells, lambda c: (c.features, c.method, c.eps, c.delta, c.gamma, c.k))
     text = []
     for key in rows:
         line = []
@@ -349,7 +353,9 @@ def plot_seed_table(cells, criterion="theorem"):
                      else "-")
             line.append(f"m_AN {count_text(c.bound)}\nm* {mstar_text(row)}\nm_AN/m* {ratio}")
         text.append(line)
-    labels = [f"{f}\n{a}\ngamma = {g:g}" for f, a, g in rows]
+    several = len({(e, d) for _, _, e, d, _ in rows}) > 1  # then each row names its eps, delta
+    labels = [f"{f}\n{a}\ngamma = {g:g}" + (f"\neps = {e:g}, delta = {d:g}" if several else "")
+              for f, a, e, d, g in rows]
     with house_style():
         fig = Figure(figsize=(min(TWO_COLUMNS, 1.7 * (len(ks) + 1)), 0.35 + 0.55 * (len(rows) + 1)))
         ax = fig.subplots()

@@ -179,7 +179,7 @@ def collect(store, run_ids=None) -> list[CellSummary]:
                 full_reps=_full_reps(run), spec=stored_family(c),
                 seeds=tuple(sorted({(e["instance"], e["mdp_seed"]) for e in rows
                                     if e.get("mdp_seed") is not None})))
-    return sorted(cells.values(), key=lambda c: (c.features, c.method, c.gamma, c.k))
+    return sorted(cells.values(), key=lambda c: (c.features, c.method, c.eps, c.delta, c.gamma, c.k))
 
 
 def stored_family(cell: dict) -> FamilySpec | None:
@@ -197,13 +197,13 @@ def mstar_summary(store, run_id: str) -> list[dict]:
     for r in store.table("mstar", run_id):
         c = cells[r["cell_id"]]
         out.append({key: c[key] for key in ("features", "k", "gamma", "S", "algorithm", "lengths",
-                                            "projection_step", "certificate", "bound")}
+                                            "projection_step", "certificate", "eps", "delta", "bound")}
                    | {key: r[key] for key in ("criterion", "instance", "status", "m_star",
                                               "m_lo", "m_hi", "cap", "reps", "evaluated")}
                    | {"undecided_as_success": optimistic(r),
                       "cap_sensitive": cap_sensitive(r)})
-    return sorted(out, key=lambda r: (r["features"], r["k"], r["gamma"], r["algorithm"],
-                                      r["lengths"], r["criterion"], r["instance"]))
+    return sorted(out, key=lambda r: (r["features"], r["eps"], r["delta"], r["k"], r["gamma"],
+                                      r["algorithm"], r["lengths"], r["criterion"], r["instance"]))
 
 
 def _full_reps(run) -> int:

@@ -160,3 +160,19 @@ def test_a_grid_factor_near_one_is_refused_before_planning(tmp_path, capsys):
     assert err.count("\n") == 1 and "search.factor: must give at most 1000 grid points" in err
     path.write_text('name = "x"\n[search]\nfactor = 1.1\ncap = 1000000\n')  # 145 steps: fine
     assert len(load_config(path).search.grid(10**6)) == 131  # the rounded small m merge
+
+
+def test_eps_and_delta_are_grid_dimensions_and_one_value_keeps_the_run_id():
+    """Issue 51, item 2: `eps = [0.05, 0.1, 0.2]` is three cells (it was refused: 'must be a
+    number'); a config giving one value has the run id it had when they were scalars."""
+    from mcirl.sweep.config import config_from_dict
+
+    grid = config_from_dict({"cells": {"eps": [0.05, 0.1, 0.2], "delta": [0.05, 0.1]}})
+    got = sorted((c.eps, c.delta) for c in cells(grid))
+    assert got == sorted((e, d) for e in (0.05, 0.1, 0.2) for d in (0.05, 0.1))
+    assert len({c.cell_id for c in cells(grid)}) == 6
+    assert config_from_dict({}).run_id == "b77203e8f94d0b7d26fc809b1a5f40e5"  # as before the lists
+    assert config_from_dict({"cells": {"eps": [0.1]}}).run_id == config_from_dict({}).run_id
+    for bad, where in (({"eps": []}, "cells.eps"), ({"delta": [0.05, 1.5]}, "cells.delta")):
+        with pytest.raises(InputError, match=where):
+            config_from_dict({"cells": bad})

@@ -102,7 +102,9 @@ def _print_plan(plan: dict) -> None:
 
 def print_mstar(rows: list[dict], title: str) -> None:
     out = Table(title=title)
-    for col in ("features", "k", "gamma", "algorithm", "criterion", "instance",
+    # eps and delta get a column where the rows hold several (a grid over them)
+    swept = [name for name in ("eps", "delta") if len({r.get(name) for r in rows}) > 1]
+    for col in ("features", *swept, "k", "gamma", "algorithm", "criterion", "instance",
                 escape("m* [m_lo, m_hi]"), "undecided as successes", "bound", "bound / m*"):
         out.add_column(col, justify="right")
     flagged = False
@@ -110,7 +112,7 @@ def print_mstar(rows: list[dict], title: str) -> None:
         ratio = number_text(r["bound"] / r["m_star"]) if resolved(r) else "-"
         other = mstar_text(r["undecided_as_success"]) if r["cap_sensitive"] else "same"
         flagged |= bool(r["cap_sensitive"])
-        out.add_row(r["features"], str(r["k"]), f"{r['gamma']:g}",
+        out.add_row(r["features"], *(f"{r[name]:g}" for name in swept), str(r["k"]), f"{r['gamma']:g}",
                     method_of(r), r["criterion"],
                     "pooled" if r["instance"] == -1 else str(r["instance"]), escape(mstar_text(r)),
                     escape(other), count_text(r["bound"]), ratio)

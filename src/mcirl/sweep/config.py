@@ -64,7 +64,8 @@ MDPSection.__module__ = __name__
 
 @dataclass(frozen=True)
 class CellsSection:
-    """The cell grid: every combination of features x k x gamma x algorithm."""
+    """The cell grid: every combination of features x k x gamma x algorithm x lengths x eps x
+    delta (each a list, or one value)."""
 
     k: tuple = (10,)  #: feature counts
     gamma: tuple = (0.9,)  #: discounts
@@ -72,8 +73,8 @@ class CellsSection:
     algorithms: tuple = ("projection",)  #: learners
     criteria: tuple = ("theorem",)  #: success criteria with an m* search each
     lengths: tuple = ("truncated",)  #: expert trajectory lengths: truncated | geometric
-    eps: float = 0.1  #: accuracy
-    delta: float = 0.05  #: target failure probability
+    eps: tuple = (0.1,)  #: accuracies
+    delta: tuple = (0.05,)  #: target failure probabilities
     projection_step: str = DEFAULT_PROJECTION_STEP  #: projection's step: segment (clipped) | line (the paper's)
     #: on | failure | off; "" (not given) or auto: on, off with the line step (mcirl.learn.certificate)
     certificate: str = ""
@@ -90,11 +91,13 @@ class CellsSection:
             for value in getattr(self, name):
                 if value not in allowed:
                     raise InputError(name, f"entries must be among {', '.join(allowed)}", value)
-        for name in ("k", "gamma", "features", "algorithms", "criteria", "lengths"):
+        for name in ("k", "gamma", "features", "algorithms", "criteria", "lengths", "eps", "delta"):
             if not getattr(self, name):
                 raise InputError(name, "must list at least one value")
-        check_real("eps", self.eps, 0.0, math.inf, low_open=True, high_open=True)
-        check_real("delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
+        for x in self.eps:
+            check_real("eps", x, 0.0, math.inf, low_open=True, high_open=True)
+        for x in self.delta:
+            check_real("delta", x, 0.0, 1.0, low_open=True, high_open=True)
         check_choice("projection_step", self.projection_step, PROJECTION_STEPS)
         for algorithm in self.algorithms:  # refuses what no cell could use
             resolve_certificate(self.certificate, algorithm, self.projection_step)
@@ -201,6 +204,9 @@ class SweepConfig:
         out = asdict(self)
         if self.cells.lengths == ("truncated",):  # the default keeps run ids from before it
             del out["cells"]["lengths"]
+        for name in ("eps", "delta"):  # one value, as it was stored before they were lists
+            if len(out["cells"][name]) == 1:
+                out["cells"][name] = out["cells"][name][0]
         if not self.search.sequential:  # a search as before sequential replication keeps its id
             del out["search"]["sequential"]
         if (self.cells.projection_step, self.cells.certificate) == ("line", "off"):

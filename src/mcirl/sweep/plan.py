@@ -153,15 +153,15 @@ def cells(config: SweepConfig) -> list[Cell]:
     """Every cell of the config, validated (e.g. one-hot features need S >= k)."""
     mdp, grid = config.mdp, config.cells
     out = []
-    for features, k, gamma, algorithm, lengths in product(grid.features, grid.k, grid.gamma,
-                                                          grid.algorithms, grid.lengths):
+    for features, k, gamma, algorithm, lengths, eps, delta in product(
+            grid.features, grid.k, grid.gamma, grid.algorithms, grid.lengths, grid.eps, grid.delta):
         try:
             family = mdp.family_spec(k, features, gamma)
         except InputError as exc:
             raise InputError(f"cell (features={features}, k={k}, gamma={gamma}): {exc.field}",
                              exc.allowed, exc.got) from None
         step = grid.projection_step if algorithm == "projection" else "line"
-        out.append(Cell(family=family, algorithm=algorithm, eps=grid.eps, delta=grid.delta,
+        out.append(Cell(family=family, algorithm=algorithm, eps=float(eps), delta=float(delta),
                         lengths=lengths, projection_step=step,
                         certificate=resolve_certificate(grid.certificate, algorithm, step)))
     return out
