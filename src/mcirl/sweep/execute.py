@@ -138,7 +138,17 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
     # 24 GiB) at which Dask restarts its worker, with the machine half free.
     import dask.config
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           memory_limit=1.0, dashboard_address=None)
+    # The nanny applies pre-spawn-environ to this process's own os.environ before spawning;
+    # left there, NUMBA_NUM_THREADS=1 outlives the cluster, and Numba, re-reading its config
+    # later (the CUDA simulator does), refuses a value that differs from its running team's.
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               memory_limit=1.0, dashboard_address=None)
+    finally:
+        if before is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = before
     return DaskExecutor(distributed.Client(cluster), cluster, f"dask LocalCluster x{workers}")
