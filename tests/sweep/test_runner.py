@@ -628,3 +628,30 @@ def test_dry_run_states_peak_memory_and_refuses_a_plan_the_machine_cannot_hold(
     assert main(["sweep", str(config_path), "--dry-run", "--workers", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "instances.reps_per_task: must be lower" in err
+
+
+def test_a_scheduler_address_that_never_answers_ends_in_one_line(tmp_path, capsys, monkeypatch):
+    """--scheduler pointed at a port that accepts the connection and never speaks Dask (an
+    HTTP server) hung forever despite Dask's 20 s timeout; it now ends in one line."""
+    import socket
+    import threading
+
+    pytest.importorskip("distributed")
+    from mcirl.sweep import execute
+
+    monkeypatch.setattr(execute, "SCHEDULER_SECONDS", 1.0)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    try:
+        code = main(["sweep", str(config), "--db", str(tmp_path / "r.sqlite"), "--scheduler",
+                     f"tcp://127.0.0.1:{server.getsockname()[1]}"])
+    finally:
+        server.close()
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "did not answer as a Dask scheduler within 1 s" in err and len(err.strip().splitlines()) == 1

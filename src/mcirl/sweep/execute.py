@@ -105,6 +105,40 @@ def check_executor_options(workers: int | None = None, gpus: str | None = None,
         check_int("workers", workers, 1, _cores())
 
 
+#: How long a scheduler may take to answer. Dask's own timeout bounds the connection, not a
+#: server that accepts it and never speaks Dask's protocol (an HTTP port: it hung forever).
+SCHEDULER_SECONDS = 20.0
+
+
+def _connect(distributed, address: str):
+    """A Client of the scheduler at address, or a one-line InputError within SCHEDULER_SECONDS
+    (and a few more for the handshake): the connection runs in a daemon thread, given up on
+    when it does not end in time."""
+    import threading
+
+    box = {}
+
+    def connect():
+        try:
+            box["client"] = distributed.Client(address, timeout=f"{SCHEDULER_SECONDS:g}s")
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="mcirl-scheduler", daemon=True)
+    thread.start()
+    thread.join(SCHEDULER_SECONDS + 5.0)
+    if thread.is_alive():
+        raise InputError("scheduler", f"did not answer as a Dask scheduler within "
+                         f"{SCHEDULER_SECONDS:g} s (the scheduler's port, usually 8786, not its "
+                         "dashboard's?)", address)
+    error = box.get("error")
+    if isinstance(error, (OSError, ValueError)):  # ValueError: not an address ("missing port")
+        raise InputError("scheduler", f"cannot reach a Dask scheduler ({error})", address) from None
+    if error is not None:
+        raise error
+    return box["client"]
+
+
 def make_executor(workers: int | None = None, gpus: str | None = None,
                   scheduler: str | None = None):
     """In-process unless one of workers (LocalCluster), gpus ('all': LocalCUDACluster, one
@@ -114,11 +148,7 @@ def make_executor(workers: int | None = None, gpus: str | None = None,
         return InProcessExecutor()
     distributed = _dask("scheduler" if scheduler is not None else "gpus" if gpus is not None else "workers")
     if scheduler is not None:
-        try:
-            client = distributed.Client(scheduler, timeout="20s")
-        except (OSError, ValueError) as exc:  # ValueError: not an address ("missing port")
-            raise InputError("scheduler", f"cannot reach a Dask scheduler ({exc})", scheduler) from None
-        return DaskExecutor(client, description=f"dask scheduler {scheduler}")
+        return DaskExecutor(_connect(distributed, scheduler), description=f"dask scheduler {scheduler}")
     if gpus is not None:
         try:
             from dask_cuda import LocalCUDACluster
