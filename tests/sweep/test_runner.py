@@ -655,3 +655,48 @@ def test_a_scheduler_address_that_never_answers_ends_in_one_line(tmp_path, capsy
     assert code == 2
     err = capsys.readouterr().err
     assert "did not answer as a Dask scheduler within 1 s" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_cluster_that_cancels_the_tasks_ends_in_one_line(tmp_path, capsys, monkeypatch):
+    """A scheduler killed mid-sweep cancels the client's futures: the sweep ends in one line
+    naming the resume (it was a FutureCancelledError traceback), the stored tasks kept. The
+    cancellation is delivered deterministically by a client whose futures are cancelled."""
+    pytest.importorskip("distributed")
+    from distributed.client import FutureCancelledError
+
+    from mcirl.sweep import execute
+
+    class Cancelled:
+        def result(self):
+            raise FutureCancelledError("mcirl-task-x", "scheduler-connection-lost")
+
+        def cancel(self):
+            pass
+
+    class Client:
+        def submit(self, *args, **kwargs):
+            return Cancelled()
+
+        def close(self):
+            pass
+
+    class Done:
+        def __init__(self):
+            self.futures = []
+
+        def add(self, future):
+            self.futures.append(future)
+
+        def __next__(self):
+            return self.futures.pop(0)
+
+    executor = execute.DaskExecutor.__new__(execute.DaskExecutor)
+    executor.client, executor.cluster, executor.description = Client(), None, "dask scheduler tcp://gone:8786"
+    executor._futures, executor._done = {}, Done()
+    monkeypatch.setattr(execute, "make_executor", lambda *a, **k: executor)
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    assert main(["sweep", str(config), "--db", str(tmp_path / "r.sqlite"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mcirl: error: --scheduler: dask scheduler tcp://gone:8786: the cluster "
+                              "cancelled") and "--resume" in err[-1]

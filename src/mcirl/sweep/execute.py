@@ -52,8 +52,18 @@ class DaskExecutor:
         self._done.add(future)
 
     def next_done(self):
+        from concurrent.futures import CancelledError  # Dask's FutureCancelledError is one
+
         future = next(self._done)
-        return self._futures.pop(future), future.result()
+        task = self._futures.pop(future)
+        try:
+            return task, future.result()
+        except CancelledError:
+            # the scheduler went away (killed, or restarted): its futures are cancelled, and
+            # the tasks already stored are kept
+            raise InputError("scheduler", f"{self.description}: the cluster cancelled the sweep's "
+                             "tasks (its scheduler went away?); every finished task is stored: "
+                             "run the sweep again with --resume once a cluster is up") from None
 
     def close(self) -> None:
         for future in self._futures:
