@@ -189,3 +189,23 @@ def test_a_feature_without_variance_and_a_chain_that_never_moves():
     assert result.trace_sigma < 1e-12  # E G G^T - mu mu^T with mu ~ 10: rounding only
     assert all(m == 1.0 for m in result.predicted_mstar.values())
     assert all(np.isfinite(s["m"]) and s["m"] >= 0 for s in result.ladder)
+
+
+@pytest.mark.parametrize("algorithm, modelled", [("projection", True), ("max-margin", True),
+                                                 ("mwal", False), ("lpal", False)])
+def test_only_the_learners_the_termination_model_describes_get_a_prediction(algorithm, modelled):
+    """Issue 51, item 5: explain's termination model is projection's stop (max-margin's too);
+    MWAL and LPAL cells get no predicted m* and no ratio ('no termination model' in tables)."""
+    from mcirl.explain import explain_instances
+    from mcirl.mdp import FamilySpec
+    from mcirl.report import prediction_rows
+    from mcirl.sweep.plan import Cell
+
+    family = FamilySpec(S=12, k=3, gamma=0.8)
+    cell = Cell(family=family, algorithm=algorithm, eps=0.5, delta=0.1)
+    measured = {"l2": {"status": "found", "m_star": 100, "m_lo": 50, "m_hi": 200, "cap": 10**6}}
+    e = explain_instances(cell, family, [1], ExplainConfig(draws=500), measured=measured)
+    assert bool(e.predicted) == modelled
+    assert np.isnan(e.ratio("l2")) != modelled
+    rows = prediction_rows([e])
+    assert all(("no termination model" in row[2]) != modelled for row in rows)

@@ -336,7 +336,8 @@ def test_the_seed_table_figure_shows_the_more_replicated_of_two_runs(cells):
 
     def copy(m_star, reps):
         return replace(k4, cell_id=f"k4-{reps}", reps=k4.reps * reps,
-                       mstar={"theorem": {**k4.mstar["theorem"], "status": "found", "m_star": m_star}})
+                       mstar={"theorem": {**k4.mstar["theorem"], "status": "found", "m_star": m_star,
+                                                    "cap": 10**7}})
 
     more, fewer = copy(777_001, 3), copy(555_001, 1)
     for order in ([k2, more, fewer], [k2, fewer, more]):

@@ -160,6 +160,12 @@ def pooled_prediction(explanations, eps: float, delta: float) -> dict:
             for c, v in ladder.predicted_mstar(draws, eps, delta, termination).items()}
 
 
+#: The learners explain's termination model describes (mcirl.ladder: projection's stop at
+#: ||mu_hat_E - mu_bar|| <= eps/2, which max-margin shares); MWAL and LPAL stop otherwise, so
+#: their cells get no predicted m* (issue 51: ratios of 4.8x and 40x were printed for them).
+MODELLED_LEARNERS = ("projection", "max-margin")
+
+
 @dataclass(frozen=True)
 class CellExplanation:
     """A sweep cell: its instances explained, the pooled prediction and the measured m*."""
@@ -170,7 +176,9 @@ class CellExplanation:
     k: int
     gamma: float
     instances: list  #: Explanation per instance
-    predicted: dict  #: criterion -> {"m", "low", "high"} pooled over the instances
+    #: criterion -> {"m", "low", "high"} pooled over the instances; empty for a learner the
+    #: termination model does not describe (MODELLED_LEARNERS)
+    predicted: dict
     measured: dict  #: criterion -> stored pooled m* row (dict), or None (not measured)
     ladder: list  #: [{"step", "m", "factor"}] of the instances' mixture
     run_id: str | None = None  #: the run the measured m* comes from
@@ -178,7 +186,7 @@ class CellExplanation:
     def ratio(self, criterion: str) -> float:
         """Predicted / measured m* (NaN where m* was not found: above the cap or below the grid)."""
         row = self.measured.get(criterion)
-        if not resolved(row):
+        if not resolved(row) or criterion not in self.predicted:
             return float("nan")
         return self.predicted[criterion]["m"] / row["m_star"]
 
@@ -210,7 +218,9 @@ def explain_instances(cell, family: FamilySpec, seeds, config: ExplainConfig, me
     return CellExplanation(
         cell_id=cell.cell_id, label=label,
         features=family.features or "onehot", k=family.k, gamma=family.gamma,
-        instances=instances, predicted=pooled_prediction(instances, cell.eps, cell.delta),
+        instances=instances,
+        predicted=(pooled_prediction(instances, cell.eps, cell.delta)
+                   if cell.algorithm in MODELLED_LEARNERS else {}),
         measured=measured or {}, ladder=pooled_ladder(instances, family.gamma, cell.eps, cell.delta),
         run_id=run_id)
 

@@ -183,6 +183,14 @@ def ladder_rows(explanations):
     return rows
 
 
+def prediction_text(p) -> str:
+    """A predicted m* with its Monte Carlo interval, or 'no termination model' for a learner
+    explain's model does not describe (:data:`mcirl.explain.MODELLED_LEARNERS`)."""
+    if p is None:
+        return "no termination model"
+    return f"{count_text(p['m'])} [{count_text(p['low'])}, {count_text(p['high'])}]"
+
+
 def prediction_rows(explanations):
     """One row per (explained cell, criterion): predicted m* with its Monte Carlo interval,
     the measured m* and their ratio."""
@@ -193,10 +201,8 @@ def prediction_rows(explanations):
         modelled = "; ".join(f"{model}, {count_text(n)} draws" if n else "no" for model, n in
                              sorted({(i.termination_model, i.termination_draws) for i in e.instances}))
         for c in PREDICTED:
-            p = e.predicted[c]
             ratio = e.ratio(c)
-            rows.append([e.label, c, f"{count_text(p['m'])} [{count_text(p['low'])}, "
-                                     f"{count_text(p['high'])}]", modelled,
+            rows.append([e.label, c, prediction_text(e.predicted.get(c)), modelled,
                          mstar_text(e.measured.get(c)), "-" if math.isnan(ratio) else f"{ratio:.2f}"])
     return rows
 

@@ -165,6 +165,7 @@ def _print_cell_comparison(cell, spec) -> None:
 
 def _print_cells(cells, title) -> None:
     from ..ladder import PREDICTED
+    from ..report import prediction_text
     from ..results import mstar_text
 
     out = Table(title=f"Predicted against measured m*: {title}")
@@ -172,10 +173,8 @@ def _print_cells(cells, title) -> None:
         out.add_column(col, justify="right" if col != "cell" else "left")
     for cell in cells:
         for c in PREDICTED:
-            p = cell.predicted[c]
             ratio = cell.ratio(c)
-            out.add_row(cell.label, c, f"{count_text(p['m'])} [{count_text(p['low'])}, "
-                        f"{count_text(p['high'])}]",
+            out.add_row(cell.label, c, prediction_text(cell.predicted.get(c)),
                         mstar_text(cell.measured.get(c)),
                         "-" if math.isnan(ratio) else f"{ratio:.2f}")
     print_table(out)
