@@ -700,3 +700,31 @@ def test_a_cluster_that_cancels_the_tasks_ends_in_one_line(tmp_path, capsys, mon
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("mcirl: error: --scheduler: dask scheduler tcp://gone:8786: the cluster "
                               "cancelled") and "--resume" in err[-1]
+
+
+def test_the_dry_run_calibrates_each_learner_of_the_plan(monkeypatch):
+    """Issue 51, item 5: a mixed-learner plan's estimate scales each cell from a calibrated
+    cell of its own learner. With a fake task whose time is c[learner] x the cost proxy, the
+    mixed plan's estimate equals the sum of each learner's plan alone, exactly; scaled across
+    learners (the planted twin: every cell from the nearest cell of any learner) it does not."""
+    from mcirl.sweep import runner, tasks
+    from mcirl.sweep.config import config_from_dict
+
+    clock = [0.0]
+    cost = {"projection": 1e-6, "mwal": 1e-5}
+
+    def fake_task(task):
+        cell = task.cell
+        clock[0] += cost[cell.algorithm] * cell.family.S * cell.mean_length * cell.k
+        return [{"mean_iterations": 1.0, "reps": task.reps} for _ in task.m]
+
+    monkeypatch.setattr(tasks, "run_task", fake_task)
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: clock[0])
+
+    def estimate(algorithms):
+        config = config_from_dict({"cells": {"k": list(range(1, 14)), "algorithms": algorithms},
+                                   "mdp": {"S": 16, "S_per_k": 1}, "instances": {"count": 1, "reps": 8}})
+        return runner.dry_run(config)["estimated_seconds_grid"]
+
+    alone = estimate(["projection"]) + estimate(["mwal"])
+    assert estimate(["projection", "mwal"]) == pytest.approx(alone, rel=1e-9)

@@ -252,16 +252,26 @@ CALIBRATION_REPS = 4
 
 
 def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dict:
-    """Time a 4-replicate grid task on up to 12 cells spread over a cost proxy
-    (S x H x k x max_iter); other cells scale from the calibrated cell nearest in the proxy."""
+    """Time a 4-replicate grid task on up to 12 cells, shared among the plan's learners and
+    spread over a cost proxy (S x H x k) within each; every other cell scales from the
+    calibrated cell of its own learner nearest in the proxy. Learners differ in cost by more
+    than the proxy says (MWAL's rounds against projection's iterations: a dry run calibrated on
+    projection alone was 4.6x low for a sweep with MWAL)."""
     from .tasks import run_task  # the math it runs loads only when a task is calibrated
 
     def proxy(cell):
         return cell.family.S * cell.mean_length * cell.k
 
-    order = sorted(range(len(all_cells)), key=lambda i: proxy(all_cells[i]))
-    count = min(CALIBRATION_CELLS, len(order))
-    picks = sorted({order[round(j * (len(order) - 1) / max(1, count - 1))] for j in range(count)})
+    learners: dict[str, list] = {}
+    for i, cell in enumerate(all_cells):
+        learners.setdefault(cell.algorithm, []).append(i)
+    share = max(1, CALIBRATION_CELLS // len(learners))
+    picks = set()
+    for members in learners.values():
+        order = sorted(members, key=lambda i: proxy(all_cells[i]))
+        count = min(share, len(order))
+        picks |= {order[round(j * (len(order) - 1) / max(1, count - 1))] for j in range(count)}
+    picks = sorted(picks)
     reps = min(config.instances.reps, CALIBRATION_REPS)
     def grid_task(i):  # the cell's first grid task (instance 0, first replicate block)
         return next(iter_tasks(config, all_cells[i], grid_for(config, all_cells[i])))
@@ -280,7 +290,8 @@ def _calibrate(config, all_cells, rows, per_cell_tasks, blocks, criteria) -> dic
     grid_seconds = bisect_seconds = peak = 0.0
     block = max(r for _, r in rep_blocks(config))
     for i, cell in enumerate(all_cells):
-        nearest = min(measured, key=lambda j: abs(proxy(all_cells[j]) - proxy(cell)))
+        nearest = min((j for j in measured if all_cells[j].algorithm == cell.algorithm),
+                      key=lambda j: abs(proxy(all_cells[j]) - proxy(cell)))
         # a task's learner holds at most every hull point it computes (k float64 each) and the
         # estimates mu_hat, its replicates x grid x k
         peak = max(peak, 8.0 * cell.k * (points[nearest] * block / reps + 2 * block * rows[i]["grid"])
