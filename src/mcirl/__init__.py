@@ -10,6 +10,7 @@ The public API, by task (everything else is internal and may change)::
     mdp = mcirl.make_mdp(spec)                      # or mcirl.load_mdp / mcirl.mdp_from_arrays
     policy, mu_E = mcirl.expert(mdp)                # (1, S) int64, (k,) float64
     est = mcirl.run_estimate(mdp, mcirl.EstimateConfig(m=(16, 256), eps=1.0, reps=100))
+    star = mcirl.find_mstar(mdp, mcirl.EstimateConfig(m=(4, 16, 64, 256), eps=1.0, reps=100))
     mcirl.bounds.abbeel_ng_trajectories(16, 0.95, 1.0, 0.05)
     mcirl.explain_mdp(mdp, mcirl.ExplainConfig(eps=1.0))
     run_id = mcirl.run_sweep("examples/tiny.toml", db="results.sqlite")
@@ -68,6 +69,8 @@ _API = {
     "load_config": (".sweep.config", "load_config"),
     "config_from_dict": (".sweep.config", "config_from_dict"),
     "run_sweep": (".api", "run_sweep"),
+    "find_mstar": (".api", "find_mstar"),
+    "MStar": (".api", "MStar"),
     # modules
     "bounds": (".bounds", None),
     "stats": (".stats", None),
