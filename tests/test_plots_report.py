@@ -120,6 +120,18 @@ def test_failure_curves(cells):
         assert certified == pytest.approx(expected)
         # every panel shares one m axis, wide enough to hold m_AN inside it
         assert ax.get_xlim() == axes[0].get_xlim() and ax.get_xlim()[1] > c.bound
+        # the measured m* and its interval (issue 51, item 4)
+        row = c.mstar["l2"]
+        if row["status"] == "found":
+            (mstar,) = [x for x in ax.lines if x.get_gid() == "mstar"]
+            assert list(mstar.get_xdata()) == [row["m_star"]] * 2
+            if row["m_hi"] is not None:
+                (span,) = [a for a in ax.get_children() if a.get_gid() == "mstar_interval"]
+                xs = span.get_patch_transform().transform(span.get_path().vertices)[:, 0]
+                assert (min(xs), max(xs)) == (row["m_lo"], row["m_hi"])
+        else:
+            assert not [x for x in ax.lines if x.get_gid() == "mstar"]
+    assert any(x.get_gid() == "mstar" for ax in axes for x in ax.lines)
 
 
 def test_looseness_seed_table_and_performance(cells):

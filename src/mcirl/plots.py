@@ -231,7 +231,8 @@ def plot_mstar_vs_k(cells, criterion="theorem", explanations=None):
 
 def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanations=None):
     """(b) failure rate against m per cell on one shared m axis, with its Clopper-Pearson band;
-    delta as a shaded band (the target region), m_AN and mcirl explain's predicted m* marked;
+    delta as a shaded band (the target region), m_AN, the measured m* with [m_lo, m_hi] and
+    mcirl explain's predicted m* marked;
     under each curve a strip of how the learner's rows ended (assured: proven to succeed, not
     run; terminated; certified: proven never to stop; undecided: stopped by the cap; the last
     two are failures)."""
@@ -271,6 +272,13 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanation
             if c.cell_id in predicted:
                 ax.axvline(predicted[c.cell_id], color=OKABE_ITO[4], ls=":", lw=1.3,
                            label="predicted m* (mcirl explain)", gid="predicted")
+            row = c.mstar.get(criterion)
+            if resolved(row):  # the measured m*, and its interval where both ends are known
+                ax.axvline(row["m_star"], color=OKABE_ITO[1], lw=1.3, gid="mstar",
+                           label=f"measured m* ({criterion}) [m_lo, m_hi]")
+                if row["m_lo"] is not None and row["m_hi"] is not None:
+                    ax.axvspan(row["m_lo"], row["m_hi"], color=OKABE_ITO[1], alpha=0.12, lw=0,
+                               gid="mstar_interval")
             ax.set_ylim(-0.02, 1.02)
             if col == 0:
                 ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
@@ -292,9 +300,12 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanation
             strip.set_xlabel(LABELS["m"])
             _log_axes(strip, y=False)
             strip.set_xlim(*xlim)
-        handles = [h for a in (axes[0], strips[0]) for h in a.get_legend_handles_labels()[0]]
-        labels = [t for a in (axes[0], strips[0]) for t in a.get_legend_handles_labels()[1]]
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
+        legend = {}  # every label any panel drew (m* or a prediction may be missing from some)
+        for a in (*axes, strips[0]):
+            for handle, label in zip(*a.get_legend_handles_labels()):
+                legend.setdefault(label, handle)
+        fig.legend(list(legend.values()), list(legend), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=3)
     return fig
 
 
