@@ -283,7 +283,7 @@ def plot_failure_curves(cells, criterion="theorem", confidence=0.95, explanation
             if col == 0:
                 ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
             ax.set_title(f"{c.features}, k = {c.k}, gamma = {c.gamma:g}, {c.method}"
-                         + (f", eps = {c.eps:g}, delta = {c.delta:g}" if swept else ""), fontsize=7)
+                         + (f"\neps = {c.eps:g}, delta = {c.delta:g}" if swept else ""), fontsize=7)
             ax.tick_params(labelbottom=False)
             shares = [c.outcomes[name] / n for name in STRIP] if c.outcomes \
                 else [np.zeros(c.m.size), np.ones(c.m.size), np.zeros(c.m.size), np.zeros(c.m.size)]
