@@ -690,6 +690,9 @@ def test_a_cluster_that_cancels_the_tasks_ends_in_one_line(tmp_path, capsys, mon
         def __next__(self):
             return self.futures.pop(0)
 
+        def has_ready(self):
+            return bool(self.futures)
+
     executor = execute.DaskExecutor.__new__(execute.DaskExecutor)
     executor.client, executor.cluster, executor.description = Client(), None, "dask scheduler tcp://gone:8786"
     executor._futures, executor._done = {}, Done()
@@ -728,3 +731,48 @@ def test_the_dry_run_calibrates_each_learner_of_the_plan(monkeypatch):
 
     alone = estimate(["projection"]) + estimate(["mwal"])
     assert estimate(["projection", "mwal"]) == pytest.approx(alone, rel=1e-9)
+
+
+def test_a_cluster_without_workers_says_so_then_ends_in_one_line(tmp_path, capsys, monkeypatch):
+    """A resume against a scheduler whose workers have all exited waited silently; now it says
+    the cluster has no workers, and after WORKERLESS_SECONDS ends in one line naming --resume.
+    Deterministic: a client that never finishes a task and reports no workers."""
+    pytest.importorskip("distributed")
+    from mcirl.sweep import execute
+
+    monkeypatch.setattr(execute, "TICK", 0.001)
+    monkeypatch.setattr(execute, "WORKER_CHECK", 0.01)
+    monkeypatch.setattr(execute, "WORKERLESS_SECONDS", 0.05)
+
+    class Pending:
+        def cancel(self):
+            pass
+
+    class Client:
+        def submit(self, *args, **kwargs):
+            return Pending()
+
+        def scheduler_info(self):
+            return {"workers": {}}
+
+        def close(self):
+            pass
+
+    class NeverDone:
+        def add(self, future):
+            pass
+
+        def has_ready(self):
+            return False
+
+    executor = execute.DaskExecutor.__new__(execute.DaskExecutor)
+    executor.client, executor.cluster, executor.description = Client(), None, "dask scheduler tcp://idle:8786"
+    executor._futures, executor._done = {}, NeverDone()
+    monkeypatch.setattr(execute, "make_executor", lambda *a, **k: executor)
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    assert main(["sweep", str(config), "--db", str(tmp_path / "r.sqlite"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert sum("has no workers; waiting for one to join" in line for line in err) == 1
+    assert err[-1].startswith("mcirl: error: --scheduler: dask scheduler tcp://idle:8786: no worker "
+                              "joined") and "--resume" in err[-1]

@@ -8,6 +8,8 @@ retried elsewhere (``retries``), and nothing is written until the client holds t
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections import deque
 
 from ..errors import InputError, check_int
@@ -35,6 +37,13 @@ class InProcessExecutor:
         self._queue.clear()
 
 
+#: How often a Dask executor looks for a finished task, and checks that the cluster has a
+#: worker; how long it waits without one before it gives up.
+TICK = 0.05
+WORKER_CHECK = 10.0
+WORKERLESS_SECONDS = 600.0
+
+
 class DaskExecutor:
     """Submits tasks to a Dask cluster (a LocalCluster, a LocalCUDACluster or a scheduler)."""
 
@@ -54,6 +63,7 @@ class DaskExecutor:
     def next_done(self):
         from concurrent.futures import CancelledError  # Dask's FutureCancelledError is one
 
+        self._wait_for_a_result()
         future = next(self._done)
         task = self._futures.pop(future)
         try:
@@ -64,6 +74,37 @@ class DaskExecutor:
             raise InputError("scheduler", f"{self.description}: the cluster cancelled the sweep's "
                              "tasks (its scheduler went away?); every finished task is stored: "
                              "run the sweep again with --resume once a cluster is up") from None
+
+    def _wait_for_a_result(self) -> None:
+        """Wait until a task is done, checking every WORKER_CHECK seconds that the cluster has a
+        worker: a resume against a scheduler whose workers all exited used to wait silently
+        forever. Without workers it says so once, and after WORKERLESS_SECONDS it ends in a
+        one-line error (every finished task is stored)."""
+        waited = workerless = 0.0
+        said = False
+        while not self._done.has_ready():
+            time.sleep(TICK)
+            waited += TICK
+            if waited < WORKER_CHECK:
+                continue
+            if self._workers():
+                workerless, waited = 0.0, 0.0
+                continue
+            workerless, waited = workerless + waited, 0.0
+            if not said:
+                print(f"mcirl: {self.description} has no workers; waiting for one to join (at "
+                      f"most {WORKERLESS_SECONDS:g} s)", file=sys.stderr)
+                said = True
+            if workerless >= WORKERLESS_SECONDS:
+                raise InputError("scheduler", f"{self.description}: no worker joined the cluster "
+                                 f"for {WORKERLESS_SECONDS:g} s; every finished task is stored: "
+                                 "start workers and run the sweep again with --resume")
+
+    def _workers(self) -> int:
+        try:
+            return len(self.client.scheduler_info().get("workers", {}))
+        except Exception:  # an unreachable scheduler is the futures' error to report
+            return 1
 
     def close(self) -> None:
         for future in self._futures:
