@@ -441,3 +441,14 @@ def test_a_sweep_over_eps_shows_every_eps_in_tables_and_figures(tmp_path, capsys
     assert any("eps = 0.5" in t for t in texts) and any("eps = 0.8" in t for t in texts)
     titles = [ax.get_title() for ax in plot_failure_curves(cells).axes if ax.get_title()]
     assert sorted(t.split("eps = ")[1].split(",")[0] for t in titles) == ["0.5", "0.8"]
+    # the report compares them: m* and the bound from the smallest eps to the largest
+    from mcirl.report import blocks
+
+    kind, payload = block_after(blocks(cells, [], "theorem", []),
+                                "Growth from the smallest to the largest eps over every run")
+    (row,) = payload[1]
+    lo, hi = sorted(cells, key=lambda c: c.eps)
+    assert kind == "table" and row[2:4] == ["2, 0.8", "eps=0.8 / eps=0.5"]
+    from mcirl.output import number_text
+
+    assert row[5] == f"{number_text(hi.bound / lo.bound)}x"  # (0.5 / 0.8)^2 = 0.39

@@ -61,20 +61,23 @@ CELL_HEADER = ["features", "algorithm", "k", "gamma", "S", "m_AN", "m* [m_lo, m_
                "rows terminated / certified / undecided / assured"]
 
 
-#: What stays fixed while k or gamma grows: cells differing only in ``over`` are compared. S is
-#: fixed for gamma only, since one-hot cells grow S with k.
+#: What stays fixed while k, gamma, eps or delta grows: cells differing only in ``over`` are
+#: compared. S is fixed for all but k, since one-hot cells grow S with k.
 _GROWTH_FIXED = {"k": ("features", "method", "gamma", "eps", "delta"),
-                 "gamma": ("features", "method", "k", "S", "eps", "delta")}
-#: The other seed-table parameter, shown beside each growth ratio.
-_GROWTH_OTHER = {"k": "gamma", "gamma": "k"}
+                 "gamma": ("features", "method", "k", "S", "eps", "delta"),
+                 "eps": ("features", "method", "k", "gamma", "S", "delta"),
+                 "delta": ("features", "method", "k", "gamma", "S", "eps")}
+#: The other grid parameters, shown beside each growth ratio.
+_GROWTH_OTHER = {"k": ("gamma",), "gamma": ("k",), "eps": ("k", "gamma"), "delta": ("k", "gamma")}
 
 
 def growth_rows(cells, criterion, over):
-    """Empirical m* at the largest value of ``over`` ("k" or "gamma") over m* at the smallest,
-    beside the same ratio of Abbeel & Ng's bound (Theorem 2: 177x for k = 1000 vs 10, 100x
-    for gamma = 0.99 vs 0.9), for each group of cells that differ only in ``over``.
+    """Empirical m* at the largest value of ``over`` ("k", "gamma", "eps" or "delta") over m*
+    at the smallest, beside the same ratio of Abbeel & Ng's bound (Theorem 2: 177x for k = 1000
+    vs 10, 100x for gamma = 0.99 vs 0.9, 1/16 for eps = 0.2 vs 0.05), for each group of cells
+    that differ only in ``over``.
 
-    Rows: [features, method (results.method), the other parameter, "over=hi / over=lo",
+    Rows: [features, method (results.method), the other parameters, "over=hi / over=lo",
     empirical, bound].
     """
     groups = {}
@@ -87,7 +90,7 @@ def growth_rows(cells, criterion, over):
         lo, hi = group[0], group[-1]
         if getattr(lo, over) == getattr(hi, over):
             continue
-        rows.append([lo.features, lo.method, f"{getattr(lo, other):g}",
+        rows.append([lo.features, lo.method, ", ".join(f"{getattr(lo, o):g}" for o in other),
                      f"{over}={getattr(hi, over):g} / {over}={getattr(lo, over):g}",
                      _mstar_ratio(lo.mstar.get(criterion), hi.mstar.get(criterion)),
                      f"{number_text(hi.bound / lo.bound)}x"])
@@ -128,7 +131,7 @@ def _growth_blocks(rows, over, where):
     """A heading and the table of :func:`growth_rows`, or a line saying why there is none."""
     other = _GROWTH_OTHER[over]
     return [("h2", f"Growth from the smallest to the largest {over} {where}"),
-            ("table", (["features", "algorithm", other, "ratio", "empirical m* ratio",
+            ("table", (["features", "algorithm", ", ".join(other), "ratio", "empirical m* ratio",
                         "bound ratio"], rows)) if rows else
             ("p", f"(Needs cells at two or more values of {over} that agree in everything else; "
                   "there are none.)")]
@@ -250,6 +253,9 @@ def sweep_blocks(cells, runs, criterion, explanations=()):
         # cells run one at a time, or merged from other databases, compare across runs too
         out += _growth_blocks(every_growth, "k", "over every run")
     out += _growth_blocks(growth_rows(cells, criterion, "gamma"), "gamma", "over every run")
+    for over in ("eps", "delta"):  # where the cells sweep them
+        if len({getattr(c, over) for c in cells}) > 1:
+            out += _growth_blocks(growth_rows(cells, criterion, over), over, "over every run")
     if any(c.lengths == "geometric" for c in cells):
         out += [("h2", "Truncated vs geometric trajectory lengths"),
                 ("p", "The same cells with mu_E estimated from trajectories truncated at H (visits "
