@@ -657,14 +657,58 @@ def test_a_scheduler_address_that_never_answers_ends_in_one_line(tmp_path, capsy
     assert "did not answer as a Dask scheduler within 1 s" in err and len(err.strip().splitlines()) == 1
 
 
+class FakeClient:
+    """A Dask client whose every submitted task is ``future`` and whose scheduler reports
+    ``workers`` workers: a cluster's failures, delivered deterministically."""
+
+    def __init__(self, future, workers=1):
+        self.future, self.workers = future, workers
+
+    def submit(self, *args, **kwargs):
+        return self.future
+
+    def scheduler_info(self):
+        return {"workers": dict.fromkeys(range(self.workers))}
+
+    def close(self):
+        pass
+
+
+class FakeDone:
+    """distributed.as_completed over the fake futures: each is ready at once, or never."""
+
+    def __init__(self, ready: bool):
+        self.ready, self.futures = ready, []
+
+    def add(self, future):
+        self.futures.append(future)
+
+    def has_ready(self):
+        return self.ready and bool(self.futures)
+
+    def __next__(self):
+        return self.futures.pop(0)
+
+
+def sweep_on_a_fake_cluster(tmp_path, monkeypatch, client, done, address):
+    """Run the tiny sweep through a DaskExecutor on a fake client; returns (exit code, the
+    last stderr line)."""
+    from mcirl.sweep import execute
+
+    executor = execute.DaskExecutor.__new__(execute.DaskExecutor)
+    executor.client, executor.cluster, executor.description = client, None, f"dask scheduler {address}"
+    executor._futures, executor._done = {}, done
+    monkeypatch.setattr(execute, "make_executor", lambda *a, **k: executor)
+    config = tmp_path / "tiny.toml"
+    config.write_text(tiny_sweep(k=(2,)))
+    return main(["sweep", str(config), "--db", str(tmp_path / "r.sqlite"), "--quiet"])
+
+
 def test_a_cluster_that_cancels_the_tasks_ends_in_one_line(tmp_path, capsys, monkeypatch):
     """A scheduler killed mid-sweep cancels the client's futures: the sweep ends in one line
-    naming the resume (it was a FutureCancelledError traceback), the stored tasks kept. The
-    cancellation is delivered deterministically by a client whose futures are cancelled."""
+    naming the resume (it was a FutureCancelledError traceback), the stored tasks kept."""
     pytest.importorskip("distributed")
     from distributed.client import FutureCancelledError
-
-    from mcirl.sweep import execute
 
     class Cancelled:
         def result(self):
@@ -673,70 +717,16 @@ def test_a_cluster_that_cancels_the_tasks_ends_in_one_line(tmp_path, capsys, mon
         def cancel(self):
             pass
 
-    class Client:
-        def submit(self, *args, **kwargs):
-            return Cancelled()
-
-        def close(self):
-            pass
-
-    class Done:
-        def __init__(self):
-            self.futures = []
-
-        def add(self, future):
-            self.futures.append(future)
-
-        def __next__(self):
-            return self.futures.pop(0)
-
-        def has_ready(self):
-            return bool(self.futures)
-
-    executor = execute.DaskExecutor.__new__(execute.DaskExecutor)
-    executor.client, executor.cluster, executor.description = Client(), None, "dask scheduler tcp://gone:8786"
-    executor._futures, executor._done = {}, Done()
-    monkeypatch.setattr(execute, "make_executor", lambda *a, **k: executor)
-    config = tmp_path / "tiny.toml"
-    config.write_text(tiny_sweep(k=(2,)))
-    assert main(["sweep", str(config), "--db", str(tmp_path / "r.sqlite"), "--quiet"]) == 2
+    assert sweep_on_a_fake_cluster(tmp_path, monkeypatch, FakeClient(Cancelled()), FakeDone(True),
+                                   "tcp://gone:8786") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("mcirl: error: --scheduler: dask scheduler tcp://gone:8786: the cluster "
                               "cancelled") and "--resume" in err[-1]
 
 
-def test_the_dry_run_calibrates_each_learner_of_the_plan(monkeypatch):
-    """Issue 51, item 5: a mixed-learner plan's estimate scales each cell from a calibrated
-    cell of its own learner. With a fake task whose time is c[learner] x the cost proxy, the
-    mixed plan's estimate equals the sum of each learner's plan alone, exactly; scaled across
-    learners (the planted twin: every cell from the nearest cell of any learner) it does not."""
-    from mcirl.sweep import runner, tasks
-    from mcirl.sweep.config import config_from_dict
-
-    clock = [0.0]
-    cost = {"projection": 1e-6, "mwal": 1e-5}
-
-    def fake_task(task):
-        cell = task.cell
-        clock[0] += cost[cell.algorithm] * cell.family.S * cell.mean_length * cell.k
-        return [{"mean_iterations": 1.0, "reps": task.reps} for _ in task.m]
-
-    monkeypatch.setattr(tasks, "run_task", fake_task)
-    monkeypatch.setattr(runner.time, "perf_counter", lambda: clock[0])
-
-    def estimate(algorithms):
-        config = config_from_dict({"cells": {"k": list(range(1, 14)), "algorithms": algorithms},
-                                   "mdp": {"S": 16, "S_per_k": 1}, "instances": {"count": 1, "reps": 8}})
-        return runner.dry_run(config)["estimated_seconds_grid"]
-
-    alone = estimate(["projection"]) + estimate(["mwal"])
-    assert estimate(["projection", "mwal"]) == pytest.approx(alone, rel=1e-9)
-
-
 def test_a_cluster_without_workers_says_so_then_ends_in_one_line(tmp_path, capsys, monkeypatch):
     """A resume against a scheduler whose workers have all exited waited silently; now it says
-    the cluster has no workers, and after WORKERLESS_SECONDS ends in one line naming --resume.
-    Deterministic: a client that never finishes a task and reports no workers."""
+    the cluster has no workers, and after WORKERLESS_SECONDS ends in one line naming --resume."""
     pytest.importorskip("distributed")
     from mcirl.sweep import execute
 
@@ -748,30 +738,8 @@ def test_a_cluster_without_workers_says_so_then_ends_in_one_line(tmp_path, capsy
         def cancel(self):
             pass
 
-    class Client:
-        def submit(self, *args, **kwargs):
-            return Pending()
-
-        def scheduler_info(self):
-            return {"workers": {}}
-
-        def close(self):
-            pass
-
-    class NeverDone:
-        def add(self, future):
-            pass
-
-        def has_ready(self):
-            return False
-
-    executor = execute.DaskExecutor.__new__(execute.DaskExecutor)
-    executor.client, executor.cluster, executor.description = Client(), None, "dask scheduler tcp://idle:8786"
-    executor._futures, executor._done = {}, NeverDone()
-    monkeypatch.setattr(execute, "make_executor", lambda *a, **k: executor)
-    config = tmp_path / "tiny.toml"
-    config.write_text(tiny_sweep(k=(2,)))
-    assert main(["sweep", str(config), "--db", str(tmp_path / "r.sqlite"), "--quiet"]) == 2
+    assert sweep_on_a_fake_cluster(tmp_path, monkeypatch, FakeClient(Pending(), workers=0),
+                                   FakeDone(False), "tcp://idle:8786") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert sum("has no workers; waiting for one to join" in line for line in err) == 1
     assert err[-1].startswith("mcirl: error: --scheduler: dask scheduler tcp://idle:8786: no worker "
