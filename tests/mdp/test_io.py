@@ -212,3 +212,31 @@ def test_a_float32_transition_table_that_fails_the_sum_names_its_dtype(rng):
     with pytest.raises(InputError) as err:
         mdp_from_arrays(**arrays)
     assert "float" not in str(err.value.allowed)
+
+
+def test_a_reward_bottleneck_is_drawn_stored_and_validated(tmp_path):
+    """Issue 52, item 1: reward_rank r draws B (k, r) orthonormal and w* = B u with ||w*||_1 = 1;
+    the .npz keeps B as reward_basis and loading checks it; r = 0 draws exactly today's MDP."""
+    from dataclasses import replace
+
+    spec = FamilySpec(S=40, k=10, gamma=0.9, seed=7, reward_rank=3)
+    mdp = make_mdp(spec)
+    B = mdp.reward_basis
+    assert B.shape == (10, 3) and mdp.reward_rank == 3
+    np.testing.assert_allclose(B.T @ B, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(B @ (B.T @ mdp.w), mdp.w, atol=1e-12)
+    assert np.abs(mdp.w).sum() == pytest.approx(1.0)
+    full = make_mdp(replace(spec, reward_rank=0))  # the same draw before w*: P and phi agree
+    np.testing.assert_array_equal(full.phi, mdp.phi)
+    np.testing.assert_array_equal(full.prob, mdp.prob)
+    assert full.reward_basis is None and "reward_rank" not in replace(spec, reward_rank=0).relevant()
+    back = load_npz(save_npz(mdp, tmp_path / "m.npz"))
+    np.testing.assert_array_equal(back.reward_basis, B)
+    np.testing.assert_array_equal(back.w, mdp.w)
+    for bad, why in ((B * 2, "orthonormal"), (np.linalg.qr(np.ones((10, 3)) + np.eye(10)[:, :3])[0], "span w")):
+        np.savez(tmp_path / "bad.npz", P=mdp.dense, phi=mdp.phi, w=mdp.w, d0=mdp.d0, gamma=mdp.gamma,
+                 reward_basis=bad)
+        with pytest.raises(InputError, match=f"reward_basis.*{why}"):
+            load_npz(tmp_path / "bad.npz")
+    with pytest.raises(InputError, match="reward_rank"):
+        FamilySpec(S=40, k=10, reward_rank=11)

@@ -176,3 +176,14 @@ def test_eps_and_delta_are_grid_dimensions_and_one_value_keeps_the_run_id():
     for bad, where in (({"eps": []}, "cells.eps"), ({"delta": [0.05, 1.5]}, "cells.delta")):
         with pytest.raises(InputError, match=where):
             config_from_dict({"cells": bad})
+
+
+def test_the_reward_rank_reaches_the_sweep_from_familyspec_alone():
+    """[mdp] reward_rank exists because FamilySpec has it (the section is built from its fields);
+    at 0 a config keeps its run id, and a rank above a cell's k is refused naming the cell."""
+    config = config_from_dict({"mdp": {"reward_rank": 2}, "cells": {"k": [4, 8]}})
+    assert [c.family.reward_rank for c in cells(config)] == [2, 2]
+    assert config.run_id != config_from_dict({"cells": {"k": [4, 8]}}).run_id
+    assert config_from_dict({"mdp": {"reward_rank": 0}}).run_id == "b77203e8f94d0b7d26fc809b1a5f40e5"
+    with pytest.raises(InputError, match="cell .*k=2.*reward_rank"):
+        cells(config_from_dict({"mdp": {"reward_rank": 3}, "cells": {"k": [2, 8]}}))

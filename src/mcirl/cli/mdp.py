@@ -39,6 +39,9 @@ def add_family_options(p: argparse.ArgumentParser) -> None:
         g.add_argument("--weights", choices=WEIGHTS, help="true reward w*: default dense (gridworld: sparse)"),
         g.add_argument("--weight-density", dest="weight_density", type=real_arg,
                        help="sparse w*: P(w_j != 0) (default 0.1)"),
+        g.add_argument("--reward-rank", dest="reward_rank", type=int,
+                       help="r > 0: w* = B u in a random r-dimensional subspace of the features "
+                            "(B stored as reward_basis); default 0, full rank"),
         g.add_argument("--gamma", type=real_arg, help="discount (default 0.95)"),
         g.add_argument("--mdp-seed", dest="mdp_seed", type=count_arg,
                        help="seed of the MDP draw (default 0)"),
@@ -73,7 +76,9 @@ def _mdp_summary(mdp, xp) -> dict:
             "w_l1": float(np.abs(mdp.w).sum()),
             "d0_support": int((mdp.d0 > 0).sum()),
             "expert_return": float(mdp.w @ mu_E),
-            "mu_E_min": float(mu_E.min()), "mu_E_max": float(mu_E.max())}
+            "mu_E_min": float(mu_E.min()), "mu_E_max": float(mu_E.max()),
+            # the reward bottleneck (FamilySpec.reward_rank), where the MDP has one
+            **({"reward_rank": mdp.reward_rank} if mdp.reward_rank else {})}
 
 
 def _print_mapping(title: str, mapping: dict) -> None:

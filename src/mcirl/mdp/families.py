@@ -38,6 +38,9 @@ class FamilySpec:
     weight_density: float = 0.1  #: sparse weights: P(w_j != 0)
     gamma: float = 0.95  #: discount in [0, 1)
     seed: int = 0  #: seed of the MDP's random draws
+    #: r > 0: the true reward lives in an r-dimensional subspace of the k features, w* = B u
+    #: with B (k, r) orthonormal (the bottleneck experiment); 0: full rank (``weights``)
+    reward_rank: int = 0
 
     def __post_init__(self):
         check_choice("family", self.family, FAMILIES)
@@ -78,6 +81,7 @@ class FamilySpec:
         check_real("weight_density", self.weight_density, 0.0, 1.0, low_open=True)
         check_real("gamma", self.gamma, 0.0, 1.0, high_open=True)
         check_int("seed", self.seed, 0, SEED_MAX)
+        check_int("reward_rank", self.reward_rank, 0, k)
         successors, name = {"garnet": (self.b, "b"), "dirichlet": (S, "S"),
                             "gridworld": (4, "4")}[self.family]
         if S * self.A * successors > TABLE_MAX:
@@ -97,7 +101,8 @@ class FamilySpec:
         keep |= {"garnet": {"S", "A", "b"}, "dirichlet": {"S", "A", "alpha"},
                  "gridworld": {"S", "N", "macro", "p_fail"}}[self.family]
         keep |= {"feature_density"} if self.features == "sparse" else set()
-        keep |= {"weight_density"} if self.weights == "sparse" else set()
+        keep |= {"weight_density"} if self.weights == "sparse" and not self.reward_rank else set()
+        keep |= {"reward_rank"} if self.reward_rank else set()  # full rank keeps the ids it had
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name in keep}
 
     @classmethod
@@ -168,8 +173,12 @@ def make_mdp(spec: FamilySpec) -> MDP:
         phi = F.sparse_binary(S, k, spec.feature_density, rng)
     else:
         phi = F.onehot(F.macrocells(spec.N, spec.macro), k)
-    if spec.weights == "dense":
+    basis = None
+    if spec.reward_rank:
+        basis, w = F.low_rank_weights(k, spec.reward_rank, rng)
+    elif spec.weights == "dense":
         w = F.dense_weights(k, rng)
     else:
         w = F.sparse_weights(k, spec.weight_density, rng)
-    return MDP(nxt=nxt, prob=prob, phi=phi, w=w, d0=np.full(S, 1.0 / S), gamma=float(spec.gamma))
+    return MDP(nxt=nxt, prob=prob, phi=phi, w=w, d0=np.full(S, 1.0 / S), gamma=float(spec.gamma),
+               reward_basis=basis)

@@ -40,6 +40,17 @@ def dense_weights(k: int, rng: np.random.Generator) -> np.ndarray:
     return u / u.sum()
 
 
+def low_rank_weights(k: int, r: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(B, w): B (k, r) float64 with orthonormal columns spanning a uniformly random
+    r-dimensional subspace (QR of a Gaussian matrix, signs fixed so the draw is Haar), and the
+    true reward w = B u / ||B u||_1 (k,) for u ~ N(0, I_r): a reward that lives in the
+    subspace, ||w||_1 = 1 as every family's (issue 'The bottleneck experiment')."""
+    q, upper = np.linalg.qr(rng.standard_normal((k, r)))
+    basis = q * np.sign(np.diag(upper))  # Mezzadri 2007: the Haar measure needs these signs
+    w = basis @ rng.standard_normal(r)
+    return basis, w / np.abs(w).sum()
+
+
 def sparse_weights(k: int, density: float, rng: np.random.Generator) -> np.ndarray:
     """(k,) weights: each non-zero with probability density (at least one), U[0, 1] values,
     normalised to ||w||_1 = 1 (Abbeel & Ng's gridworld: a few rewarding macrocells)."""

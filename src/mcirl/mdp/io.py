@@ -23,7 +23,7 @@ from .model import MDP
 from .validate import checked_mdp
 
 #: The arrays an MDP file is read from.
-MDP_KEYS = ("P", "next", "prob", "phi", "w", "d0", "gamma")
+MDP_KEYS = ("P", "next", "prob", "phi", "w", "d0", "gamma", "reward_basis")
 #: Files whose dense P would exceed this many entries are written as next/prob rows.
 DENSE_LIMIT = 2**22
 
@@ -56,7 +56,8 @@ def load_npz(path: str | os.PathLike) -> MDP:
         # Two transition models in one file: which one was meant cannot be guessed.
         raise InputError("mdp", f"{path} holds both P and next/prob; keep one transition model")
     return checked_mdp(P=arrays.get("P"), nxt=arrays.get("next"), prob=arrays.get("prob"),
-                       phi=arrays["phi"], w=arrays["w"], d0=arrays["d0"], gamma=arrays["gamma"])
+                       phi=arrays["phi"], w=arrays["w"], d0=arrays["d0"], gamma=arrays["gamma"],
+                       reward_basis=arrays.get("reward_basis"))
 
 
 def npz_spec(path: str | os.PathLike) -> dict | None:
@@ -81,13 +82,16 @@ def save_npz(mdp: MDP, path: str | os.PathLike, dense: bool | None = None,
     """Write ``mdp`` atomically (:func:`mcirl.output.atomic_path`; ``field`` names the path in
     errors) as an .npz with the keys :func:`load_npz` reads: ``phi`` (S, k), ``w`` (k,), ``d0``
     (S,), ``gamma`` (0-d) and either ``P`` (S, A, S) or ``next`` (S, A, B) int64 with ``prob``
-    (S, A, B). dense=None: ``P`` when it is small (at most DENSE_LIMIT entries) and B is close
+    (S, A, B), and ``reward_basis`` (k, r) where the reward has a bottleneck.
+    dense=None: ``P`` when it is small (at most DENSE_LIMIT entries) and B is close
     to S, else ``next``/``prob`` (``mdp.dense`` gives P back). spec: the family spec that drew
     it (``FamilySpec.relevant()``), stored as JSON under ``spec``."""
     path = Path(path)
     if dense is None:
         dense = mdp.S * mdp.A * mdp.S <= DENSE_LIMIT and 2 * mdp.B > mdp.S
     arrays = dict(phi=mdp.phi, w=mdp.w, d0=mdp.d0, gamma=np.float64(mdp.gamma))
+    if mdp.reward_basis is not None:
+        arrays["reward_basis"] = mdp.reward_basis
     if dense:
         arrays["P"] = mdp.dense
     else:

@@ -34,6 +34,14 @@ class MDP:
     w: np.ndarray  #: (k,) float64 true reward weights, ||w||_1 <= 1
     d0: np.ndarray  #: (S,) float64 initial state distribution
     gamma: float  #: discount in [0, 1)
+    #: (k, r) float64 orthonormal columns spanning the subspace w lives in, where the MDP was
+    #: drawn with a reward bottleneck (FamilySpec.reward_rank); None: full rank
+    reward_basis: np.ndarray | None = None
+
+    @property
+    def reward_rank(self) -> int:
+        """r of the reward bottleneck, 0 for a full-rank reward."""
+        return 0 if self.reward_basis is None else int(self.reward_basis.shape[1])
 
     @property
     def S(self) -> int:
@@ -107,4 +115,5 @@ class MDP:
             return self
         move = (lambda a: xp.asarray(a)) if xp is not np else to_numpy
         return MDP(nxt=move(self.nxt), prob=move(self.prob), phi=move(self.phi),
-                   w=move(self.w), d0=move(self.d0), gamma=self.gamma)
+                   w=move(self.w), d0=move(self.d0), gamma=self.gamma,
+                   reward_basis=None if self.reward_basis is None else to_numpy(self.reward_basis))

@@ -61,11 +61,12 @@ def dense_to_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order.astype(np.int64), np.take_along_axis(P, order, axis=-1)
 
 
-def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
+def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None, reward_basis=None) -> MDP:
     """Validate arrays and build an :class:`MDP`.
 
     Give either ``P``: (S, A, S) dense transitions, or ``nxt``: (S, A, B) integer successors
-    with ``prob``: (S, A, B) probabilities (the .npz keys ``next`` and ``prob``).
+    with ``prob``: (S, A, B) probabilities (the .npz keys ``next`` and ``prob``). Optionally
+    ``reward_basis``: (k, r) orthonormal columns whose span holds w (a reward bottleneck).
     """
     gamma_arr = np.asarray(gamma)
     if gamma_arr.size != 1 or gamma_arr.dtype.kind not in "fiu":  # not a string or a bool
@@ -112,7 +113,31 @@ def checked_mdp(*, phi, w, d0, gamma, P=None, nxt=None, prob=None) -> MDP:
     given_d0, d0 = d0, _real_array("d0", d0, 1, "(S,)")
     _check_shape("d0", d0, (S,), "(S,)")
     _check_distribution("d0", d0, "d0", given_d0)
-    return MDP(nxt=nxt, prob=prob, phi=phi, w=w, d0=d0, gamma=gamma)
+    if reward_basis is not None:
+        reward_basis = _check_basis(reward_basis, w)
+    return MDP(nxt=nxt, prob=prob, phi=phi, w=w, d0=d0, gamma=gamma, reward_basis=reward_basis)
+
+
+#: How far from orthonormal a reward basis, and from its span w, may be (rounding of a QR).
+BASIS_TOLERANCE = 1e-8
+
+
+def _check_basis(basis, w: np.ndarray) -> np.ndarray:
+    """A (k, r) reward basis: 1 <= r <= k, orthonormal columns, w in their span."""
+    k = w.shape[0]
+    basis = _real_array("reward_basis", basis, 2, "(k, r)")
+    if basis.shape[0] != k or not 1 <= basis.shape[1] <= k:
+        raise InputError("reward_basis", f"must have shape (k, r) = ({k}, r) with 1 <= r <= k",
+                         f"shape {basis.shape}")
+    gram = np.abs(basis.T @ basis - np.eye(basis.shape[1])).max()
+    if gram > BASIS_TOLERANCE:
+        raise InputError("reward_basis", f"must have orthonormal columns within {BASIS_TOLERANCE:g}",
+                         f"|B^T B - I| up to {gram:.3g}")
+    off = np.abs(w - basis @ (basis.T @ w)).max()
+    if off > BASIS_TOLERANCE:
+        raise InputError("reward_basis", f"must span w (w = B B^T w within {BASIS_TOLERANCE:g})",
+                         f"|w - B B^T w| up to {off:.3g}")
+    return basis
 
 
 def require_mdp(obj, field: str = "mdp"):

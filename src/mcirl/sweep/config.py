@@ -21,6 +21,9 @@ from ..mdp.families import FEATURES, FamilySpec
 from ..sample import LENGTHS, SAMPLERS, gamma_range
 
 
+#: [mdp] fields FamilySpec gained after run ids were first stored, with their defaults: a
+#: config at the default keeps the run id it had before the field existed.
+LATER_MDP_FIELDS = {"reward_rank": 0}
 #: FamilySpec's fields that a cell sets (the grid's k, features and gamma; the instance's seed);
 #: the others make up the sweep's [mdp] section.
 PER_CELL = ("k", "features", "gamma", "seed")
@@ -41,7 +44,8 @@ def _check_section(self) -> None:
     """Every shared field checked as FamilySpec checks it (on a nominal one-feature cell: the
     cells themselves are checked again with their k, features and gamma)."""
     check_int("S_per_k", self.S_per_k, 0)
-    self.family_spec(1, "macrocell" if self.family == "gridworld" else "onehot", 0.5)
+    # dense features: no S >= k limit on the nominal cell, which has just the reward's rank
+    self.family_spec(max(1, self.reward_rank), "macrocell" if self.family == "gridworld" else "dense", 0.5)
 
 
 def _family_spec(self, k: int, features: str, gamma: float) -> FamilySpec:
@@ -207,6 +211,9 @@ class SweepConfig:
         for name in ("eps", "delta"):  # one value, as it was stored before they were lists
             if len(out["cells"][name]) == 1:
                 out["cells"][name] = out["cells"][name][0]
+        for name, default in LATER_MDP_FIELDS.items():  # at its default a later field stays out
+            if out["mdp"][name] == default:
+                del out["mdp"][name]
         if not self.search.sequential:  # a search as before sequential replication keeps its id
             del out["search"]["sequential"]
         if (self.cells.projection_step, self.cells.certificate) == ("line", "off"):
