@@ -452,3 +452,26 @@ def test_a_sweep_over_eps_shows_every_eps_in_tables_and_figures(tmp_path, capsys
     from mcirl.output import number_text
 
     assert row[5] == f"{number_text(hi.bound / lo.bound)}x"  # (0.5 / 0.8)^2 = 0.39
+
+
+def test_the_learners_figure_overlays_cells_that_differ_only_in_the_learner(cells):
+    """Issue 51, item 4: cells that differ only in the learner share a panel, one curve each;
+    a setting run by one learner gets none, and a store of one learner offers no such figure."""
+    from dataclasses import replace
+
+    from mcirl.plots import learner_groups, plan_figures, plot_learners
+
+    k2, k4 = cells
+    mwal = replace(k2, algorithm="mwal", cell_id=f"{k2.cell_id}-mwal")
+    groups = learner_groups([k2, k4, mwal])
+    # k4 has one learner: no panel
+    assert [[c.cell_id for c in g] for g in groups.values()] == [[mwal.cell_id, k2.cell_id]]
+    fig = plot_learners([k2, k4, mwal])
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    curves = sorted(line.get_gid() for line in ax.lines if (line.get_gid() or "").startswith("learner:"))
+    assert curves == ["learner:mwal", "learner:projection"]
+    np.testing.assert_allclose(
+        next(x for x in ax.lines if x.get_gid() == "learner:mwal").get_ydata(), k2.failures["theorem"] / k2.reps)
+    assert "learners" in plan_figures([k2, k4, mwal])[0]
+    kinds, skipped = plan_figures(cells)
+    assert "learners" not in kinds and "learners" not in skipped

@@ -407,6 +407,50 @@ def plot_performance(cells):
     return fig
 
 
+#: Panels of the learners figure at most (the settings with the most learners first).
+LEARNER_PANELS = 6
+
+
+def learner_groups(cells) -> dict:
+    """{setting: cells} of the cells that differ only in the learner (algorithm and its
+    options), for settings with at least two learners; a setting is everything else that
+    makes a cell (features, k, gamma, S, eps, delta, lengths)."""
+    groups: dict[tuple, list] = {}
+    for c in cells:
+        groups.setdefault((c.features, c.k, c.gamma, c.S, c.eps, c.delta, c.lengths), []).append(c)
+    return {key: sorted(group, key=lambda c: c.method) for key, group in groups.items()
+            if len({c.method for c in group}) > 1}
+
+
+def plot_learners(cells, criterion="theorem", confidence=0.95):
+    """The failure curves of cells that differ only in the learner, overlaid: one panel per
+    setting (LEARNER_PANELS at most), each learner's rate with its interval and its measured
+    m* (a vertical line in its colour), delta shaded."""
+    groups = sorted(learner_groups(cells).items(), key=lambda kv: -len(kv[1]))[:LEARNER_PANELS]
+    with house_style():
+        fig, axes = _figure(len(groups), height=2.8)
+        for ax, ((features, k, gamma, _, eps, delta, lengths), group) in zip(axes, groups):
+            ax.axhspan(0, delta, color="0.85", lw=0, gid="delta", label=f"failure rate <= delta = {delta:g}")
+            for i, c in enumerate(group):
+                colour, marker = OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]
+                low, high = c.interval(criterion, confidence)
+                ax.fill_between(c.m, low, high, color=colour, alpha=0.15, lw=0)
+                line, = ax.plot(c.m, c.failures[criterion] / c.reps, marker=marker, ms=2.5, color=colour,
+                                label=c.method)
+                line.set_gid(f"learner:{c.method}")
+                row = c.mstar.get(criterion)
+                if resolved(row):
+                    ax.axvline(row["m_star"], color=colour, lw=1.0, ls="--", gid=f"mstar:{c.method}")
+            _log_axes(ax, y=False)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel(LABELS["m"])
+            ax.set_ylabel(f"{LABELS['rate']} ({criterion})")
+            ax.set_title(f"{features}, k = {k}, gamma = {gamma:g}, eps = {eps:g}"
+                         + ("" if lengths == "truncated" else f", {lengths} lengths"), fontsize=7)
+            ax.legend(fontsize=6, loc="upper right")
+    return fig
+
+
 def _full_rank(rows):
     """Rows of the full-rank model (r = d) only: the headline of the elbow experiment."""
     return [r for r in rows if r["rank"] == r["d"]]
@@ -621,6 +665,12 @@ def plan_figures(cells, criterion="theorem", elbow=None, explanations=None) -> t
                  f"Each bound divided by the measured m* ({criterion}) against k, log-log.")
         consider("seed_table", None, lambda: plot_seed_table(cells, criterion),
                  "The seed table as a figure: m_AN, measured m* [interval] and their ratio per cell.")
+        if len({c.method for c in cells}) > 1:  # considered only where the cells hold several learners
+            consider("learners", None if learner_groups(cells) else
+                     "no two cells differ only in the learner",
+                     lambda: plot_learners(cells, criterion),
+                     f"Failure rate ({criterion}) against m of the learners run on the same setting, "
+                     "overlaid, with intervals and each learner's measured m* (dashed).")
         measured = [c for c in cells if np.isfinite(c.performance).any()]
         consider("performance", None if measured else "the database predates stored performance",
                  lambda: plot_performance(measured),
