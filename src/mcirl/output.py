@@ -59,7 +59,7 @@ def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
         try:
             yield Path(tmp)
             # mkstemp made the file 0600; the target gets what a plain open() would give it
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~umask())
         except OSError as exc:  # writing it: a full disk, a quota, an I/O error
             raise InputError(field, f"cannot be written ({exc.strerror or exc})", str(path)) from None
         try:
@@ -70,7 +70,7 @@ def atomic_path(path: str | os.PathLike, field: str) -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process's umask (reading it means setting it; it is put back at once)."""
     mask = os.umask(0o022)
     os.umask(mask)

@@ -99,6 +99,9 @@ def test_a_merge_into_a_new_file_writes_it_whole_or_not_at_all(stored, tmp_path,
     monkeypatch.undo()
     assert main(["results", "merge", "--from", str(stored["db"]), "--db", str(target)]) == 0
     assert sorted(os.listdir(tmp_path)) == ["new.sqlite"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # what a plain open() gives, not 0600
     assert snapshot(target) == snapshot(stored["db"])
 
 

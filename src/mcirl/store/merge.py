@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import InputError
-from ..output import output_dir
+from ..output import output_dir, umask
 from .database import Store
 from .files import check_path, open_reader
 from .schema import TABLE, TABLES, insert_sql
@@ -38,6 +38,7 @@ def merge_files(target: Path, sources: list[str | Path]) -> tuple[list[dict], in
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".merging")
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 would hide the database from its readers
     try:
         with Store(tmp) as store:
             report, runs = merge_into(store, sources), len(store.runs())
