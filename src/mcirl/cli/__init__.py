@@ -85,6 +85,7 @@ def _resume_hint(argv, args) -> str:
 
 def _run(argv) -> int:
     parser = build_parser()
+    args = None  # the interrupt handler's resume hint needs to know whether parsing finished
     try:
         args = parser.parse_args(argv)
         status = args.handler(args)
@@ -103,7 +104,7 @@ def _run(argv) -> int:
         interrupt = _interrupt_in(exc)
         if interrupt is None:
             raise
-        hint = _resume_hint(argv, locals().get("args"))
+        hint = _resume_hint(argv, args)
         if isinstance(interrupt, Terminated):
             print(f"mcirl: terminated{hint}", file=sys.stderr)
             return 128 + signal.SIGTERM

@@ -27,6 +27,11 @@ BUSY_SECONDS = 600.0
 BUSY_NOTICE = 2.0
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused for another connection's lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 class Store:
     """A results database; the sweep's client is its only writer."""
 
@@ -99,7 +104,7 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _busy(exc):
                 raise
         print(f"mcirl: {self.path} is being written by another process; waiting for it (at most "
               f"{BUSY_SECONDS:g} s)", file=sys.stderr)
@@ -107,7 +112,7 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _busy(exc):
                 raise
             raise InputError(self.field, f"stayed busy: another process held its write lock for "
                              f"over {BUSY_SECONDS:g} s; everything stored is kept; run this again "
